@@ -1,0 +1,15 @@
+package dev.pgcluster.operator.api.v1alpha1;
+
+/** Coarse summary of the cluster for printer columns; the conditions carry the details. */
+public enum ClusterPhase {
+  /** The spec is invalid; nothing is changed until it is fixed. */
+  Invalid,
+  /** Objects are being created and the first primary is bootstrapping. */
+  Initializing,
+  /** Every instance is ready and the primary is reachable. */
+  Healthy,
+  /** The primary is reachable but some instances are not ready. */
+  Degraded,
+  /** No reachable primary. */
+  Unavailable
+}

@@ -1,0 +1,32 @@
+package dev.pgcluster.operator.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Max;
+import io.fabric8.generator.annotation.Min;
+
+/** Health-probing and failover timings. */
+public class FailoverSpec {
+
+  @Default("true")
+  @JsonPropertyDescription("Promote a standby automatically when the primary fails.")
+  public Boolean enabled = true;
+
+  @Default("1")
+  @Min(1)
+  @Max(60)
+  @JsonPropertyDescription("Seconds between two health probes of each instance.")
+  public Integer probePeriodSeconds = 1;
+
+  @Default("3")
+  @Min(1)
+  @Max(60)
+  @JsonPropertyDescription("Consecutive failed probes after which the primary is considered failed.")
+  public Integer failureThreshold = 3;
+
+  @Default("15")
+  @Min(5)
+  @Max(300)
+  @JsonPropertyDescription("Duration of the primary Lease: how long a primary stays valid without renewal.")
+  public Integer leaseDurationSeconds = 15;
+}

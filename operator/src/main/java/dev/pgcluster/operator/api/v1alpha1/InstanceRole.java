@@ -1,0 +1,24 @@
+package dev.pgcluster.operator.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+
+/** Role of an instance; also the value of the pod's role label that the Services select on. */
+public enum InstanceRole {
+  @JsonProperty("primary")
+  PRIMARY("primary"),
+  @JsonProperty("replica")
+  REPLICA("replica"),
+  /** A standby with recovery_min_apply_delay: not behind -ro, never promoted. */
+  @JsonProperty("delayed-replica")
+  DELAYED_REPLICA("delayed-replica");
+
+  private final String label;
+
+  InstanceRole(String label) {
+    this.label = label;
+  }
+
+  public String label() {
+    return label;
+  }
+}

@@ -1,0 +1,21 @@
+package dev.pgcluster.operator.api.v1alpha1;
+
+/** What the operator last observed of one instance. */
+public class InstanceStatus {
+  public String name;
+  public InstanceRole role;
+  public Boolean ready;
+  /** Whether the operator could reach PostgreSQL over SQL in its last probe. */
+  public Boolean reachable;
+  public Long timeline;
+  /** Primary: current WAL write LSN. Standby: last LSN received from the primary. */
+  public String receivedLsn;
+  /** Standby: last LSN replayed. */
+  public String replayedLsn;
+  /** Standby: bytes of WAL between the primary's current LSN and this standby's replay LSN. */
+  public Long lagBytes;
+  /** Standby: seconds since the last replayed transaction's commit time on the primary (0 when caught up). */
+  public Double lagSeconds;
+  /** Standby: sync_state as the primary reports it (async, potential, sync, quorum). */
+  public String syncState;
+}

@@ -1,0 +1,57 @@
+package dev.pgcluster.operator.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Max;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.ValidationRule;
+import io.fabric8.kubernetes.api.model.ResourceRequirements;
+
+/**
+ * Desired state of a cluster. Cross-field rules live here as CEL so that the API server rejects
+ * them before the operator ever sees the resource.
+ */
+@ValidationRule(
+    value = "self.replication.mode != 'sync' || self.replication.number <= self.instances - 1"
+        + " - (has(self.replication.delayedReplicas) ? self.replication.delayedReplicas.instances : 0)",
+    message = "replication.number must not exceed the number of standbys that can be synchronous"
+        + " (instances - 1 - delayedReplicas.instances)")
+@ValidationRule(
+    value = "!has(self.replication.delayedReplicas) || self.replication.delayedReplicas.instances == 0"
+        + " || self.replication.delayedReplicas.instances < self.instances - 1",
+    message = "delayedReplicas.instances must leave at least one promotable (non-delayed) standby:"
+        + " it must be less than instances - 1")
+public class PgClusterSpec {
+
+  @Required
+  @Min(1)
+  @Max(9)
+  @JsonPropertyDescription("Number of PostgreSQL instances: one primary and instances-1 standbys (1..9).")
+  public Integer instances;
+
+  @Default("postgres:16")
+  @Pattern("^[^\\s]+$")
+  @JsonPropertyDescription("Container image with the PostgreSQL server tools (initdb, pg_basebackup, pg_rewind).")
+  public String image = "postgres:16";
+
+  @Required
+  @JsonPropertyDescription("Persistent storage of each instance.")
+  public StorageSpec storage;
+
+  @JsonPropertyDescription("Compute resources of the postgres container.")
+  public ResourceRequirements resources;
+
+  @JsonPropertyDescription("PostgreSQL configuration: parameters and extra pg_hba rules.")
+  public PostgresqlSpec postgresql = new PostgresqlSpec();
+
+  @JsonPropertyDescription("How standbys replicate from the primary.")
+  public ReplicationSpec replication = new ReplicationSpec();
+
+  @JsonPropertyDescription("Automatic failover settings.")
+  public FailoverSpec failover = new FailoverSpec();
+
+  @JsonPropertyDescription("Initial database, its owner and optional user-supplied secrets.")
+  public BootstrapSpec bootstrap = new BootstrapSpec();
+}

@@ -1,0 +1,20 @@
+package dev.pgcluster.operator.api.v1alpha1;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Observed state, written only by the operator. */
+public class PgClusterStatus {
+  public Long observedGeneration;
+  public ClusterPhase phase;
+  public List<Condition> conditions = new ArrayList<>();
+  /** Pod name of the primary, as recorded in the primary Lease. */
+  public String currentPrimary;
+  /** Primary epoch: the Lease's leaseTransitions; moves forward on every change of primary. */
+  public Integer primaryEpoch;
+  /** True once the first primary finished initdb; from then on initdb is never run again. */
+  public Boolean initialized;
+  public Integer readyInstances;
+  public List<InstanceStatus> instances = new ArrayList<>();
+}

@@ -1,0 +1,18 @@
+package dev.pgcluster.operator.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+
+/** synchronous_commit level used in sync mode. */
+public enum SynchronousCommit {
+  @JsonProperty("on")
+  ON,
+  @JsonProperty("remote_write")
+  REMOTE_WRITE,
+  @JsonProperty("remote_apply")
+  REMOTE_APPLY;
+
+  /** The value as written in the resource and in postgresql.conf. */
+  public String value() {
+    return name().toLowerCase(java.util.Locale.ROOT);
+  }
+}

@@ -1,0 +1,21 @@
+package dev.pgcluster.operator.ha;
+
+import dev.pgcluster.operator.api.v1alpha1.InstanceRole;
+
+/** What the decider asks the actuator to do. Each action is idempotent. */
+public sealed interface Action {
+
+  /** Project the Lease onto a pod: the Services route by this label. */
+  record SetRoleLabel(String pod, InstanceRole role) implements Action {}
+
+  /** The first primary is up: from now on initdb must never run again. */
+  record MarkInitialized() implements Action {}
+
+  /** The holder was seen running as primary: renew the Lease. */
+  record RenewLease() implements Action {}
+
+  record CreateSlot(String slot) implements Action {}
+
+  /** Drop a slot whose standby is gone (only done while the slot is inactive). */
+  record DropSlot(String slot) implements Action {}
+}

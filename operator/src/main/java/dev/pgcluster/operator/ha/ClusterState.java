@@ -1,0 +1,24 @@
+package dev.pgcluster.operator.ha;
+
+import dev.pgcluster.operator.lease.PrimaryRecord;
+import dev.pgcluster.operator.postgres.SlotInfo;
+import dev.pgcluster.operator.postgres.StandbyConnection;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Everything the decider may look at, captured at one moment. {@code slots} and {@code standbys} are
+ * the primary's view and are empty when the primary could not be reached.
+ */
+public record ClusterState(
+    PrimaryRecord primary, List<InstanceState> instances, List<SlotInfo> slots, List<StandbyConnection> standbys) {
+
+  public Optional<InstanceState> instance(String name) {
+    return instances.stream().filter(i -> i.name().equals(name)).findFirst();
+  }
+
+  /** The Lease holder, when it is up and running as a primary. */
+  public Optional<InstanceState> healthyPrimary() {
+    return instance(primary.holder()).filter(InstanceState::runningAsPrimary);
+  }
+}

@@ -1,0 +1,23 @@
+package dev.pgcluster.operator.ha;
+
+import dev.pgcluster.operator.postgres.InstanceFacts;
+
+/**
+ * One instance as observed: its pod (from the API) and, when reachable, its PostgreSQL facts (from SQL).
+ *
+ * @param roleLabel the pod's current role label, null when unlabeled
+ * @param facts null when the instance could not be reached over SQL
+ * @param probeError why the SQL probe failed, null when it succeeded or was not attempted
+ */
+public record InstanceState(
+    String name, int ordinal, boolean podReady, String podIp, String roleLabel, InstanceFacts facts,
+    String probeError) {
+
+  public boolean reachable() {
+    return facts != null;
+  }
+
+  public boolean runningAsPrimary() {
+    return facts != null && !facts.inRecovery();
+  }
+}

@@ -1,0 +1,47 @@
+package dev.pgcluster.operator.http;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.function.BooleanSupplier;
+
+/**
+ * /healthz (the process is alive), /readyz (the operator has started; a standby replica waiting for
+ * the leader Lease is ready too, so rollouts are not blocked), /metrics (Prometheus text format).
+ */
+public final class HttpEndpoints implements AutoCloseable {
+  private final HttpServer server;
+
+  public HttpEndpoints(int port, PrometheusMeterRegistry registry, BooleanSupplier started) throws IOException {
+    server = HttpServer.create(new InetSocketAddress(port), 0);
+    server.createContext("/healthz", ex -> respond(ex, 200, "ok\n", "text/plain"));
+    server.createContext("/readyz", ex -> {
+      boolean ok = started.getAsBoolean();
+      respond(ex, ok ? 200 : 503, ok ? "ready\n" : "starting\n", "text/plain");
+    });
+    server.createContext("/metrics", ex -> respond(ex, 200, registry.scrape(), "text/plain; version=0.0.4"));
+    server.start();
+  }
+
+  public int port() {
+    return server.getAddress().getPort();
+  }
+
+  private static void respond(HttpExchange exchange, int code, String body, String contentType) throws IOException {
+    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+    exchange.getResponseHeaders().set("Content-Type", contentType);
+    exchange.sendResponseHeaders(code, bytes.length);
+    try (OutputStream out = exchange.getResponseBody()) {
+      out.write(bytes);
+    }
+  }
+
+  @Override
+  public void close() {
+    server.stop(0);
+  }
+}

@@ -1,0 +1,87 @@
+package dev.pgcluster.operator.metrics;
+
+import dev.pgcluster.operator.api.v1alpha1.InstanceRole;
+import dev.pgcluster.operator.api.v1alpha1.InstanceStatus;
+import dev.pgcluster.operator.api.v1alpha1.PgCluster;
+import dev.pgcluster.operator.api.v1alpha1.PgClusterStatus;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * Domain metrics, prefixed pgcluster_ and tagged with namespace/cluster/instance only. Each gauge
+ * shows the latest status of every cluster; a deleted cluster's rows disappear with {@link #forget}.
+ */
+public final class PgClusterMetrics {
+  private final Map<String, PgClusterStatus> latest = new ConcurrentHashMap<>();
+  private final Map<String, String> namespaces = new ConcurrentHashMap<>();
+  private final MultiGauge lagBytes;
+  private final MultiGauge lagSeconds;
+  private final MultiGauge ready;
+  private final MultiGauge primary;
+  private final MultiGauge readyInstances;
+  private final MultiGauge epoch;
+
+  public PgClusterMetrics(MeterRegistry registry) {
+    lagBytes = MultiGauge.builder("pgcluster.instance.lag.bytes").baseUnit("bytes")
+        .description("WAL bytes between the primary and the standby's replay position").register(registry);
+    lagSeconds = MultiGauge.builder("pgcluster.instance.lag.seconds")
+        .description("Seconds since the standby's last replayed commit (0 when caught up)").register(registry);
+    ready = MultiGauge.builder("pgcluster.instance.ready").description("1 when the instance's pod is ready")
+        .register(registry);
+    primary = MultiGauge.builder("pgcluster.instance.primary").description("1 for the primary instance")
+        .register(registry);
+    readyInstances = MultiGauge.builder("pgcluster.ready.instances").description("Ready instances per cluster")
+        .register(registry);
+    epoch = MultiGauge.builder("pgcluster.primary.epoch").description("Primary epoch (Lease transitions)")
+        .register(registry);
+  }
+
+  public void record(PgCluster cluster, PgClusterStatus status) {
+    String key = cluster.getMetadata().getNamespace() + "/" + cluster.getMetadata().getName();
+    latest.put(key, status);
+    namespaces.put(key, cluster.getMetadata().getNamespace());
+    refresh();
+  }
+
+  public void forget(String namespace, String name) {
+    latest.remove(namespace + "/" + name);
+    refresh();
+  }
+
+  private synchronized void refresh() {
+    lagBytes.register(instanceRows(i -> i.lagBytes == null ? Double.NaN : i.lagBytes), true);
+    lagSeconds.register(instanceRows(i -> i.lagSeconds == null ? Double.NaN : i.lagSeconds), true);
+    ready.register(instanceRows(i -> Boolean.TRUE.equals(i.ready) ? 1 : 0), true);
+    primary.register(instanceRows(i -> i.role == InstanceRole.PRIMARY ? 1 : 0), true);
+    readyInstances.register(clusterRows(s -> s.readyInstances == null ? 0 : s.readyInstances), true);
+    epoch.register(clusterRows(s -> s.primaryEpoch == null ? 0 : s.primaryEpoch), true);
+  }
+
+  private List<MultiGauge.Row<?>> instanceRows(ToDoubleFunction<InstanceStatus> value) {
+    List<MultiGauge.Row<?>> rows = new ArrayList<>();
+    latest.forEach((key, status) -> {
+      Tags clusterTags = clusterTags(key);
+      for (InstanceStatus instance : status.instances) {
+        double v = value.applyAsDouble(instance);
+        rows.add(MultiGauge.Row.of(clusterTags.and("instance", instance.name), v));
+      }
+    });
+    return rows;
+  }
+
+  private List<MultiGauge.Row<?>> clusterRows(ToDoubleFunction<PgClusterStatus> value) {
+    List<MultiGauge.Row<?>> rows = new ArrayList<>();
+    latest.forEach((key, status) -> rows.add(MultiGauge.Row.of(clusterTags(key), value.applyAsDouble(status))));
+    return rows;
+  }
+
+  private Tags clusterTags(String key) {
+    return Tags.of("namespace", namespaces.get(key), "cluster", key.substring(key.indexOf('/') + 1));
+  }
+}

@@ -1,0 +1,78 @@
+package dev.pgcluster.operator.observe;
+
+import dev.pgcluster.operator.api.v1alpha1.PgCluster;
+import dev.pgcluster.operator.ha.ClusterState;
+import dev.pgcluster.operator.ha.InstanceState;
+import dev.pgcluster.operator.lease.PrimaryRecord;
+import dev.pgcluster.operator.naming.PgClusterNames;
+import dev.pgcluster.operator.postgres.InstanceFacts;
+import dev.pgcluster.operator.postgres.InstanceProbe;
+import dev.pgcluster.operator.postgres.PostgresConnector;
+import dev.pgcluster.operator.postgres.SlotInfo;
+import dev.pgcluster.operator.postgres.StandbyConnection;
+import dev.pgcluster.operator.render.Labels;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Records what the cluster looks like right now, through the API (pods) and SQL (each instance). */
+public final class ClusterObserver {
+  private static final Logger LOG = LoggerFactory.getLogger(ClusterObserver.class);
+
+  private final KubernetesClient client;
+  private final PostgresConnector connector;
+  private final Credentials credentials;
+
+  public ClusterObserver(KubernetesClient client, PostgresConnector connector) {
+    this.client = client;
+    this.connector = connector;
+    this.credentials = new Credentials(client);
+  }
+
+  public ClusterState observe(PgCluster cluster, PrimaryRecord primary) {
+    PgClusterNames names = PgClusterNames.of(cluster);
+    String password = credentials.superuserPassword(cluster).orElse(null);
+    List<InstanceState> instances = new ArrayList<>();
+    List<SlotInfo> slots = List.of();
+    List<StandbyConnection> standbys = List.of();
+    for (Pod pod : pods(cluster)) {
+      String name = pod.getMetadata().getName();
+      int ordinal = names.ordinalOf(name);
+      if (ordinal < 0) {
+        continue;
+      }
+      String ip = pod.getStatus() == null ? null : pod.getStatus().getPodIP();
+      String role = pod.getMetadata().getLabels() == null ? null : pod.getMetadata().getLabels().get(Labels.ROLE);
+      InstanceFacts facts = null;
+      String error = null;
+      if (ip == null || password == null) {
+        error = ip == null ? "pod has no IP yet" : "superuser secret not readable";
+      } else {
+        try (Connection c = connector.connect(ip, PgClusterNames.POSTGRES_PORT, PgClusterNames.SUPERUSER, password)) {
+          facts = InstanceProbe.read(c);
+          if (name.equals(primary.holder()) && !facts.inRecovery()) {
+            slots = InstanceProbe.operatorSlots(c, PgClusterNames.SLOT_PREFIX);
+            standbys = InstanceProbe.standbys(c);
+          }
+        } catch (SQLException e) {
+          error = e.getMessage();
+          LOG.debug("instance {} not reachable over SQL: {}", name, e.getMessage());
+        }
+      }
+      instances.add(new InstanceState(name, ordinal, PodReadiness.isReady(pod), ip, role, facts, error));
+    }
+    instances.sort(Comparator.comparingInt(InstanceState::ordinal));
+    return new ClusterState(primary, instances, slots, standbys);
+  }
+
+  List<Pod> pods(PgCluster cluster) {
+    return client.pods().inNamespace(cluster.getMetadata().getNamespace())
+        .withLabels(Labels.clusterSelector(cluster)).list().getItems();
+  }
+}

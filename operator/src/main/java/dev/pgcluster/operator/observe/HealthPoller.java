@@ -1,0 +1,76 @@
+package dev.pgcluster.operator.observe;
+
+import dev.pgcluster.operator.api.v1alpha1.PgCluster;
+import dev.pgcluster.operator.naming.PgClusterNames;
+import dev.pgcluster.operator.postgres.InstanceFacts;
+import dev.pgcluster.operator.postgres.InstanceProbe;
+import dev.pgcluster.operator.postgres.PostgresConnector;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.processing.event.source.polling.PerResourcePollingConfigurationBuilder;
+import io.javaoperatorsdk.operator.processing.event.source.polling.PerResourcePollingEventSource;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * PostgreSQL is not a Kubernetes object, so its health gets its own event source: every cluster is
+ * probed each {@code spec.failover.probePeriodSeconds}, and a change in any instance's coarse health
+ * triggers a reconcile at once instead of waiting for a resync.
+ */
+public final class HealthPoller implements PerResourcePollingEventSource.ResourceFetcher<InstanceHealth, PgCluster> {
+  public static final String NAME = "postgres-health";
+
+  private final KubernetesClient client;
+  private final PostgresConnector connector;
+  private final Credentials credentials;
+
+  public HealthPoller(KubernetesClient client, PostgresConnector connector) {
+    this.client = client;
+    this.connector = connector;
+    this.credentials = new Credentials(client);
+  }
+
+  public static PerResourcePollingEventSource<InstanceHealth, PgCluster, String> eventSource(
+      EventSourceContext<PgCluster> context, KubernetesClient client, PostgresConnector connector) {
+    var config = new PerResourcePollingConfigurationBuilder<InstanceHealth, PgCluster, String>(
+        new HealthPoller(client, connector), Duration.ofSeconds(1))
+        .withName(NAME)
+        .withResourceIDMapper(InstanceHealth::pod)
+        .build();
+    return new PerResourcePollingEventSource<>(InstanceHealth.class, context, config);
+  }
+
+  @Override
+  public Set<InstanceHealth> fetchResources(PgCluster cluster) {
+    Set<InstanceHealth> result = new HashSet<>();
+    Optional<String> password = credentials.superuserPassword(cluster);
+    for (Pod pod : client.pods().inNamespace(cluster.getMetadata().getNamespace())
+        .withLabels(dev.pgcluster.operator.render.Labels.clusterSelector(cluster)).list().getItems()) {
+      String ip = pod.getStatus() == null ? null : pod.getStatus().getPodIP();
+      result.add(probe(pod.getMetadata().getName(), ip, password.orElse(null)));
+    }
+    return result;
+  }
+
+  @Override
+  public Optional<Duration> fetchDelay(Set<InstanceHealth> lastFetched, PgCluster cluster) {
+    return Optional.of(Duration.ofSeconds(cluster.getSpec().failover.probePeriodSeconds));
+  }
+
+  private InstanceHealth probe(String pod, String ip, String password) {
+    if (ip == null || password == null) {
+      return new InstanceHealth(pod, false, false, 0);
+    }
+    try (Connection c = connector.connect(ip, PgClusterNames.POSTGRES_PORT, PgClusterNames.SUPERUSER, password)) {
+      InstanceFacts facts = InstanceProbe.read(c);
+      return new InstanceHealth(pod, true, facts.inRecovery(), facts.timeline());
+    } catch (SQLException e) {
+      return new InstanceHealth(pod, false, false, 0);
+    }
+  }
+}

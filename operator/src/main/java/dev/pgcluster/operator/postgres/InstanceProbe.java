@@ -1,0 +1,96 @@
+package dev.pgcluster.operator.postgres;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+
+/** The SQL that reads an instance's replication facts. All of it runs on one connection. */
+public final class InstanceProbe {
+
+  private InstanceProbe() {}
+
+  /** Role, timeline and LSNs of the instance behind {@code connection}. */
+  public static InstanceFacts read(Connection connection) throws SQLException {
+    try (Statement st = connection.createStatement()) {
+      boolean inRecovery;
+      try (ResultSet rs = st.executeQuery("SELECT pg_is_in_recovery()")) {
+        rs.next();
+        inRecovery = rs.getBoolean(1);
+      }
+      long timeline;
+      try (ResultSet rs = st.executeQuery("SELECT timeline_id FROM pg_control_checkpoint()")) {
+        rs.next();
+        timeline = rs.getLong(1);
+      }
+      if (!inRecovery) {
+        try (ResultSet rs = st.executeQuery("SELECT pg_current_wal_lsn()::text")) {
+          rs.next();
+          return new InstanceFacts(false, timeline, rs.getString(1), null, null);
+        }
+      }
+      String sql = "SELECT pg_last_wal_receive_lsn()::text, pg_last_wal_replay_lsn()::text,"
+          + " CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
+          + " ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) END,"
+          + " (SELECT received_tli FROM pg_stat_wal_receiver LIMIT 1)";
+      try (ResultSet rs = st.executeQuery(sql)) {
+        rs.next();
+        long receivedTimeline = rs.getLong(4);
+        return new InstanceFacts(true, receivedTimeline > 0 ? receivedTimeline : timeline,
+            rs.getString(1), rs.getString(2), rs.getDouble(3));
+      }
+    }
+  }
+
+  /** The primary's view of its standbys. */
+  public static List<StandbyConnection> standbys(Connection primary) throws SQLException {
+    List<StandbyConnection> rows = new ArrayList<>();
+    String sql = "SELECT application_name, state, sync_state, replay_lsn::text,"
+        + " pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint FROM pg_stat_replication";
+    try (Statement st = primary.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+      while (rs.next()) {
+        rows.add(new StandbyConnection(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
+            rs.getObject(5) == null ? null : rs.getLong(5)));
+      }
+    }
+    return rows;
+  }
+
+  /** Physical slots on the primary whose name carries the operator's prefix. */
+  public static List<SlotInfo> operatorSlots(Connection primary, String prefix) throws SQLException {
+    List<SlotInfo> slots = new ArrayList<>();
+    String sql = "SELECT slot_name, active, wal_status FROM pg_replication_slots"
+        + " WHERE slot_type = 'physical' AND slot_name LIKE ?";
+    try (var ps = primary.prepareStatement(sql)) {
+      ps.setString(1, prefix + "%");
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          slots.add(new SlotInfo(rs.getString(1), rs.getBoolean(2), rs.getString(3)));
+        }
+      }
+    }
+    return slots;
+  }
+
+  public static void createSlot(Connection primary, String slot) throws SQLException {
+    // immediately_reserve = true: WAL is kept from now on, even before the standby first connects.
+    try (var ps = primary.prepareStatement(
+        "SELECT pg_create_physical_replication_slot(?, true) WHERE NOT EXISTS"
+            + " (SELECT 1 FROM pg_replication_slots WHERE slot_name = ?)")) {
+      ps.setString(1, slot);
+      ps.setString(2, slot);
+      ps.execute();
+    }
+  }
+
+  public static void dropSlot(Connection primary, String slot) throws SQLException {
+    try (var ps = primary.prepareStatement(
+        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
+            + " WHERE slot_name = ? AND NOT active")) {
+      ps.setString(1, slot);
+      ps.execute();
+    }
+  }
+}

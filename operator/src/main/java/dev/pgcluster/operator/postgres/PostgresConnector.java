@@ -1,0 +1,33 @@
+package dev.pgcluster.operator.postgres;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.Properties;
+
+/**
+ * Opens short-lived superuser connections to one instance. Timeouts are short on purpose: a hung
+ * instance must look failed to the observer within seconds, not hang a reconcile.
+ */
+public final class PostgresConnector {
+  private final Duration connectTimeout;
+  private final Duration socketTimeout;
+
+  public PostgresConnector(Duration connectTimeout, Duration socketTimeout) {
+    this.connectTimeout = connectTimeout;
+    this.socketTimeout = socketTimeout;
+  }
+
+  public Connection connect(String host, int port, String user, String password) throws SQLException {
+    Properties props = new Properties();
+    props.setProperty("user", user);
+    props.setProperty("password", password);
+    props.setProperty("connectTimeout", Long.toString(Math.max(1, connectTimeout.toSeconds())));
+    props.setProperty("socketTimeout", Long.toString(Math.max(1, socketTimeout.toSeconds())));
+    props.setProperty("loginTimeout", Long.toString(Math.max(1, connectTimeout.toSeconds())));
+    props.setProperty("ApplicationName", "pgcluster-operator");
+    props.setProperty("sslmode", "prefer");
+    return DriverManager.getConnection("jdbc:postgresql://" + host + ":" + port + "/postgres", props);
+  }
+}

@@ -1,0 +1,5 @@
+package dev.pgcluster.operator.postgres;
+
+/** One row of the primary's pg_stat_replication. */
+public record StandbyConnection(
+    String applicationName, String state, String syncState, String replayLsn, Long lagBytes) {}

@@ -1,0 +1,215 @@
+package dev.pgcluster.operator.reconcile;
+
+import dev.pgcluster.operator.api.v1alpha1.ClusterPhase;
+import dev.pgcluster.operator.api.v1alpha1.PgCluster;
+import dev.pgcluster.operator.api.v1alpha1.PgClusterStatus;
+import dev.pgcluster.operator.config.OperatorConfig;
+import dev.pgcluster.operator.ha.Action;
+import dev.pgcluster.operator.ha.ClusterState;
+import dev.pgcluster.operator.ha.Decider;
+import dev.pgcluster.operator.lease.PrimaryLease;
+import dev.pgcluster.operator.lease.PrimaryRecord;
+import dev.pgcluster.operator.metrics.PgClusterMetrics;
+import dev.pgcluster.operator.naming.PgClusterNames;
+import dev.pgcluster.operator.observe.ClusterObserver;
+import dev.pgcluster.operator.observe.HealthPoller;
+import dev.pgcluster.operator.postgres.PostgresConnector;
+import dev.pgcluster.operator.render.ConfigMapRenderer;
+import dev.pgcluster.operator.render.Labels;
+import dev.pgcluster.operator.render.Owned;
+import dev.pgcluster.operator.render.PodDisruptionBudgetRenderer;
+import dev.pgcluster.operator.render.SecretRenderer;
+import dev.pgcluster.operator.render.ServiceRenderer;
+import dev.pgcluster.operator.render.StatefulSetRenderer;
+import dev.pgcluster.operator.status.ConditionTypes.Reasons;
+import dev.pgcluster.operator.status.StatusAssembler;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.apps.StatefulSet;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.Mappers;
+import java.security.SecureRandom;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reconciles one PgCluster: validate, render and apply the objects, observe the instances, decide,
+ * act, report. Each step is one method below, in the order it runs.
+ */
+@ControllerConfiguration(name = PgClusterReconciler.NAME)
+public class PgClusterReconciler implements Reconciler<PgCluster> {
+  public static final String NAME = "pgcluster";
+  private static final Logger LOG = LoggerFactory.getLogger(PgClusterReconciler.class);
+
+  private final KubernetesClient client;
+  private final OperatorConfig config;
+  private final ResourceApplier applier;
+  private final PrimaryLease lease;
+  private final ClusterObserver observer;
+  private final Actuator actuator;
+  private final EventRecorder events;
+  private final PgClusterMetrics metrics;
+  private final PostgresConnector connector;
+  private final SecureRandom random = new SecureRandom();
+  private final Clock clock;
+
+  public PgClusterReconciler(KubernetesClient client, OperatorConfig config, PgClusterMetrics metrics, Clock clock) {
+    this.client = client;
+    this.config = config;
+    this.metrics = metrics;
+    this.clock = clock;
+    this.connector = new PostgresConnector(config.sqlConnectTimeout(), config.sqlSocketTimeout());
+    this.applier = new ResourceApplier(client);
+    this.lease = new PrimaryLease(client, clock);
+    this.events = new EventRecorder(client, config.identity());
+    this.observer = new ClusterObserver(client, connector);
+    this.actuator = new Actuator(client, connector, lease, events);
+  }
+
+  @Override
+  public UpdateControl<PgCluster> reconcile(PgCluster cluster, Context<PgCluster> context) throws SQLException {
+    List<String> problems = SpecValidator.validate(cluster.getSpec());
+    if (!problems.isEmpty()) {
+      return reportInvalidSpec(cluster, problems);
+    }
+    ensureSecrets(cluster);
+    PrimaryRecord primary = ensurePrimaryLease(cluster);
+    applyConfigMaps(cluster, primary);
+    applyServices(cluster);
+    applyStatefulSet(cluster);
+    applyPodDisruptionBudget(cluster);
+    ClusterState state = observer.observe(cluster, primary);
+    act(cluster, state);
+    return reportStatus(cluster, state);
+  }
+
+  @Override
+  public List<EventSource<?, PgCluster>> prepareEventSources(EventSourceContext<PgCluster> context) {
+    var pods = new InformerEventSource<>(InformerEventSourceConfiguration.from(Pod.class, PgCluster.class)
+        .withLabelSelector(Labels.MANAGED_BY + "=" + Labels.MANAGER)
+        .withSecondaryToPrimaryMapper(Mappers.fromLabel(Labels.CLUSTER, null, PgCluster.class))
+        .build(), context);
+    var statefulSets = new InformerEventSource<>(InformerEventSourceConfiguration.from(StatefulSet.class, PgCluster.class)
+        .withLabelSelector(Labels.MANAGED_BY + "=" + Labels.MANAGER)
+        .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(PgCluster.class))
+        .build(), context);
+    return List.of(pods, statefulSets, HealthPoller.eventSource(context, client, connector));
+  }
+
+  /** What the schema could not reject: a condition and one Warning event per distinct problem set. */
+  UpdateControl<PgCluster> reportInvalidSpec(PgCluster cluster, List<String> problems) {
+    String previous = cluster.getStatus() == null || cluster.getStatus().phase != ClusterPhase.Invalid
+        ? null : readyMessage(cluster.getStatus());
+    PgClusterStatus status = StatusAssembler.invalid(cluster, problems, now());
+    if (!Objects.equals(previous, readyMessage(status))) {
+      events.warning(cluster, Reasons.INVALID_SPEC, String.join("; ", problems));
+    }
+    cluster.setStatus(status);
+    return UpdateControl.patchStatus(cluster);
+  }
+
+  /** Generated once, never overwritten; user-supplied secrets are used as they are. */
+  void ensureSecrets(PgCluster cluster) {
+    if (cluster.getSpec().bootstrap.superuserSecret == null) {
+      applier.createIfAbsent(SecretRenderer.superuser(cluster, random));
+    }
+    applier.createIfAbsent(SecretRenderer.replication(cluster, random));
+    if (cluster.getSpec().bootstrap.ownerSecret == null) {
+      applier.createIfAbsent(SecretRenderer.app(cluster, random));
+    }
+  }
+
+  /** The Lease is the record of who is primary; the first primary of a new cluster is ordinal 0. */
+  PrimaryRecord ensurePrimaryLease(PgCluster cluster) {
+    String ns = cluster.getMetadata().getNamespace();
+    PgClusterNames names = PgClusterNames.of(cluster);
+    return lease.read(ns, names.primaryLease()).orElseGet(() -> {
+      PrimaryRecord created = lease.create(ns, names.primaryLease(), names.pod(0),
+          cluster.getSpec().failover.leaseDurationSeconds, Owned.ownerReference(cluster));
+      events.normal(cluster, "PrimaryElected", "new cluster: " + names.pod(0) + " will be the first primary (epoch 0)");
+      return created;
+    });
+  }
+
+  void applyConfigMaps(PgCluster cluster, PrimaryRecord primary) {
+    applier.apply(ConfigMapRenderer.config(cluster), OwnedFields::configMap);
+    applier.apply(ConfigMapRenderer.topology(cluster, primary.holder(), primary.initialized(), primary.epoch()),
+        OwnedFields::configMap);
+  }
+
+  void applyServices(PgCluster cluster) {
+    ServiceRenderer.all(cluster).forEach(s -> applier.apply(s, OwnedFields::service));
+  }
+
+  void applyStatefulSet(PgCluster cluster) {
+    StatefulSet desired = StatefulSetRenderer.render(cluster);
+    if (applier.apply(desired, OwnedFields::statefulSet) == ResourceApplier.Outcome.UPDATED) {
+      events.normal(cluster, "StatefulSetUpdated", "StatefulSet " + desired.getMetadata().getName()
+          + " updated: " + cluster.getSpec().instances + " instances; changed pod templates apply as pods restart");
+    }
+  }
+
+  void applyPodDisruptionBudget(PgCluster cluster) {
+    applier.apply(PodDisruptionBudgetRenderer.render(cluster), OwnedFields::podDisruptionBudget);
+  }
+
+  void act(PgCluster cluster, ClusterState state) throws SQLException {
+    List<Action> actions = Decider.decide(cluster.getSpec(), PgClusterNames.of(cluster), state);
+    if (!actions.isEmpty()) {
+      LOG.debug("actions: {}", actions);
+    }
+    try {
+      actuator.execute(cluster, state, actions);
+    } catch (KubernetesClientException e) {
+      if (e.getCode() != 409) {
+        throw e;
+      }
+      LOG.info("the primary Lease or a pod changed while acting; deciding again on the next reconcile");
+    }
+  }
+
+  UpdateControl<PgCluster> reportStatus(PgCluster cluster, ClusterState state) {
+    PgClusterStatus previous = cluster.getStatus();
+    PgClusterStatus status = StatusAssembler.observed(cluster, state, now());
+    metrics.record(cluster, status);
+    ClusterPhase before = previous == null ? null : previous.phase;
+    if (before != status.phase) {
+      String message = "phase " + (before == null ? "(none)" : before) + " -> " + status.phase + ": "
+          + readyMessage(status);
+      if (status.phase == ClusterPhase.Healthy || status.phase == ClusterPhase.Initializing) {
+        events.normal(cluster, "Phase" + status.phase, message);
+      } else {
+        events.warning(cluster, "Phase" + status.phase, message);
+      }
+    }
+    cluster.setStatus(status);
+    String serializedBefore = previous == null ? "" : client.getKubernetesSerialization().asJson(previous);
+    UpdateControl<PgCluster> control = serializedBefore.equals(client.getKubernetesSerialization().asJson(status))
+        ? UpdateControl.noUpdate()
+        : UpdateControl.patchStatus(cluster);
+    return control.rescheduleAfter(config.statusRefresh());
+  }
+
+  private static String readyMessage(PgClusterStatus status) {
+    return status.conditions == null ? null : status.conditions.stream()
+        .filter(c -> "Ready".equals(c.getType())).map(c -> c.getMessage()).findFirst().orElse(null);
+  }
+
+  private Instant now() {
+    return clock.instant().truncatedTo(ChronoUnit.SECONDS);
+  }
+}

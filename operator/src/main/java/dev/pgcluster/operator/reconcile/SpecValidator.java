@@ -1,0 +1,65 @@
+package dev.pgcluster.operator.reconcile;
+
+import dev.pgcluster.operator.api.v1alpha1.PgClusterSpec;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Rules the CRD schema cannot express cheaply (CEL over free-form maps and lists would exceed the API
+ * server's cost budget) or that an older API server without CEL would let through. Pure.
+ */
+public final class SpecValidator {
+  /** Settings the operator owns: a user value would break replication or the pods' networking. */
+  public static final Set<String> OPERATOR_PARAMETERS = Set.of(
+      "listen_addresses", "port", "unix_socket_directories", "hot_standby", "wal_level", "primary_conninfo",
+      "primary_slot_name", "synchronous_standby_names", "recovery_min_apply_delay", "restore_command",
+      "data_directory", "hba_file", "ident_file", "config_file", "wal_log_hints", "password_encryption",
+      "recovery_target_timeline", "max_slot_wal_keep_size", "synchronous_commit");
+  private static final Pattern HBA_TYPE = Pattern.compile("^(local|host|hostssl|hostnossl|hostgssenc|hostnogssenc)\\s.*");
+  private static final Pattern WEAK_METHOD = Pattern.compile(".*\\s(trust|password|md5)(\\s.*)?$");
+  private static final Pattern PARAMETER_NAME = Pattern.compile("^[a-z_][a-z0-9_.]*$");
+
+  private SpecValidator() {}
+
+  /** Every problem found, each a sentence a user can act on; empty when the spec is valid. */
+  public static List<String> validate(PgClusterSpec spec) {
+    List<String> problems = new ArrayList<>();
+    if (spec == null || spec.instances == null || spec.storage == null) {
+      problems.add("spec.instances and spec.storage are required");
+      return problems;
+    }
+    int delayed = spec.replication.delayedReplicas == null ? 0 : spec.replication.delayedReplicas.instances;
+    int syncCapable = spec.instances - 1 - delayed;
+    if (delayed > 0 && delayed >= spec.instances - 1) {
+      problems.add("replication.delayedReplicas.instances (" + delayed + ") must leave at least one promotable"
+          + " standby: it must be less than instances - 1 (" + (spec.instances - 1) + ")");
+    }
+    if (spec.replication.mode == dev.pgcluster.operator.api.v1alpha1.ReplicationMode.SYNC
+        && spec.replication.number > syncCapable) {
+      problems.add("replication.number (" + spec.replication.number + ") exceeds the standbys that can be"
+          + " synchronous (" + Math.max(syncCapable, 0) + ")");
+    }
+    spec.postgresql.parameters.forEach((key, value) -> {
+      String name = key.toLowerCase(Locale.ROOT);
+      if (OPERATOR_PARAMETERS.contains(name)) {
+        problems.add("postgresql.parameters." + key + " is managed by the operator and may not be set");
+      } else if (!PARAMETER_NAME.matcher(name).matches()) {
+        problems.add("postgresql.parameters." + key + " is not a valid parameter name");
+      } else if (value == null || value.contains("\n")) {
+        problems.add("postgresql.parameters." + key + " must be a single-line value");
+      }
+    });
+    for (String rule : spec.postgresql.pgHba) {
+      if (rule.contains("\n") || !HBA_TYPE.matcher(rule).matches()) {
+        problems.add("postgresql.pgHba rule '" + rule + "' must be one line starting with a connection type"
+            + " (local, host, hostssl, ...)");
+      } else if (WEAK_METHOD.matcher(rule).matches()) {
+        problems.add("postgresql.pgHba rule '" + rule + "' uses a weak method: use scram-sha-256 (or cert, reject)");
+      }
+    }
+    return problems;
+  }
+}

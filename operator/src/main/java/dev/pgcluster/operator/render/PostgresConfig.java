@@ -1,0 +1,81 @@
+package dev.pgcluster.operator.render;
+
+import dev.pgcluster.operator.api.v1alpha1.PgCluster;
+import dev.pgcluster.operator.api.v1alpha1.PgClusterSpec;
+import dev.pgcluster.operator.api.v1alpha1.ReplicationMode;
+import dev.pgcluster.operator.naming.PgClusterNames;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/** Renders postgresql.conf (the operator's part) and pg_hba.conf. Pure. */
+public final class PostgresConfig {
+
+  private PostgresConfig() {}
+
+  /** Settings replication and pg_rewind need; user parameters follow and may override tunables. */
+  public static Map<String, String> operatorParameters(PgCluster cluster) {
+    PgClusterSpec spec = cluster.getSpec();
+    int senders = Math.max(10, spec.instances * 2 + 4);
+    Map<String, String> params = new LinkedHashMap<>();
+    params.put("wal_level", "replica");
+    params.put("hot_standby", "on");
+    // pg_rewind needs hint bits WAL-logged; initdb also enables data checksums.
+    params.put("wal_log_hints", "on");
+    params.put("max_wal_senders", Integer.toString(senders));
+    params.put("max_replication_slots", Integer.toString(senders));
+    params.put("max_slot_wal_keep_size", quote(spec.replication.maxSlotWalKeepSize));
+    params.put("wal_keep_size", "'128MB'");
+    params.put("hot_standby_feedback", "on");
+    params.put("password_encryption", "'scram-sha-256'");
+    params.put("log_line_prefix", "'%m [%p] %q%u@%d '");
+    params.put("log_connections", "off");
+    if (spec.replication.mode == ReplicationMode.SYNC) {
+      params.put("synchronous_standby_names", quote(SyncStandbyNames.render(cluster)));
+      params.put("synchronous_commit", spec.replication.synchronousCommit.value());
+    }
+    return params;
+  }
+
+  public static String postgresqlConf(PgCluster cluster) {
+    StringBuilder conf = new StringBuilder("# Rendered by pgcluster-operator from PgCluster ")
+        .append(cluster.getMetadata().getName()).append(": edit the resource, not this file.\n");
+    operatorParameters(cluster).forEach((k, v) -> conf.append(k).append(" = ").append(v).append('\n'));
+    Map<String, String> user = cluster.getSpec().postgresql.parameters;
+    if (user != null && !user.isEmpty()) {
+      conf.append("# spec.postgresql.parameters\n");
+      user.forEach((k, v) -> conf.append(k).append(" = ").append(quote(v)).append('\n'));
+    }
+    return conf.toString();
+  }
+
+  /**
+   * Replication only for the replication role; everything over the network with SCRAM; the user's
+   * rules come after the replication rules (so they cannot open replication to others) and before
+   * the catch-all.
+   */
+  public static String pgHbaConf(PgCluster cluster) {
+    List<String> lines = new ArrayList<>();
+    lines.add("# Rendered by pgcluster-operator: edit spec.postgresql.pgHba instead.");
+    lines.add("local   all          all                           scram-sha-256");
+    lines.add("host    replication  " + PgClusterNames.REPLICATION_USER + "  all  scram-sha-256");
+    lines.add("host    replication  all          all              reject");
+    List<String> extra = cluster.getSpec().postgresql.pgHba;
+    if (extra != null && !extra.isEmpty()) {
+      lines.add("# spec.postgresql.pgHba");
+      lines.addAll(extra);
+    }
+    lines.add("host    all          all          all              scram-sha-256");
+    return lines.stream().collect(Collectors.joining("\n", "", "\n"));
+  }
+
+  /** A postgresql.conf string literal; numbers and plain words would also do, quoting is always safe. */
+  static String quote(String value) {
+    if (value.startsWith("'") && value.endsWith("'") && value.length() >= 2) {
+      return value;
+    }
+    return "'" + value.replace("'", "''") + "'";
+  }
+}

@@ -1,0 +1,218 @@
+package dev.pgcluster.operator.render;
+
+import dev.pgcluster.operator.api.v1alpha1.PgCluster;
+import dev.pgcluster.operator.api.v1alpha1.PgClusterSpec;
+import dev.pgcluster.operator.naming.PgClusterNames;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerBuilder;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.EnvVarBuilder;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
+import io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder;
+import io.fabric8.kubernetes.api.model.Probe;
+import io.fabric8.kubernetes.api.model.ProbeBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.VolumeBuilder;
+import io.fabric8.kubernetes.api.model.VolumeMount;
+import io.fabric8.kubernetes.api.model.VolumeMountBuilder;
+import io.fabric8.kubernetes.api.model.apps.StatefulSet;
+import io.fabric8.kubernetes.api.model.apps.StatefulSetBuilder;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The StatefulSet running the instances. Pods start in parallel (a standby's init container waits for
+ * the primary) and are only replaced when deleted (OnDelete): the operator decides when an instance
+ * restarts, never the StatefulSet controller.
+ */
+public final class StatefulSetRenderer {
+  /** uid/gid of the postgres user in the official postgres images. */
+  public static final long POSTGRES_UID = 999L;
+  static final String DATA_MOUNT = "/var/lib/postgresql/data";
+  static final String PGDATA = DATA_MOUNT + "/pgdata";
+  static final String CONFIG_MOUNT = "/etc/pgcluster/config";
+  static final String TOPOLOGY_MOUNT = "/etc/pgcluster/topology";
+  static final String SOCKET_MOUNT = "/var/run/postgresql";
+  public static final String BOOTSTRAP_CONTAINER = "bootstrap";
+  public static final String POSTGRES_CONTAINER = "postgres";
+
+  private StatefulSetRenderer() {}
+
+  public static StatefulSet render(PgCluster cluster) {
+    PgClusterSpec spec = cluster.getSpec();
+    PgClusterNames names = PgClusterNames.of(cluster);
+    return new StatefulSetBuilder()
+        .withMetadata(Owned.metadata(cluster, names.statefulSet()))
+        .withNewSpec()
+        .withReplicas(spec.instances)
+        .withServiceName(names.headlessService())
+        .withPodManagementPolicy("Parallel")
+        .withNewUpdateStrategy().withType("OnDelete").endUpdateStrategy()
+        .withNewSelector().withMatchLabels(Labels.clusterSelector(cluster)).endSelector()
+        .withNewTemplate()
+        .withNewMetadata().withLabels(Labels.common(cluster)).endMetadata()
+        .withNewSpec()
+        .withTerminationGracePeriodSeconds(30L)
+        .withNewSecurityContext()
+        .withRunAsNonRoot(true)
+        .withRunAsUser(POSTGRES_UID)
+        .withRunAsGroup(POSTGRES_UID)
+        .withFsGroup(POSTGRES_UID)
+        .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
+        .endSecurityContext()
+        .withNewAffinity()
+        .withNewPodAntiAffinity()
+        .addNewPreferredDuringSchedulingIgnoredDuringExecution()
+        .withWeight(100)
+        .withNewPodAffinityTerm()
+        .withTopologyKey("kubernetes.io/hostname")
+        .withNewLabelSelector().withMatchLabels(Labels.clusterSelector(cluster)).endLabelSelector()
+        .endPodAffinityTerm()
+        .endPreferredDuringSchedulingIgnoredDuringExecution()
+        .endPodAntiAffinity()
+        .endAffinity()
+        .withInitContainers(bootstrapContainer(cluster))
+        .withContainers(postgresContainer(cluster))
+        .withVolumes(volumes(cluster))
+        .endSpec()
+        .endTemplate()
+        .withVolumeClaimTemplates(dataClaim(cluster))
+        .endSpec()
+        .build();
+  }
+
+  static Container bootstrapContainer(PgCluster cluster) {
+    return new ContainerBuilder()
+        .withName(BOOTSTRAP_CONTAINER)
+        .withImage(cluster.getSpec().image)
+        .withCommand("bash", CONFIG_MOUNT + "/" + ConfigMapRenderer.BOOTSTRAP_SCRIPT)
+        .withEnv(env(cluster))
+        .withVolumeMounts(mounts())
+        .withSecurityContext(containerSecurity())
+        .build();
+  }
+
+  static Container postgresContainer(PgCluster cluster) {
+    return new ContainerBuilder()
+        .withName(POSTGRES_CONTAINER)
+        .withImage(cluster.getSpec().image)
+        .withCommand("bash", CONFIG_MOUNT + "/" + ConfigMapRenderer.RUN_SCRIPT)
+        .withEnv(env(cluster))
+        .addNewPort().withName("postgres").withContainerPort(PgClusterNames.POSTGRES_PORT).withProtocol("TCP").endPort()
+        .withResources(cluster.getSpec().resources)
+        .withVolumeMounts(mounts())
+        .withReadinessProbe(readinessProbe())
+        .withLivenessProbe(livenessProbe())
+        .withSecurityContext(containerSecurity())
+        .build();
+  }
+
+  /** Ready = accepting connections (primary or hot standby), checked over the local socket. */
+  static Probe readinessProbe() {
+    return new ProbeBuilder()
+        .withNewExec().withCommand("pg_isready", "-q", "-h", SOCKET_MOUNT, "-p",
+            Integer.toString(PgClusterNames.POSTGRES_PORT)).endExec()
+        .withPeriodSeconds(2)
+        .withTimeoutSeconds(3)
+        .withFailureThreshold(2)
+        .build();
+  }
+
+  /**
+   * Liveness only asks whether the port answers, with a generous threshold: restarting a busy or
+   * recovering PostgreSQL makes things worse. Failover decisions are the operator's, not the kubelet's.
+   */
+  static Probe livenessProbe() {
+    return new ProbeBuilder()
+        .withNewTcpSocket().withPort(new IntOrString(PgClusterNames.POSTGRES_PORT)).endTcpSocket()
+        .withInitialDelaySeconds(10)
+        .withPeriodSeconds(10)
+        .withTimeoutSeconds(5)
+        .withFailureThreshold(6)
+        .build();
+  }
+
+  static io.fabric8.kubernetes.api.model.SecurityContext containerSecurity() {
+    return new io.fabric8.kubernetes.api.model.SecurityContextBuilder()
+        .withAllowPrivilegeEscalation(false)
+        .withPrivileged(false)
+        .withNewCapabilities().withDrop("ALL").endCapabilities()
+        .build();
+  }
+
+  static List<EnvVar> env(PgCluster cluster) {
+    PgClusterSpec spec = cluster.getSpec();
+    PgClusterNames names = PgClusterNames.of(cluster);
+    String superuserSecret = spec.bootstrap.superuserSecret != null ? spec.bootstrap.superuserSecret : names.superuserSecret();
+    String ownerSecret = spec.bootstrap.ownerSecret != null ? spec.bootstrap.ownerSecret : names.appSecret();
+    List<EnvVar> env = new ArrayList<>();
+    env.add(fieldRef("POD_NAME", "metadata.name"));
+    env.add(fieldRef("POD_NAMESPACE", "metadata.namespace"));
+    env.add(fieldRef("POD_IP", "status.podIP"));
+    env.add(value("CLUSTER_NAME", names.cluster()));
+    env.add(value("PGDATA", PGDATA));
+    env.add(value("PGPORT", Integer.toString(PgClusterNames.POSTGRES_PORT)));
+    env.add(value("CONFIG_DIR", CONFIG_MOUNT));
+    env.add(value("TOPOLOGY_DIR", TOPOLOGY_MOUNT));
+    env.add(value("SOCKET_DIR", SOCKET_MOUNT));
+    env.add(value("PRIMARY_HOST", names.readWriteService()));
+    env.add(value("REPLICATION_SLOTS", Boolean.toString(!Boolean.FALSE.equals(spec.replication.slots))));
+    env.add(value("PG_REPLICATION_USER", PgClusterNames.REPLICATION_USER));
+    env.add(secretRef("PG_SUPERUSER_PASSWORD", superuserSecret, SecretRenderer.PASSWORD));
+    env.add(secretRef("PG_REPLICATION_PASSWORD", names.replicationSecret(), SecretRenderer.PASSWORD));
+    env.add(value("APP_DATABASE", spec.bootstrap.database));
+    env.add(value("APP_OWNER", spec.bootstrap.owner));
+    env.add(secretRef("APP_PASSWORD", ownerSecret, SecretRenderer.PASSWORD));
+    int delayed = SyncStandbyNames.delayedInstances(spec);
+    if (delayed > 0) {
+      env.add(value("DELAYED_FROM_ORDINAL", Integer.toString(SyncStandbyNames.promotableInstances(spec))));
+      env.add(value("APPLY_DELAY", spec.replication.delayedReplicas.applyDelay));
+    }
+    return env;
+  }
+
+  static List<VolumeMount> mounts() {
+    return List.of(
+        new VolumeMountBuilder().withName("pgdata").withMountPath(DATA_MOUNT).build(),
+        new VolumeMountBuilder().withName("config").withMountPath(CONFIG_MOUNT).withReadOnly(true).build(),
+        new VolumeMountBuilder().withName("topology").withMountPath(TOPOLOGY_MOUNT).withReadOnly(true).build(),
+        new VolumeMountBuilder().withName("run").withMountPath(SOCKET_MOUNT).build());
+  }
+
+  static List<Volume> volumes(PgCluster cluster) {
+    PgClusterNames names = PgClusterNames.of(cluster);
+    return List.of(
+        new VolumeBuilder().withName("config").withNewConfigMap().withName(names.configMap()).endConfigMap().build(),
+        new VolumeBuilder().withName("topology").withNewConfigMap().withName(names.topologyConfigMap()).endConfigMap().build(),
+        new VolumeBuilder().withName("run").withNewEmptyDir().endEmptyDir().build());
+  }
+
+  static PersistentVolumeClaim dataClaim(PgCluster cluster) {
+    PgClusterNames names = PgClusterNames.of(cluster);
+    return new PersistentVolumeClaimBuilder()
+        .withNewMetadata().withName(names.dataVolumeClaimTemplate()).withLabels(Labels.common(cluster)).endMetadata()
+        .withNewSpec()
+        .withAccessModes("ReadWriteOnce")
+        .withStorageClassName(cluster.getSpec().storage.storageClass)
+        .withNewResources().withRequests(Map.of("storage", new Quantity(cluster.getSpec().storage.size))).endResources()
+        .endSpec()
+        .build();
+  }
+
+  private static EnvVar value(String name, String value) {
+    return new EnvVarBuilder().withName(name).withValue(value).build();
+  }
+
+  private static EnvVar fieldRef(String name, String path) {
+    return new EnvVarBuilder().withName(name).withNewValueFrom().withNewFieldRef().withFieldPath(path)
+        .endFieldRef().endValueFrom().build();
+  }
+
+  private static EnvVar secretRef(String name, String secret, String key) {
+    return new EnvVarBuilder().withName(name).withNewValueFrom().withNewSecretKeyRef().withName(secret).withKey(key)
+        .endSecretKeyRef().endValueFrom().build();
+  }
+}

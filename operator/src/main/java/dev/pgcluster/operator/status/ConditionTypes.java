@@ -1,0 +1,25 @@
+package dev.pgcluster.operator.status;
+
+/** The fixed set of condition types and their stable CamelCase reasons. */
+public final class ConditionTypes {
+  public static final String READY = "Ready";
+  public static final String PROGRESSING = "Progressing";
+  public static final String DEGRADED = "Degraded";
+
+  private ConditionTypes() {}
+
+  /** Stable reasons: tools and alerts may match on them. */
+  public static final class Reasons {
+    public static final String INVALID_SPEC = "InvalidSpec";
+    public static final String ALL_INSTANCES_READY = "AllInstancesReady";
+    public static final String INSTANCES_NOT_READY = "InstancesNotReady";
+    public static final String PRIMARY_UNAVAILABLE = "PrimaryUnavailable";
+    public static final String BOOTSTRAPPING = "Bootstrapping";
+    public static final String SCALING = "Scaling";
+    public static final String RECONCILED = "Reconciled";
+    public static final String AS_EXPECTED = "AsExpected";
+    public static final String REPLICATION_SLOT_LOST = "ReplicationSlotLost";
+
+    private Reasons() {}
+  }
+}

@@ -1,0 +1,156 @@
+package dev.pgcluster.operator.status;
+
+import dev.pgcluster.operator.api.v1alpha1.ClusterPhase;
+import dev.pgcluster.operator.api.v1alpha1.InstanceRole;
+import dev.pgcluster.operator.api.v1alpha1.InstanceStatus;
+import dev.pgcluster.operator.api.v1alpha1.PgCluster;
+import dev.pgcluster.operator.api.v1alpha1.PgClusterStatus;
+import dev.pgcluster.operator.ha.ClusterState;
+import dev.pgcluster.operator.ha.Decider;
+import dev.pgcluster.operator.ha.InstanceState;
+import dev.pgcluster.operator.naming.PgClusterNames;
+import dev.pgcluster.operator.postgres.SlotInfo;
+import dev.pgcluster.operator.postgres.StandbyConnection;
+import dev.pgcluster.operator.status.ConditionTypes.Reasons;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/**
+ * Builds the status from an observation. The one place conditions are made: fixed types, stable
+ * reasons, observedGeneration, and lastTransitionTime kept unless the condition's status changed.
+ */
+public final class StatusAssembler {
+
+  private StatusAssembler() {}
+
+  public static PgClusterStatus invalid(PgCluster cluster, List<String> problems, Instant now) {
+    PgClusterStatus status = copyOrNew(cluster);
+    String message = String.join("; ", problems);
+    status.phase = ClusterPhase.Invalid;
+    status.observedGeneration = cluster.getMetadata().getGeneration();
+    status.conditions = merge(cluster, List.of(
+        condition(cluster, ConditionTypes.READY, false, Reasons.INVALID_SPEC, message),
+        condition(cluster, ConditionTypes.PROGRESSING, false, Reasons.INVALID_SPEC, "waiting for a valid spec"),
+        condition(cluster, ConditionTypes.DEGRADED, false, Reasons.INVALID_SPEC, message)), now);
+    return status;
+  }
+
+  public static PgClusterStatus observed(PgCluster cluster, ClusterState state, Instant now) {
+    PgClusterStatus status = new PgClusterStatus();
+    PgClusterNames names = PgClusterNames.of(cluster);
+    int wanted = cluster.getSpec().instances;
+    status.observedGeneration = cluster.getMetadata().getGeneration();
+    status.currentPrimary = state.primary().holder();
+    status.primaryEpoch = state.primary().epoch();
+    status.initialized = state.primary().initialized() || state.healthyPrimary().isPresent();
+    status.instances = state.instances().stream()
+        .filter(i -> i.ordinal() < wanted)
+        .map(i -> instance(cluster, state, i))
+        .collect(Collectors.toList());
+    status.readyInstances = (int) status.instances.stream().filter(i -> Boolean.TRUE.equals(i.ready)).count();
+
+    boolean primaryUp = state.healthyPrimary().isPresent();
+    boolean allReady = status.readyInstances == wanted && state.instances().size() == wanted;
+    List<String> lostSlots = state.slots().stream().filter(SlotInfo::lost).map(SlotInfo::name).toList();
+    String notReady = status.instances.stream().filter(i -> !Boolean.TRUE.equals(i.ready)).map(i -> i.name)
+        .collect(Collectors.joining(", "));
+
+    if (!status.initialized) {
+      status.phase = ClusterPhase.Initializing;
+    } else if (!primaryUp) {
+      status.phase = ClusterPhase.Unavailable;
+    } else if (!allReady || !lostSlots.isEmpty()) {
+      status.phase = ClusterPhase.Degraded;
+    } else {
+      status.phase = ClusterPhase.Healthy;
+    }
+
+    List<Condition> conditions = new ArrayList<>();
+    if (primaryUp && allReady) {
+      conditions.add(condition(cluster, ConditionTypes.READY, true, Reasons.ALL_INSTANCES_READY,
+          wanted + " of " + wanted + " instances ready; primary " + state.primary().holder()));
+    } else if (!primaryUp) {
+      conditions.add(condition(cluster, ConditionTypes.READY, false, Reasons.PRIMARY_UNAVAILABLE,
+          "primary " + state.primary().holder() + " is not running as a reachable primary"));
+    } else {
+      conditions.add(condition(cluster, ConditionTypes.READY, false, Reasons.INSTANCES_NOT_READY,
+          status.readyInstances + " of " + wanted + " instances ready" + (notReady.isEmpty() ? "" : "; not ready: " + notReady)));
+    }
+    if (!status.initialized) {
+      conditions.add(condition(cluster, ConditionTypes.PROGRESSING, true, Reasons.BOOTSTRAPPING,
+          "bootstrapping the first primary " + names.pod(0)));
+    } else if (state.instances().size() != wanted || !allReady) {
+      conditions.add(condition(cluster, ConditionTypes.PROGRESSING, true, Reasons.SCALING,
+          "bringing " + wanted + " instances to ready (" + status.readyInstances + " ready)"));
+    } else {
+      conditions.add(condition(cluster, ConditionTypes.PROGRESSING, false, Reasons.RECONCILED,
+          "all objects match the spec"));
+    }
+    if (!lostSlots.isEmpty()) {
+      conditions.add(condition(cluster, ConditionTypes.DEGRADED, true, Reasons.REPLICATION_SLOT_LOST,
+          "replication slots lost WAL beyond max_slot_wal_keep_size: " + String.join(", ", lostSlots)
+              + "; their standbys must be re-cloned"));
+    } else if (status.initialized && (!allReady || !primaryUp)) {
+      conditions.add(condition(cluster, ConditionTypes.DEGRADED, true,
+          primaryUp ? Reasons.INSTANCES_NOT_READY : Reasons.PRIMARY_UNAVAILABLE,
+          primaryUp ? "not ready: " + notReady : "no reachable primary"));
+    } else {
+      conditions.add(condition(cluster, ConditionTypes.DEGRADED, false, Reasons.AS_EXPECTED, "no degradation"));
+    }
+    status.conditions = merge(cluster, conditions, now);
+    return status;
+  }
+
+  static InstanceStatus instance(PgCluster cluster, ClusterState state, InstanceState i) {
+    InstanceStatus s = new InstanceStatus();
+    s.name = i.name();
+    s.role = Decider.desiredRole(cluster.getSpec(), state.primary().holder(), i);
+    s.ready = i.podReady();
+    s.reachable = i.reachable();
+    if (i.facts() != null) {
+      s.timeline = i.facts().timeline();
+      s.receivedLsn = i.facts().receivedLsn();
+      s.replayedLsn = i.facts().replayedLsn();
+      s.lagSeconds = i.facts().replayLagSeconds();
+    }
+    if (s.role != InstanceRole.PRIMARY) {
+      state.standbys().stream().filter(c -> i.name().equals(c.applicationName())).findFirst()
+          .ifPresent((StandbyConnection c) -> {
+            s.syncState = c.syncState();
+            s.lagBytes = c.lagBytes();
+          });
+    }
+    return s;
+  }
+
+  static Condition condition(PgCluster cluster, String type, boolean status, String reason, String message) {
+    return new ConditionBuilder()
+        .withType(type)
+        .withStatus(status ? "True" : "False")
+        .withReason(reason)
+        .withMessage(message)
+        .withObservedGeneration(cluster.getMetadata().getGeneration())
+        .build();
+  }
+
+  /** Keeps the previous lastTransitionTime of a condition whose status did not change. */
+  static List<Condition> merge(PgCluster cluster, List<Condition> fresh, Instant now) {
+    List<Condition> previous = cluster.getStatus() == null || cluster.getStatus().conditions == null
+        ? List.of() : cluster.getStatus().conditions;
+    for (Condition c : fresh) {
+      String kept = previous.stream()
+          .filter(p -> p.getType().equals(c.getType()) && p.getStatus().equals(c.getStatus()))
+          .map(Condition::getLastTransitionTime).findFirst().orElse(null);
+      c.setLastTransitionTime(kept != null ? kept : now.toString());
+    }
+    return fresh;
+  }
+
+  private static PgClusterStatus copyOrNew(PgCluster cluster) {
+    return cluster.getStatus() == null ? new PgClusterStatus() : cluster.getStatus();
+  }
+}

@@ -1,0 +1,159 @@
+#!/bin/bash
+# pgcluster-operator init container: prepares $PGDATA for this pod's role, then exits.
+# Rendered into the cluster's ConfigMap by the operator. Every path comes from the environment.
+#
+#   no data, holder of the primary Lease, cluster never initialized -> initdb (the only initdb ever)
+#   no data, holder, cluster initialized                             -> refuse (a lost volume must not
+#                                                                       become a new empty primary)
+#   no data, not the holder                                          -> pg_basebackup from -rw with a slot
+#   data, not the holder, no standby.signal (a former primary)       -> pg_rewind, else a fresh clone
+#   data otherwise                                                   -> refresh role settings only
+set -euo pipefail
+
+: "${PGDATA:?}" "${POD_NAME:?}" "${PRIMARY_HOST:?}" "${TOPOLOGY_DIR:?}" "${SOCKET_DIR:?}"
+: "${PG_SUPERUSER_PASSWORD:?}" "${PG_REPLICATION_USER:?}" "${PG_REPLICATION_PASSWORD:?}"
+PGPORT="${PGPORT:-5432}"
+CLONE_WAIT_SECONDS="${CLONE_WAIT_SECONDS:-60}"
+
+log() { echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) bootstrap[$POD_NAME]: $*"; }
+
+primary="$(cat "$TOPOLOGY_DIR/primary" 2>/dev/null || true)"
+initialized="$(cat "$TOPOLOGY_DIR/initialized" 2>/dev/null || echo false)"
+ordinal="${POD_NAME##*-}"
+slot="pgc_${POD_NAME//-/_}"   # same rule as PgClusterNames.slotName
+
+if [ -z "$primary" ]; then
+  log "the topology does not name a primary yet; the operator writes it first. Retrying later."
+  exit 1
+fi
+
+replication_conninfo() {
+  echo "host=$PRIMARY_HOST port=$PGPORT user=$PG_REPLICATION_USER password=$PG_REPLICATION_PASSWORD application_name=$POD_NAME sslmode=prefer connect_timeout=5"
+}
+
+wait_for_primary() {
+  local waited=0
+  until pg_isready -q -h "$PRIMARY_HOST" -p "$PGPORT" -t 2; do
+    if [ "$waited" -ge "$CLONE_WAIT_SECONDS" ]; then
+      log "primary service $PRIMARY_HOST:$PGPORT not ready after ${waited}s; giving up this attempt"
+      exit 1
+    fi
+    sleep 2
+    waited=$((waited + 2))
+  done
+}
+
+# Settings that depend on the role live in pgcluster.role.conf, included by postgresql.conf.
+write_role_conf() {
+  local role="$1"
+  {
+    echo "# written by bootstrap.sh at pod start: role=$role"
+    if [ "$role" = standby ]; then
+      echo "primary_conninfo = '$(replication_conninfo)'"
+      if [ "${REPLICATION_SLOTS:-true}" = true ]; then
+        echo "primary_slot_name = '$slot'"
+      fi
+      echo "recovery_target_timeline = 'latest'"
+      if [ -n "${DELAYED_FROM_ORDINAL:-}" ] && [ "$ordinal" -ge "$DELAYED_FROM_ORDINAL" ]; then
+        echo "recovery_min_apply_delay = '$APPLY_DELAY'"
+      fi
+    fi
+  } > "$PGDATA/pgcluster.role.conf"
+  if [ "$role" = standby ]; then
+    touch "$PGDATA/standby.signal"
+  else
+    rm -f "$PGDATA/standby.signal"
+  fi
+}
+
+write_postgresql_conf() {
+  local dir="$1"
+  cat > "$dir/postgresql.conf" <<CONF
+# Managed by pgcluster-operator. Settings: pgcluster.conf (from the ConfigMap, copied at every start),
+# pgcluster.role.conf (this pod's role), postgresql.auto.conf (ALTER SYSTEM by the operator).
+include 'pgcluster.conf'
+include_if_exists 'pgcluster.role.conf'
+CONF
+}
+
+init_primary() {
+  local target="$PGDATA.initdb"
+  rm -rf "$target"
+  log "initializing a new cluster (initdb with data checksums)"
+  initdb -D "$target" --username=postgres --pwfile=<(printf '%s\n' "$PG_SUPERUSER_PASSWORD") \
+    --auth=scram-sha-256 --data-checksums --encoding=UTF8 --locale=C
+  write_postgresql_conf "$target"
+  cp "$CONFIG_DIR/postgresql.conf" "$target/pgcluster.conf"
+  : > "$target/pgcluster.role.conf"
+  pg_ctl -D "$target" -w -t 60 -l "$target/bootstrap-start.log" start \
+    -o "-c listen_addresses='' -c unix_socket_directories='$SOCKET_DIR' -c port=$PGPORT"
+  PGPASSWORD="$PG_SUPERUSER_PASSWORD" psql -v ON_ERROR_STOP=1 -h "$SOCKET_DIR" -p "$PGPORT" -U postgres -d postgres \
+    -v repl_user="$PG_REPLICATION_USER" -v repl_pw="$PG_REPLICATION_PASSWORD" \
+    -v app_db="$APP_DATABASE" -v app_owner="$APP_OWNER" -v app_pw="$APP_PASSWORD" <<'SQL'
+CREATE ROLE :"repl_user" WITH LOGIN REPLICATION PASSWORD :'repl_pw';
+CREATE ROLE :"app_owner" WITH LOGIN PASSWORD :'app_pw';
+CREATE DATABASE :"app_db" OWNER :"app_owner";
+SQL
+  pg_ctl -D "$target" -w -t 60 -m fast stop
+  rm -f "$target/bootstrap-start.log"
+  mv "$target" "$PGDATA"
+  log "cluster initialized; database $APP_DATABASE owned by $APP_OWNER"
+}
+
+clone_standby() {
+  local target="$PGDATA.clone"
+  rm -rf "$target"
+  wait_for_primary
+  log "cloning from $PRIMARY_HOST with slot $slot"
+  if [ "${REPLICATION_SLOTS:-true}" = true ]; then
+    pg_receivewal --create-slot --if-not-exists --slot="$slot" -d "$(replication_conninfo)"
+    pg_basebackup -D "$target" -d "$(replication_conninfo)" -X stream -S "$slot" -c fast --no-password
+  else
+    pg_basebackup -D "$target" -d "$(replication_conninfo)" -X stream -c fast --no-password
+  fi
+  mv "$target" "$PGDATA"
+  log "clone complete"
+}
+
+rewind_former_primary() {
+  wait_for_primary
+  log "this instance was a primary; rewinding it onto the current primary's timeline"
+  cp "$CONFIG_DIR/postgresql.conf" "$PGDATA/pgcluster.conf"
+  if PGPASSWORD="$PG_SUPERUSER_PASSWORD" pg_rewind --target-pgdata="$PGDATA" --progress \
+      --source-server="host=$PRIMARY_HOST port=$PGPORT user=postgres dbname=postgres connect_timeout=5"; then
+    log "pg_rewind succeeded"
+  else
+    local aside="$PGDATA.rewind-failed"
+    log "pg_rewind failed; keeping the old data in $aside and cloning afresh"
+    rm -rf "$aside"
+    mv "$PGDATA" "$aside"
+    clone_standby
+  fi
+}
+
+mkdir -p "$(dirname "$PGDATA")"
+if [ -s "$PGDATA/PG_VERSION" ]; then
+  if [ "$POD_NAME" = "$primary" ]; then
+    log "data present; this pod holds the primary Lease"
+    if [ ! -f "$PGDATA/standby.signal" ]; then write_role_conf primary; fi
+  elif [ ! -f "$PGDATA/standby.signal" ]; then
+    rewind_former_primary
+    write_role_conf standby
+  else
+    log "data present; restarting as a standby of $PRIMARY_HOST"
+    write_role_conf standby
+  fi
+elif [ "$POD_NAME" = "$primary" ]; then
+  if [ "$initialized" = true ]; then
+    log "REFUSING to initdb: the cluster was initialized before but the primary's data directory is empty" \
+      "(lost volume?). A standby must be promoted instead."
+    exit 2
+  fi
+  init_primary
+  write_role_conf primary
+else
+  clone_standby
+  write_postgresql_conf "$PGDATA"
+  write_role_conf standby
+fi
+log "ready to start as $( [ -f "$PGDATA/standby.signal" ] && echo standby || echo primary)"
