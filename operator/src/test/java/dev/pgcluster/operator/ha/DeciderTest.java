@@ -1,0 +1,115 @@
+package dev.pgcluster.operator.ha;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pgcluster.operator.api.v1alpha1.DelayedReplicasSpec;
+import dev.pgcluster.operator.api.v1alpha1.InstanceRole;
+import dev.pgcluster.operator.api.v1alpha1.PgCluster;
+import dev.pgcluster.operator.lease.PrimaryRecord;
+import dev.pgcluster.operator.naming.PgClusterNames;
+import dev.pgcluster.operator.postgres.InstanceFacts;
+import dev.pgcluster.operator.postgres.SlotInfo;
+import dev.pgcluster.operator.render.TestClusters;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Each test is one row of the decision table: an observed state and the actions it must produce. */
+class DeciderTest {
+  private static final InstanceFacts PRIMARY = new InstanceFacts(false, 1, "0/3000000", null, null);
+  private static final InstanceFacts STANDBY = new InstanceFacts(true, 1, "0/3000000", "0/3000000", 0.0);
+
+  @Test
+  void labelsTheLeaseHolderPrimaryAndTheOthersReplicas() {
+    PgCluster cluster = TestClusters.cluster("pg", 3);
+    ClusterState state = state(true, List.of(), instance(0, null, PRIMARY), instance(1, null, STANDBY),
+        instance(2, "primary", STANDBY));
+    List<Action> actions = decide(cluster, state);
+    assertTrue(actions.contains(new Action.SetRoleLabel("pg-0", InstanceRole.PRIMARY)));
+    assertTrue(actions.contains(new Action.SetRoleLabel("pg-1", InstanceRole.REPLICA)));
+    assertTrue(actions.contains(new Action.SetRoleLabel("pg-2", InstanceRole.REPLICA)), "a stale primary label is corrected");
+  }
+
+  @Test
+  void delayedOrdinalsGetTheirOwnRoleSoReadOnlyTrafficSkipsThem() {
+    PgCluster cluster = TestClusters.cluster("pg", 4);
+    cluster.getSpec().replication.delayedReplicas = new DelayedReplicasSpec();
+    cluster.getSpec().replication.delayedReplicas.instances = 1;
+    cluster.getSpec().replication.delayedReplicas.applyDelay = "1h";
+    ClusterState state = state(true, List.of(), instance(0, "primary", PRIMARY), instance(3, null, STANDBY));
+    assertTrue(decide(cluster, state).contains(new Action.SetRoleLabel("pg-3", InstanceRole.DELAYED_REPLICA)));
+  }
+
+  @Test
+  void correctLabelsProduceNoLabelActions() {
+    ClusterState state = state(true, List.of(), instance(0, "primary", PRIMARY), instance(1, "replica", STANDBY));
+    assertTrue(decide(TestClusters.cluster("pg", 2), state).stream().noneMatch(a -> a instanceof Action.SetRoleLabel));
+  }
+
+  @Test
+  void marksTheClusterInitializedOnceTheFirstPrimaryRuns() {
+    ClusterState fresh = state(false, List.of(), instance(0, "primary", PRIMARY));
+    assertTrue(decide(TestClusters.cluster("pg", 1), fresh).contains(new Action.MarkInitialized()));
+    ClusterState done = state(true, List.of(), instance(0, "primary", PRIMARY));
+    assertFalse(decide(TestClusters.cluster("pg", 1), done).contains(new Action.MarkInitialized()));
+  }
+
+  @Test
+  void neverMarksInitializedOrRenewsWhileTheHolderIsNotARunningPrimary() {
+    ClusterState down = state(false, List.of(), instance(0, "primary", null));
+    List<Action> actions = decide(TestClusters.cluster("pg", 1), down);
+    assertFalse(actions.contains(new Action.MarkInitialized()));
+    assertFalse(actions.contains(new Action.RenewLease()));
+    ClusterState inRecovery = state(false, List.of(), instance(0, "primary", STANDBY));
+    assertFalse(decide(TestClusters.cluster("pg", 1), inRecovery).contains(new Action.RenewLease()));
+  }
+
+  @Test
+  void createsASlotForEveryStandbyOrdinalInTheSpec() {
+    ClusterState state = state(true, List.of(new SlotInfo("pgc_pg_1", true, "reserved")),
+        instance(0, "primary", PRIMARY), instance(1, "replica", STANDBY));
+    List<Action> actions = decide(TestClusters.cluster("pg", 3), state);
+    assertTrue(actions.contains(new Action.CreateSlot("pgc_pg_2")), "slot reserved before the pod exists");
+    assertFalse(actions.contains(new Action.CreateSlot("pgc_pg_1")));
+    assertFalse(actions.contains(new Action.CreateSlot("pgc_pg_0")), "the primary has no slot of its own");
+  }
+
+  @Test
+  void dropsSlotsOfStandbysRemovedByScaleDown() {
+    ClusterState state = state(true,
+        List.of(new SlotInfo("pgc_pg_1", true, "reserved"), new SlotInfo("pgc_pg_4", false, "reserved")),
+        instance(0, "primary", PRIMARY), instance(1, "replica", STANDBY));
+    List<Action> actions = decide(TestClusters.cluster("pg", 2), state);
+    assertTrue(actions.contains(new Action.DropSlot("pgc_pg_4")));
+    assertFalse(actions.contains(new Action.DropSlot("pgc_pg_1")));
+  }
+
+  @Test
+  void dropsEveryOperatorSlotWhenSlotsAreTurnedOff() {
+    PgCluster cluster = TestClusters.cluster("pg", 2);
+    cluster.getSpec().replication.slots = false;
+    ClusterState state = state(true, List.of(new SlotInfo("pgc_pg_1", false, "reserved")),
+        instance(0, "primary", PRIMARY), instance(1, "replica", STANDBY));
+    assertEquals(List.of(new Action.RenewLease(), new Action.DropSlot("pgc_pg_1")), decide(cluster, state));
+  }
+
+  @Test
+  void touchesNoSlotWhenThePrimaryIsUnreachable() {
+    ClusterState state = state(true, List.of(), instance(0, "primary", null), instance(1, "replica", STANDBY));
+    assertTrue(decide(TestClusters.cluster("pg", 3), state).isEmpty());
+  }
+
+  private static List<Action> decide(PgCluster cluster, ClusterState state) {
+    return Decider.decide(cluster.getSpec(), PgClusterNames.of(cluster), state);
+  }
+
+  private static ClusterState state(boolean initialized, List<SlotInfo> slots, InstanceState... instances) {
+    return new ClusterState(new PrimaryRecord("pg-0", 0, initialized, "1"), List.of(instances), slots, List.of());
+  }
+
+  private static InstanceState instance(int ordinal, String roleLabel, InstanceFacts facts) {
+    return new InstanceState("pg-" + ordinal, ordinal, facts != null, "127.0.1." + (ordinal + 1), roleLabel, facts,
+        facts == null ? "connection refused" : null);
+  }
+}

@@ -1,0 +1,53 @@
+package dev.pgcluster.operator.reconcile;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pgcluster.operator.api.v1alpha1.PgCluster;
+import dev.pgcluster.operator.api.v1alpha1.ReplicationMode;
+import dev.pgcluster.operator.render.TestClusters;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class SpecValidatorTest {
+
+  @Test
+  void acceptsTheDefaults() {
+    assertEquals(List.of(), SpecValidator.validate(TestClusters.cluster("pg", 3).getSpec()));
+  }
+
+  @Test
+  void refusesParametersTheOperatorOwns() {
+    PgCluster cluster = TestClusters.cluster("pg", 3);
+    cluster.getSpec().postgresql.parameters.put("listen_addresses", "*");
+    assertEquals(List.of("postgresql.parameters.listen_addresses is managed by the operator and may not be set"),
+        SpecValidator.validate(cluster.getSpec()));
+  }
+
+  @Test
+  void refusesWeakOrMalformedHbaRules() {
+    PgCluster cluster = TestClusters.cluster("pg", 3);
+    cluster.getSpec().postgresql.pgHba = List.of("host all all 0.0.0.0/0 trust", "allow everyone");
+    List<String> problems = SpecValidator.validate(cluster.getSpec());
+    assertEquals(2, problems.size());
+    assertTrue(problems.get(0).contains("weak method"), problems.get(0));
+    assertTrue(problems.get(1).contains("must be one line starting with a connection type"), problems.get(1));
+  }
+
+  @Test
+  void refusesASyncQuorumLargerThanTheStandbys() {
+    PgCluster cluster = TestClusters.cluster("pg", 2);
+    cluster.getSpec().replication.mode = ReplicationMode.SYNC;
+    cluster.getSpec().replication.number = 2;
+    assertEquals(List.of("replication.number (2) exceeds the standbys that can be synchronous (1)"),
+        SpecValidator.validate(cluster.getSpec()));
+  }
+
+  @Test
+  void refusesMultiLineParameterValues() {
+    PgCluster cluster = TestClusters.cluster("pg", 3);
+    cluster.getSpec().postgresql.parameters.put("work_mem", "4MB\nfsync = off");
+    assertEquals(List.of("postgresql.parameters.work_mem must be a single-line value"),
+        SpecValidator.validate(cluster.getSpec()));
+  }
+}

@@ -1,0 +1,100 @@
+package dev.pgcluster.operator.status;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.pgcluster.operator.api.v1alpha1.ClusterPhase;
+import dev.pgcluster.operator.api.v1alpha1.InstanceRole;
+import dev.pgcluster.operator.api.v1alpha1.PgCluster;
+import dev.pgcluster.operator.api.v1alpha1.PgClusterStatus;
+import dev.pgcluster.operator.ha.ClusterState;
+import dev.pgcluster.operator.ha.InstanceState;
+import dev.pgcluster.operator.lease.PrimaryRecord;
+import dev.pgcluster.operator.postgres.InstanceFacts;
+import dev.pgcluster.operator.postgres.SlotInfo;
+import dev.pgcluster.operator.postgres.StandbyConnection;
+import dev.pgcluster.operator.render.TestClusters;
+import io.fabric8.kubernetes.api.model.Condition;
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class StatusAssemblerTest {
+  private static final Instant T0 = Instant.parse("2026-11-24T10:00:00Z");
+  private static final Instant T1 = Instant.parse("2026-11-24T10:05:00Z");
+  private static final InstanceFacts PRIMARY = new InstanceFacts(false, 1, "0/3000000", null, null);
+  private static final InstanceFacts STANDBY = new InstanceFacts(true, 1, "0/3000000", "0/2000000", 1.5);
+
+  @Test
+  void healthyWhenEveryInstanceIsReadyWithPerInstanceDetails() {
+    PgCluster cluster = TestClusters.cluster("pg", 2);
+    PgClusterStatus status = StatusAssembler.observed(cluster, healthy(), T0);
+    assertEquals(ClusterPhase.Healthy, status.phase);
+    assertEquals("True", condition(status, "Ready").getStatus());
+    assertEquals("AllInstancesReady", condition(status, "Ready").getReason());
+    assertEquals(1L, condition(status, "Ready").getObservedGeneration());
+    assertEquals(2, status.readyInstances);
+    assertEquals("pg-0", status.currentPrimary);
+    var standby = status.instances.get(1);
+    assertEquals(InstanceRole.REPLICA, standby.role);
+    assertEquals("quorum", standby.syncState);
+    assertEquals(16777216L, standby.lagBytes);
+    assertEquals(1.5, standby.lagSeconds);
+    assertEquals("0/2000000", standby.replayedLsn);
+  }
+
+  @Test
+  void initializingUntilTheFirstPrimaryRuns() {
+    PgCluster cluster = TestClusters.cluster("pg", 2);
+    ClusterState state = new ClusterState(new PrimaryRecord("pg-0", 0, false, "1"), List.of(), List.of(), List.of());
+    PgClusterStatus status = StatusAssembler.observed(cluster, state, T0);
+    assertEquals(ClusterPhase.Initializing, status.phase);
+    assertEquals("Bootstrapping", condition(status, "Progressing").getReason());
+  }
+
+  @Test
+  void unavailableWhenTheInitializedPrimaryIsDown() {
+    PgCluster cluster = TestClusters.cluster("pg", 2);
+    ClusterState state = new ClusterState(new PrimaryRecord("pg-0", 0, true, "1"),
+        List.of(new InstanceState("pg-0", 0, false, "127.0.1.1", "primary", null, "refused"),
+            new InstanceState("pg-1", 1, true, "127.0.1.2", "replica", STANDBY, null)), List.of(), List.of());
+    PgClusterStatus status = StatusAssembler.observed(cluster, state, T0);
+    assertEquals(ClusterPhase.Unavailable, status.phase);
+    assertEquals("PrimaryUnavailable", condition(status, "Ready").getReason());
+    assertEquals("True", condition(status, "Degraded").getStatus());
+  }
+
+  @Test
+  void lostSlotMakesTheClusterDegraded() {
+    PgCluster cluster = TestClusters.cluster("pg", 2);
+    ClusterState h = healthy();
+    ClusterState state = new ClusterState(h.primary(), h.instances(), List.of(new SlotInfo("pgc_pg_1", false, "lost")),
+        h.standbys());
+    PgClusterStatus status = StatusAssembler.observed(cluster, state, T0);
+    assertEquals(ClusterPhase.Degraded, status.phase);
+    assertEquals("ReplicationSlotLost", condition(status, "Degraded").getReason());
+  }
+
+  @Test
+  void keepsTransitionTimeWhileAConditionKeepsItsStatus() {
+    PgCluster cluster = TestClusters.cluster("pg", 2);
+    cluster.setStatus(StatusAssembler.observed(cluster, healthy(), T0));
+    PgClusterStatus later = StatusAssembler.observed(cluster, healthy(), T1);
+    assertEquals(T0.toString(), condition(later, "Ready").getLastTransitionTime());
+    cluster.setStatus(later);
+    PgClusterStatus invalid = StatusAssembler.invalid(cluster, List.of("bad"), T1);
+    assertEquals(T1.toString(), condition(invalid, "Ready").getLastTransitionTime());
+    assertEquals("InvalidSpec", condition(invalid, "Ready").getReason());
+  }
+
+  private static ClusterState healthy() {
+    return new ClusterState(new PrimaryRecord("pg-0", 0, true, "1"),
+        List.of(new InstanceState("pg-0", 0, true, "127.0.1.1", "primary", PRIMARY, null),
+            new InstanceState("pg-1", 1, true, "127.0.1.2", "replica", STANDBY, null)),
+        List.of(new SlotInfo("pgc_pg_1", true, "reserved")),
+        List.of(new StandbyConnection("pg-1", "streaming", "quorum", "0/2000000", 16777216L)));
+  }
+
+  private static Condition condition(PgClusterStatus status, String type) {
+    return status.conditions.stream().filter(c -> c.getType().equals(type)).findFirst().orElseThrow();
+  }
+}
