@@ -1,0 +1,55 @@
+package dev.pgcluster.operator.reconcile;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.CustomResourceDefinitionContext;
+import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.MockWebServer;
+import io.fabric8.mockwebserver.http.MockResponse;
+import io.fabric8.mockwebserver.http.RecordedRequest;
+import dev.pgcluster.operator.api.v1alpha1.PgCluster;
+import java.util.HashMap;
+import java.util.List;
+
+/**
+ * The fabric8 mock API server in CRUD mode with the PgCluster CRD, plus an answer to the
+ * SelfSubjectRulesReview that JOSDK's leader election asks before it starts.
+ */
+final class MockApi implements AutoCloseable {
+  private final KubernetesMockServer server;
+
+  MockApi() {
+    var crd = new CustomResourceDefinitionContext.Builder()
+        .withGroup(PgCluster.GROUP).withVersion(PgCluster.VERSION).withPlural("pgclusters")
+        .withKind("PgCluster").withScope("Namespaced").withStatusSubresource(true).build();
+    server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
+        new RulesReviewingDispatcher(List.of(crd)), false);
+    server.init();
+  }
+
+  KubernetesClient newClient() {
+    return server.createClient();
+  }
+
+  @Override
+  public void close() {
+    server.destroy();
+  }
+
+  private static final class RulesReviewingDispatcher extends KubernetesCrudDispatcher {
+    RulesReviewingDispatcher(List<CustomResourceDefinitionContext> crds) {
+      super(crds);
+    }
+
+    @Override
+    public MockResponse handleCreate(RecordedRequest request) {
+      if (request.getPath().contains("/selfsubjectrulesreviews")) {
+        return new MockResponse().setResponseCode(201).setBody("{\"apiVersion\":\"authorization.k8s.io/v1\","
+            + "\"kind\":\"SelfSubjectRulesReview\",\"status\":{\"incomplete\":false,\"resourceRules\":"
+            + "[{\"verbs\":[\"*\"],\"apiGroups\":[\"*\"],\"resources\":[\"*\"]}]}}");
+      }
+      return super.handleCreate(request);
+    }
+  }
+}
