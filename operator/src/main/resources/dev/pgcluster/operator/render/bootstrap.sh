@@ -85,8 +85,9 @@ init_primary() {
   write_postgresql_conf "$target"
   cp "$CONFIG_DIR/postgresql.conf" "$target/pgcluster.conf"
   : > "$target/pgcluster.role.conf"
+  # Local socket only, and no synchronous standbys: nobody else may see this instance before it is complete.
   pg_ctl -D "$target" -w -t 60 -l "$target/bootstrap-start.log" start \
-    -o "-c listen_addresses='' -c unix_socket_directories='$SOCKET_DIR' -c port=$PGPORT"
+    -o "-c listen_addresses='' -c unix_socket_directories='$SOCKET_DIR' -c port=$PGPORT -c synchronous_standby_names=''"
   PGPASSWORD="$PG_SUPERUSER_PASSWORD" psql -v ON_ERROR_STOP=1 -h "$SOCKET_DIR" -p "$PGPORT" -U postgres -d postgres \
     -v repl_user="$PG_REPLICATION_USER" -v repl_pw="$PG_REPLICATION_PASSWORD" \
     -v app_db="$APP_DATABASE" -v app_owner="$APP_OWNER" -v app_pw="$APP_PASSWORD" <<'SQL'
@@ -100,13 +101,20 @@ SQL
   log "cluster initialized; database $APP_DATABASE owned by $APP_OWNER"
 }
 
+# The operator creates slots too; creating ours here means WAL is retained from the first byte we need.
+ensure_slot() {
+  if [ "${REPLICATION_SLOTS:-true}" = true ]; then
+    pg_receivewal --create-slot --if-not-exists --slot="$slot" -d "$(replication_conninfo)"
+  fi
+}
+
 clone_standby() {
   local target="$PGDATA.clone"
   rm -rf "$target"
   wait_for_primary
   log "cloning from $PRIMARY_HOST with slot $slot"
   if [ "${REPLICATION_SLOTS:-true}" = true ]; then
-    pg_receivewal --create-slot --if-not-exists --slot="$slot" -d "$(replication_conninfo)"
+    ensure_slot
     pg_basebackup -D "$target" -d "$(replication_conninfo)" -X stream -S "$slot" -c fast --no-password
   else
     pg_basebackup -D "$target" -d "$(replication_conninfo)" -X stream -c fast --no-password
@@ -119,9 +127,14 @@ rewind_former_primary() {
   wait_for_primary
   log "this instance was a primary; rewinding it onto the current primary's timeline"
   cp "$CONFIG_DIR/postgresql.conf" "$PGDATA/pgcluster.conf"
+  local source="host=$PRIMARY_HOST port=$PGPORT user=postgres dbname=postgres connect_timeout=5"
+  # pg_rewind reads the source's timeline from its control file, which a promotion updates only at the
+  # next checkpoint; without one, a fresh primary looks like "same timeline, no rewind required".
+  PGPASSWORD="$PG_SUPERUSER_PASSWORD" psql -X -q -v ON_ERROR_STOP=1 -d "$source" -c CHECKPOINT
   if PGPASSWORD="$PG_SUPERUSER_PASSWORD" pg_rewind --target-pgdata="$PGDATA" --progress \
-      --source-server="host=$PRIMARY_HOST port=$PGPORT user=postgres dbname=postgres connect_timeout=5"; then
+      --source-server="$source"; then
     log "pg_rewind succeeded"
+    ensure_slot
   else
     local aside="$PGDATA.rewind-failed"
     log "pg_rewind failed; keeping the old data in $aside and cloning afresh"

@@ -4,6 +4,6 @@ set -euo pipefail
 : "${PGDATA:?}" "${CONFIG_DIR:?}" "${SOCKET_DIR:?}" "${POD_IP:?}"
 cp "$CONFIG_DIR/postgresql.conf" "$PGDATA/pgcluster.conf"
 cp "$CONFIG_DIR/pg_hba.conf" "$PGDATA/pg_hba.conf"
-# Listen on the pod address (what Services and the operator use) and loopback (kubectl port-forward).
-exec postgres -D "$PGDATA" -c listen_addresses="$POD_IP,127.0.0.1" -c port="${PGPORT:-5432}" \
+# Listen on the pod address only: Services and the operator use it, local tools use the socket.
+exec postgres -D "$PGDATA" -c listen_addresses="$POD_IP" -c port="${PGPORT:-5432}" \
   -c unix_socket_directories="$SOCKET_DIR"
