@@ -39,6 +39,13 @@ public final class StatefulSetRenderer {
   public static final String BOOTSTRAP_CONTAINER = "bootstrap";
   public static final String POSTGRES_CONTAINER = "postgres";
 
+  /**
+   * Pod deletion sends SIGTERM, which PostgreSQL takes as a smart shutdown that waits for every client
+   * to leave; a fast shutdown (checkpoint, disconnect clients) keeps deletion and switchover short.
+   */
+  static final List<String> FAST_SHUTDOWN =
+      List.of("bash", "-c", "pg_ctl stop -D \"$PGDATA\" -m fast -w -t 25");
+
   private StatefulSetRenderer() {}
 
   public static StatefulSet render(PgCluster cluster) {
@@ -104,6 +111,8 @@ public final class StatefulSetRenderer {
         .addNewPort().withName("postgres").withContainerPort(PgClusterNames.POSTGRES_PORT).withProtocol("TCP").endPort()
         .withResources(cluster.getSpec().resources)
         .withVolumeMounts(mounts())
+        .withNewLifecycle().withNewPreStop().withNewExec().withCommand(FAST_SHUTDOWN).endExec().endPreStop()
+        .endLifecycle()
         .withReadinessProbe(readinessProbe())
         .withLivenessProbe(livenessProbe())
         .withSecurityContext(containerSecurity())

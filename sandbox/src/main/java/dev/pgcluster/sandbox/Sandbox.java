@@ -1,0 +1,257 @@
+package dev.pgcluster.sandbox;
+
+import dev.pgcluster.operator.PgClusterOperator;
+import dev.pgcluster.operator.api.v1alpha1.PgCluster;
+import dev.pgcluster.operator.config.OperatorConfig;
+import dev.pgcluster.sandbox.api.SandboxApiServer;
+import dev.pgcluster.sandbox.controller.GarbageCollector;
+import dev.pgcluster.sandbox.controller.StatefulSetController;
+import dev.pgcluster.sandbox.kubelet.Kubelet;
+import dev.pgcluster.sandbox.net.AddressPool;
+import dev.pgcluster.sandbox.net.ServiceNetwork;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A Kubernetes stand-in on one machine: the embedded API server, a StatefulSet controller, a garbage
+ * collector, one kubelet running pods as local processes, and the Service network. The operator runs
+ * against it unmodified, as it would against any cluster. Everything stops with {@link #close()}.
+ */
+public final class Sandbox implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(Sandbox.class);
+  private static final AtomicInteger BLOCKS = new AtomicInteger();
+
+  private final Path root;
+  private final boolean keepRoot;
+  private final SandboxApiServer api;
+  private final KubernetesClient client;
+  private final ServiceNetwork network;
+  private final Kubelet kubelet;
+  private final StatefulSetController statefulSets;
+  private final GarbageCollector garbageCollector;
+  private final Thread loop;
+  private final List<PgClusterOperator> operators = new ArrayList<>();
+  private volatile boolean closed;
+
+  private Sandbox(Path root, boolean keepRoot) throws IOException {
+    this.root = root;
+    this.keepRoot = keepRoot;
+    // Each sandbox takes its own 127.x block so that sandboxes in one run never meet on an address.
+    int block = 100 + Math.floorMod((int) ProcessHandle.current().pid() * 7 + BLOCKS.getAndIncrement(), 100);
+    AddressPool addresses = new AddressPool(block);
+    this.api = new SandboxApiServer(root.resolve("kubeconfig"));
+    this.client = api.newClient();
+    this.network = new ServiceNetwork(addresses, root.resolve("dns"));
+    this.kubelet = new Kubelet(client, addresses, network, root);
+    this.statefulSets = new StatefulSetController(client, kubelet::hasPod);
+    this.garbageCollector = new GarbageCollector(client);
+    this.loop = new Thread(this::controlLoop, "sandbox control loop");
+    this.loop.setDaemon(true);
+    this.loop.start();
+    LOG.info("sandbox up: API {} kubeconfig {} addresses 127.{}.x.y, data in {}", api.url(), api.kubeconfig(),
+        block, root);
+  }
+
+  /**
+   * A sandbox in a new directory under /tmp, removed on close unless {@code -Dpgcluster.sandbox.keep=true}
+   * (then logs and volumes stay for a post-mortem).
+   */
+  public static Sandbox start() throws IOException {
+    Path root = Files.createTempDirectory(Path.of("/tmp"), "pgcluster-sandbox-",
+        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+    return new Sandbox(root, Boolean.getBoolean("pgcluster.sandbox.keep"));
+  }
+
+  /** A sandbox in {@code root} (kept on close: logs and volumes stay for a look). */
+  public static Sandbox start(Path root) throws IOException {
+    Files.createDirectories(root);
+    return new Sandbox(root, true);
+  }
+
+  public KubernetesClient client() {
+    return client;
+  }
+
+  public Path kubeconfig() {
+    return api.kubeconfig();
+  }
+
+  public Path root() {
+    return root;
+  }
+
+  public String apiUrl() {
+    return api.url();
+  }
+
+  /** The operator, in this JVM, with its own client from the kubeconfig, as a Deployment replica would run. */
+  public PgClusterOperator startOperator(String identity) throws IOException {
+    OperatorConfig config = OperatorConfig.fromEnv(Map.of(
+        "PGC_HTTP_PORT", "0",
+        "PGC_LEASE_NAMESPACE", "default",
+        "POD_NAME", identity,
+        "PGC_STATUS_REFRESH_SECONDS", "2"));
+    PgClusterOperator operator = PgClusterOperator.start(api.newClient(), config, false);
+    synchronized (operators) {
+      operators.add(operator);
+    }
+    return operator;
+  }
+
+  public void stopOperator(PgClusterOperator operator) {
+    operator.close();
+    synchronized (operators) {
+      operators.remove(operator);
+    }
+  }
+
+  /** Creates the resource in the manifest (YAML or JSON) in {@code namespace}. */
+  public PgCluster apply(String namespace, String manifest) {
+    PgCluster cluster = io.fabric8.kubernetes.client.utils.Serialization.unmarshal(manifest, PgCluster.class);
+    cluster.getMetadata().setNamespace(namespace);
+    return client.resources(PgCluster.class).inNamespace(namespace).resource(cluster).create();
+  }
+
+  /** The address of a Service on the sandbox network (its "cluster IP"). */
+  public String serviceAddress(String namespace, String service) {
+    return network.serviceAddress(namespace, service);
+  }
+
+  public String podIp(String namespace, String pod) {
+    return kubelet.pod(namespace, pod).map(Kubelet.PodRunnerView::ip)
+        .orElseThrow(() -> new IllegalArgumentException("no pod " + namespace + "/" + pod + " runs"));
+  }
+
+  public Path podLogs(String namespace, String pod) {
+    return kubelet.pod(namespace, pod).map(Kubelet.PodRunnerView::logDirectory)
+        .orElseThrow(() -> new IllegalArgumentException("no pod " + namespace + "/" + pod + " runs"));
+  }
+
+  // Faults on demand.
+
+  /** SIGKILL to every process of a container (the kubelet restarts it with back-off). */
+  public void killContainer(String namespace, String pod, String container) {
+    runner(namespace, pod).signal(container, "KILL");
+  }
+
+  /** SIGSTOP to every process of a container: alive but frozen, until {@link #thawContainer}. */
+  public void freezeContainer(String namespace, String pod, String container) {
+    runner(namespace, pod).signal(container, "STOP");
+  }
+
+  public void thawContainer(String namespace, String pod, String container) {
+    runner(namespace, pod).signal(container, "CONT");
+  }
+
+  public void deletePod(String namespace, String pod) {
+    client.pods().inNamespace(namespace).withName(pod).delete();
+  }
+
+  /** The pod's node dies: all its processes get SIGKILL, nothing restarts, the pod status goes stale. */
+  public void loseNode(String namespace, String pod) {
+    runner(namespace, pod).loseNode();
+  }
+
+  /** No Service forwards to the pod any more, and forwarded connections to it are cut. */
+  public void cutOff(String namespace, String pod) {
+    network.cutOff(podIp(namespace, pod));
+  }
+
+  public void reconnect(String namespace, String pod) {
+    network.reconnect(podIp(namespace, pod));
+  }
+
+  private Kubelet.PodRunnerView runner(String namespace, String pod) {
+    return kubelet.pod(namespace, pod)
+        .orElseThrow(() -> new IllegalArgumentException("no pod " + namespace + "/" + pod + " runs"));
+  }
+
+  private void controlLoop() {
+    long lastCollection = 0;
+    while (!closed) {
+      try {
+        List<Pod> pods = client.pods().inAnyNamespace().list().getItems();
+        var sets = client.apps().statefulSets().inAnyNamespace().list().getItems();
+        var services = client.services().inAnyNamespace().list().getItems();
+        kubelet.sync(pods);
+        statefulSets.sync(sets, pods);
+        network.sync(services, pods);
+        if (System.currentTimeMillis() - lastCollection > 1000) {
+          collectGarbage(pods, sets, services);
+          lastCollection = System.currentTimeMillis();
+        }
+        Thread.sleep(200);
+      } catch (InterruptedException e) {
+        return;
+      } catch (RuntimeException e) {
+        if (!closed) {
+          LOG.warn("sandbox control loop: {}", e.toString(), e);
+        }
+      }
+    }
+  }
+
+  private void collectGarbage(List<Pod> pods, List<? extends HasMetadata> sets, List<? extends HasMetadata> services) {
+    List<HasMetadata> dependents = new ArrayList<>();
+    dependents.addAll(pods);
+    dependents.addAll(sets);
+    dependents.addAll(services);
+    dependents.addAll(client.configMaps().inAnyNamespace().list().getItems());
+    dependents.addAll(client.secrets().inAnyNamespace().list().getItems());
+    dependents.addAll(client.policy().v1().podDisruptionBudget().inAnyNamespace().list().getItems());
+    dependents.addAll(client.leases().inAnyNamespace().list().getItems());
+    Set<String> live = new HashSet<>();
+    client.resources(PgCluster.class).inAnyNamespace().list().getItems()
+        .forEach(c -> live.add(c.getMetadata().getUid()));
+    dependents.forEach(d -> live.add(d.getMetadata().getUid()));
+    garbageCollector.collect(live, dependents);
+  }
+
+  @Override
+  public void close() {
+    List<PgClusterOperator> running;
+    synchronized (operators) {
+      running = new ArrayList<>(operators);
+      operators.clear();
+    }
+    running.forEach(PgClusterOperator::close);
+    closed = true;
+    loop.interrupt();
+    try {
+      loop.join(5000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    kubelet.close();
+    network.close();
+    client.close();
+    api.close();
+    if (!keepRoot) {
+      deleteTree(root);
+    }
+    LOG.info("sandbox stopped");
+  }
+
+  private static void deleteTree(Path dir) {
+    try (Stream<Path> walk = Files.walk(dir)) {
+      walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      LOG.warn("could not remove {}: {}", dir, e.toString());
+    }
+  }
+}

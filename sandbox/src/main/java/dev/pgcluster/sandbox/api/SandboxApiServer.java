@@ -1,0 +1,96 @@
+package dev.pgcluster.sandbox.api;
+
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.dsl.base.CustomResourceDefinitionContext;
+import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.MockWebServer;
+import io.fabric8.mockwebserver.http.MockResponse;
+import io.fabric8.mockwebserver.http.RecordedRequest;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+
+/**
+ * The embedded Kubernetes API: the fabric8 mock server in CRUD mode on 127.0.0.1, with the PgCluster
+ * CRD registered (status subresource), and a kubeconfig file so that any client connects to it as to
+ * a cluster. It also answers SelfSubjectRulesReview (everything allowed: the sandbox has no RBAC),
+ * which JOSDK asks before leader election.
+ */
+public final class SandboxApiServer implements AutoCloseable {
+  private final KubernetesMockServer server;
+  private final Path kubeconfig;
+
+  public SandboxApiServer(Path kubeconfig) throws IOException {
+    var pgclusters = new CustomResourceDefinitionContext.Builder()
+        .withGroup("pgcluster.dev").withVersion("v1alpha1").withPlural("pgclusters")
+        .withKind("PgCluster").withScope("Namespaced").withStatusSubresource(true).build();
+    server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
+        new SandboxDispatcher(List.of(pgclusters)), false);
+    server.init(InetAddress.getLoopbackAddress(), 0);
+    this.kubeconfig = kubeconfig;
+    Files.createDirectories(kubeconfig.getParent());
+    Files.writeString(kubeconfig, """
+        apiVersion: v1
+        kind: Config
+        clusters:
+        - name: pgcluster-sandbox
+          cluster:
+            server: %s
+        users:
+        - name: sandbox
+          user:
+            token: sandbox
+        contexts:
+        - name: pgcluster-sandbox
+          context:
+            cluster: pgcluster-sandbox
+            user: sandbox
+            namespace: default
+        current-context: pgcluster-sandbox
+        """.formatted(url()));
+  }
+
+  public String url() {
+    return "http://" + server.getHostName() + ":" + server.getPort();
+  }
+
+  public Path kubeconfig() {
+    return kubeconfig;
+  }
+
+  /** A client configured from the kubeconfig file, as any tool would be. */
+  public KubernetesClient newClient() throws IOException {
+    Config config = Config.fromKubeconfig(Files.readString(kubeconfig));
+    config.setRequestTimeout(10_000);
+    config.setConnectionTimeout(5_000);
+    return new KubernetesClientBuilder().withConfig(config).build();
+  }
+
+  @Override
+  public void close() {
+    server.destroy();
+  }
+
+  private static final class SandboxDispatcher extends KubernetesCrudDispatcher {
+    SandboxDispatcher(List<CustomResourceDefinitionContext> crds) {
+      super(crds);
+    }
+
+    @Override
+    public MockResponse handleCreate(RecordedRequest request) {
+      if (request.getPath().contains("/selfsubjectrulesreviews")) {
+        return new MockResponse().setResponseCode(201).setBody("{\"apiVersion\":\"authorization.k8s.io/v1\","
+            + "\"kind\":\"SelfSubjectRulesReview\",\"status\":{\"incomplete\":false,\"resourceRules\":"
+            + "[{\"verbs\":[\"*\"],\"apiGroups\":[\"*\"],\"resources\":[\"*\"]}]}}");
+      }
+      return super.handleCreate(request);
+    }
+  }
+}
