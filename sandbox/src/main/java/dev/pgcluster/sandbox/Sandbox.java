@@ -72,7 +72,12 @@ public final class Sandbox implements AutoCloseable {
    * (then logs and volumes stay for a post-mortem).
    */
   public static Sandbox start() throws IOException {
-    Path root = Files.createTempDirectory(Path.of("/tmp"), "pgcluster-sandbox-",
+    // Short, because unix socket paths of pods live below it; readable by the unprivileged pod user.
+    Path root = Path.of("/tmp", "pgcsb-" + ProcessHandle.current().pid() + "-" + BLOCKS.get());
+    for (int i = 0; Files.exists(root); i++) {
+      root = Path.of("/tmp", "pgcsb-" + ProcessHandle.current().pid() + "-" + BLOCKS.get() + "-" + i);
+    }
+    Files.createDirectories(root,
         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
     return new Sandbox(root, Boolean.getBoolean("pgcluster.sandbox.keep"));
   }
@@ -245,6 +250,49 @@ public final class Sandbox implements AutoCloseable {
       deleteTree(root);
     }
     LOG.info("sandbox stopped");
+  }
+
+  /**
+   * Processes started for this sandbox that are still alive (their environment names the sandbox's
+   * directory): empty after {@link #close()}, which the tests check.
+   */
+  public List<Long> leftoverProcesses() {
+    byte[] marker = root.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    List<Long> found = new ArrayList<>();
+    try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+      for (Path p : procs.toList()) {
+        String name = p.getFileName().toString();
+        if (!name.chars().allMatch(Character::isDigit) || Long.parseLong(name) == ProcessHandle.current().pid()) {
+          continue;
+        }
+        try {
+          byte[] environ = Files.readAllBytes(p.resolve("environ"));
+          String stat = Files.readString(p.resolve("stat"));
+          boolean zombie = stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z");
+          if (!zombie && indexOf(environ, marker) >= 0) {
+            found.add(Long.parseLong(name));
+          }
+        } catch (IOException | RuntimeException e) {
+          // Gone, or not ours to read.
+        }
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot read /proc", e);
+    }
+    return found;
+  }
+
+  private static int indexOf(byte[] haystack, byte[] needle) {
+    outer:
+    for (int i = 0; i + needle.length <= haystack.length; i++) {
+      for (int j = 0; j < needle.length; j++) {
+        if (haystack[i + j] != needle[j]) {
+          continue outer;
+        }
+      }
+      return i;
+    }
+    return -1;
   }
 
   private static void deleteTree(Path dir) {

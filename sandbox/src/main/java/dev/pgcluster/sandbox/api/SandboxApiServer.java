@@ -10,7 +10,14 @@ import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
 import io.fabric8.mockwebserver.http.MockResponse;
 import io.fabric8.mockwebserver.http.RecordedRequest;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.fabric8.mockwebserver.http.Buffer;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.regex.Pattern;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -79,6 +86,9 @@ public final class SandboxApiServer implements AutoCloseable {
   }
 
   private static final class SandboxDispatcher extends KubernetesCrudDispatcher {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Pattern SECRETS = Pattern.compile("/api/v1/namespaces/[^/]+/secrets(/[^/?]+)?(\\?.*)?");
+
     SandboxDispatcher(List<CustomResourceDefinitionContext> crds) {
       super(crds);
     }
@@ -90,7 +100,34 @@ public final class SandboxApiServer implements AutoCloseable {
             + "\"kind\":\"SelfSubjectRulesReview\",\"status\":{\"incomplete\":false,\"resourceRules\":"
             + "[{\"verbs\":[\"*\"],\"apiGroups\":[\"*\"],\"resources\":[\"*\"]}]}}");
       }
-      return super.handleCreate(request);
+      return super.handleCreate(secretStringData(request));
+    }
+
+    @Override
+    public MockResponse handleUpdate(RecordedRequest request) {
+      return super.handleUpdate(secretStringData(request));
+    }
+
+    /** The API server stores a Secret's stringData as base64 data; readers only ever see data. */
+    private static RecordedRequest secretStringData(RecordedRequest request) {
+      if (!SECRETS.matcher(request.getPath()).matches()) {
+        return request;
+      }
+      try {
+        ObjectNode secret = (ObjectNode) JSON.readTree(request.getUtf8Body());
+        JsonNode stringData = secret.remove("stringData");
+        if (stringData == null || !stringData.isObject()) {
+          return request;
+        }
+        ObjectNode data = secret.has("data") && secret.get("data").isObject() ? (ObjectNode) secret.get("data")
+            : secret.putObject("data");
+        stringData.fields().forEachRemaining(e -> data.put(e.getKey(),
+            Base64.getEncoder().encodeToString(e.getValue().asText().getBytes(StandardCharsets.UTF_8))));
+        return new RecordedRequest(request.getRequestLine(), request.method(), request.getPath(),
+            request.getHeaders(), new Buffer(JSON.writeValueAsBytes(secret)));
+      } catch (IOException | ClassCastException e) {
+        return request;
+      }
     }
   }
 }

@@ -35,6 +35,7 @@ public final class Kubelet implements AutoCloseable {
   private final HostUser user = new HostUser();
   private final Images images = new Images();
   private final Map<String, PodRunner> runners = new ConcurrentHashMap<>();
+  private final java.util.concurrent.atomic.AtomicInteger podSequence = new java.util.concurrent.atomic.AtomicInteger();
   private volatile boolean closing;
 
   public Kubelet(KubernetesClient client, AddressPool addresses, ServiceNetwork network, Path root) throws IOException {
@@ -61,8 +62,8 @@ public final class Kubelet implements AutoCloseable {
       present.add(uid);
       if (!runners.containsKey(uid) && !closing) {
         String ip = addresses.allocate(5432);
-        Path dir = podsDirectory.resolve(pod.getMetadata().getNamespace() + "_" + pod.getMetadata().getName() + "_"
-            + uid.substring(0, Math.min(8, uid.length())));
+        // Short: PostgreSQL's socket path inside the pod's emptyDir must stay under 108 bytes.
+        Path dir = podsDirectory.resolve(podSequence.incrementAndGet() + "-" + pod.getMetadata().getName());
         try {
           Files.createDirectories(dir);
           user.handOver(dir);

@@ -107,8 +107,10 @@ final class PodRunner {
 
   /** The pod was deleted: stop gracefully on the pod's thread. */
   void terminate() {
-    terminating = true;
-    thread.interrupt();
+    if (!terminating) {
+      terminating = true;
+      thread.interrupt();
+    }
   }
 
   boolean finished() {
@@ -408,12 +410,12 @@ final class PodRunner {
     }
     long deadline = System.currentTimeMillis() + graceSeconds * 1000;
     var preStop = state.spec.getLifecycle() == null ? null : state.spec.getLifecycle().getPreStop();
-    if (preStop != null && preStop.getExec() != null) {
+    if (preStop != null && preStop.getExec() != null && graceSeconds > 0) {
       runPreStop(state, preStop.getExec().getCommand(), deadline);
     }
     state.process.signalMain("TERM");
     try {
-      while (state.process.anyLeft() && System.currentTimeMillis() < deadline) {
+      while (state.process.anyLeft() && System.currentTimeMillis() < deadline && !kubelet.closing()) {
         Thread.sleep(100);
       }
     } catch (InterruptedException e) {
@@ -423,6 +425,20 @@ final class PodRunner {
       LOG.warn("{}: container {} still running after its grace period: SIGKILL", id, state.spec.getName());
     }
     state.process.signalAll("KILL");
+    awaitGone(state.process);
+  }
+
+  /** SIGKILL is asynchronous; a stopped container has no process left. */
+  private static void awaitGone(ContainerProcess process) {
+    try {
+      // A process forked just before the signal escapes it: signal again until the session is empty.
+      for (int i = 0; i < 100 && process.anyLeft(); i++) {
+        process.signalAll("KILL");
+        Thread.sleep(50);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   private void runPreStop(ContainerState state, List<String> hook, long deadline) {
@@ -452,6 +468,7 @@ final class PodRunner {
       allStates().forEach(s -> {
         if (s.process != null) {
           s.process.signalAll("KILL");
+          awaitGone(s.process);
         }
       });
       return;

@@ -1,0 +1,151 @@
+package dev.pgcluster.sandbox;
+
+import static dev.pgcluster.sandbox.SandboxCluster.column;
+import static dev.pgcluster.sandbox.SandboxCluster.one;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pgcluster.operator.api.v1alpha1.PgCluster;
+import java.nio.file.Files;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * One cluster through its life in the sandbox, on real PostgreSQL: bootstrap to Ready, streaming
+ * through slots, reads and writes through the Services, a standby pod deleted and back from its volume,
+ * scaling up and down.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ClusterLifecycleE2ETest {
+  static final Duration READY = Duration.ofSeconds(120);
+  Sandbox sandbox;
+  SandboxCluster demo;
+
+  @BeforeAll
+  void startSandboxOperatorAndCluster() throws Exception {
+    sandbox = Sandbox.start();
+    sandbox.startOperator("operator-0");
+    sandbox.apply("default", """
+        apiVersion: pgcluster.dev/v1alpha1
+        kind: PgCluster
+        metadata:
+          name: demo
+        spec:
+          instances: 3
+          storage:
+            size: 1Gi
+        """);
+    demo = new SandboxCluster(sandbox, "default", "demo");
+  }
+
+  @AfterAll
+  void stopEverything() {
+    if (sandbox != null) {
+      sandbox.close();
+      SandboxCluster.assertNoLeftovers(sandbox);
+    }
+  }
+
+  @Test
+  @Order(1)
+  void threeInstancesBecomeReadyWithTheFirstPodAsPrimary() throws Exception {
+    PgCluster cluster = demo.awaitReadyInstances(3, READY);
+    assertEquals("demo-0", cluster.getStatus().currentPrimary);
+    assertEquals(Boolean.TRUE, cluster.getStatus().initialized);
+    assertEquals(3, cluster.getStatus().instances.size());
+  }
+
+  @Test
+  @Order(2)
+  void primaryStreamsToBothStandbysThroughTheirSlots() throws Exception {
+    try (Connection primary = demo.toPod("demo-0")) {
+      Await.until(Duration.ofSeconds(30), "2 streaming standbys", () -> column(primary,
+          "SELECT application_name FROM pg_stat_replication WHERE state = 'streaming' ORDER BY 1"),
+          List.of("demo-1", "demo-2")::equals);
+      assertEquals(List.of("pgc_demo_1", "pgc_demo_2"), column(primary,
+          "SELECT slot_name FROM pg_replication_slots WHERE active AND slot_type = 'physical' ORDER BY 1"));
+    }
+  }
+
+  @Test
+  @Order(3)
+  void rowWrittenThroughReadWriteIsReadThroughReadOnly() throws Exception {
+    try (Connection rw = demo.viaService("demo-rw"); Statement s = rw.createStatement()) {
+      assertEquals("f", one(rw, "SELECT pg_is_in_recovery()"));
+      s.execute("CREATE TABLE greetings (id int primary key, text text)");
+      s.execute("INSERT INTO greetings VALUES (1, 'hello from -rw')");
+    }
+    try (Connection ro = demo.viaService("demo-ro")) {
+      assertEquals("t", one(ro, "SELECT pg_is_in_recovery()"));
+      Await.until(Duration.ofSeconds(30), "the row on a standby",
+          () -> one(ro, "SELECT text FROM greetings WHERE id = 1"), "hello from -rw"::equals);
+    }
+  }
+
+  @Test
+  @Order(4)
+  void deletedStandbyComesBackFromItsVolumeWithoutCloning() throws Exception {
+    String oldUid = sandbox.client().pods().inNamespace("default").withName("demo-2").get().getMetadata().getUid();
+    sandbox.deletePod("default", "demo-2");
+    try (Connection rw = demo.viaService("demo-rw"); Statement s = rw.createStatement()) {
+      s.execute("INSERT INTO greetings VALUES (2, 'written while demo-2 was away')");
+    }
+    Await.until(READY, "a new demo-2 pod", () -> {
+      var pod = sandbox.client().pods().inNamespace("default").withName("demo-2").get();
+      return pod != null && !pod.getMetadata().getUid().equals(oldUid);
+    });
+    demo.awaitReadyInstances(3, READY);
+    String bootstrapLog = Files.readString(sandbox.podLogs("default", "demo-2").resolve("bootstrap.log"));
+    assertTrue(bootstrapLog.contains("data present; restarting as a standby"), bootstrapLog);
+    assertFalse(bootstrapLog.contains("cloning"), bootstrapLog);
+    try (Connection standby = demo.toPod("demo-2")) {
+      Await.until(Duration.ofSeconds(30), "demo-2 caught up", () -> one(standby,
+          "SELECT text FROM greetings WHERE id = 2"), "written while demo-2 was away"::equals);
+    }
+  }
+
+  @Test
+  @Order(5)
+  void scalingUpAddsStandbysWithSlotsAndScalingDownDropsThemButKeepsTheVolumes() throws Exception {
+    scale(5);
+    demo.awaitReadyInstances(5, READY);
+    try (Connection primary = demo.toPod("demo-0")) {
+      Await.until(Duration.ofSeconds(30), "4 active slots", () -> column(primary,
+          "SELECT slot_name FROM pg_replication_slots WHERE active ORDER BY 1"),
+          List.of("pgc_demo_1", "pgc_demo_2", "pgc_demo_3", "pgc_demo_4")::equals);
+    }
+    scale(2);
+    demo.awaitReadyInstances(2, READY);
+    try (Connection primary = demo.toPod("demo-0")) {
+      Await.until(Duration.ofSeconds(30), "only demo-1's slot left", () -> column(primary,
+          "SELECT slot_name FROM pg_replication_slots ORDER BY 1"), List.of("pgc_demo_1")::equals);
+    }
+    for (int i = 2; i < 5; i++) {
+      assertNotNull(sandbox.client().persistentVolumeClaims().inNamespace("default").withName("pgdata-demo-" + i).get(),
+          "scaling down never deletes a volume claim");
+      assertEquals(null, sandbox.client().pods().inNamespace("default").withName("demo-" + i).get());
+    }
+    assertNotEquals(null, demo.get().getStatus().currentPrimary);
+  }
+
+  private void scale(int instances) {
+    sandbox.client().resources(PgCluster.class).inNamespace("default").withName("demo")
+        .edit(c -> {
+          c.getSpec().instances = instances;
+          return c;
+        });
+  }
+}

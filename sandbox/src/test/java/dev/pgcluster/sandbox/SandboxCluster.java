@@ -1,0 +1,89 @@
+package dev.pgcluster.sandbox;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.pgcluster.operator.api.v1alpha1.PgCluster;
+import dev.pgcluster.operator.naming.PgClusterNames;
+import io.fabric8.kubernetes.api.model.Secret;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Properties;
+
+/** One PgCluster in a sandbox, seen the way a user or a test sees it: status, Services, SQL. */
+final class SandboxCluster {
+  static final String PASSWORD_KEY = "password";
+  final Sandbox sandbox;
+  final String namespace;
+  final String name;
+  final PgClusterNames names;
+
+  SandboxCluster(Sandbox sandbox, String namespace, String name) {
+    this.sandbox = sandbox;
+    this.namespace = namespace;
+    this.name = name;
+    this.names = PgClusterNames.of(name);
+  }
+
+  PgCluster get() {
+    return sandbox.client().resources(PgCluster.class).inNamespace(namespace).withName(name).get();
+  }
+
+  PgCluster awaitReadyInstances(int ready, Duration timeout) throws InterruptedException {
+    return Await.until(timeout, name + " with " + ready + " ready instances and phase Healthy", this::get,
+        c -> c != null && c.getStatus() != null && c.getStatus().readyInstances != null
+            && c.getStatus().readyInstances == ready && c.getStatus().phase != null
+            && c.getStatus().phase == dev.pgcluster.operator.api.v1alpha1.ClusterPhase.Healthy);
+  }
+
+  String password(String secret) {
+    Secret s = sandbox.client().secrets().inNamespace(namespace).withName(secret).get();
+    return new String(Base64.getDecoder().decode(s.getData().get(PASSWORD_KEY)), StandardCharsets.UTF_8);
+  }
+
+  /** The application owner through a Service, as an application would connect. */
+  Connection viaService(String service) throws SQLException {
+    return connect(sandbox.serviceAddress(namespace, service), "app", "app", password(names.appSecret()));
+  }
+
+  /** The superuser straight to one pod (application database), as an administrator would. */
+  Connection toPod(String pod) throws SQLException {
+    return connect(sandbox.podIp(namespace, pod), "app", PgClusterNames.SUPERUSER,
+        password(names.superuserSecret()));
+  }
+
+  static Connection connect(String host, String database, String user, String password) throws SQLException {
+    Properties props = new Properties();
+    props.setProperty("user", user);
+    props.setProperty("password", password);
+    props.setProperty("connectTimeout", "5");
+    props.setProperty("socketTimeout", "30");
+    return DriverManager.getConnection("jdbc:postgresql://" + host + ":5432/" + database, props);
+  }
+
+  static String one(Connection c, String sql) throws SQLException {
+    List<String> rows = column(c, sql);
+    return rows.isEmpty() ? null : rows.get(0);
+  }
+
+  static List<String> column(Connection c, String sql) throws SQLException {
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+      List<String> out = new ArrayList<>();
+      while (rs.next()) {
+        out.add(rs.getString(1));
+      }
+      return out;
+    }
+  }
+
+  static void assertNoLeftovers(Sandbox sandbox) {
+    assertEquals(List.of(), sandbox.leftoverProcesses(), "processes of the sandbox still alive after close");
+  }
+}
