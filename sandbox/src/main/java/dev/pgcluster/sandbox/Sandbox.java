@@ -147,6 +147,11 @@ public final class Sandbox implements AutoCloseable {
         .orElseThrow(() -> new IllegalArgumentException("no pod " + namespace + "/" + pod + " runs"));
   }
 
+  /** The pid of a container's main process, or null when it does not run. */
+  public Long kubeletPid(String namespace, String pod, String container) {
+    return runner(namespace, pod).mainPid(container);
+  }
+
   // Faults on demand.
 
   /** SIGKILL to every process of a container (the kubelet restarts it with back-off). */

@@ -31,6 +31,8 @@ import java.util.List;
  * which JOSDK asks before leader election.
  */
 public final class SandboxApiServer implements AutoCloseable {
+  /** The mock server logs every request through java.util.logging; held so the level sticks. */
+  private static final java.util.logging.Logger MOCK_LOG = quiet("io.fabric8.mockwebserver");
   private final KubernetesMockServer server;
   private final Path kubeconfig;
 
@@ -62,6 +64,12 @@ public final class SandboxApiServer implements AutoCloseable {
             namespace: default
         current-context: pgcluster-sandbox
         """.formatted(url()));
+  }
+
+  private static java.util.logging.Logger quiet(String name) {
+    java.util.logging.Logger logger = java.util.logging.Logger.getLogger(name);
+    logger.setLevel(java.util.logging.Level.WARNING);
+    return logger;
   }
 
   public String url() {
