@@ -16,6 +16,9 @@ public sealed interface Action {
 
   record CreateSlot(String slot) implements Action {}
 
+  /** ALTER SYSTEM SET each setting on the primary, then reload: no restart. */
+  record ApplyPrimarySettings(java.util.Map<String, String> settings, String reason) implements Action {}
+
   /** Drop a slot whose standby is gone (only done while the slot is inactive). */
   record DropSlot(String slot) implements Action {}
 }

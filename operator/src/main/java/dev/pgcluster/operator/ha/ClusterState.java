@@ -4,14 +4,22 @@ import dev.pgcluster.operator.lease.PrimaryRecord;
 import dev.pgcluster.operator.postgres.SlotInfo;
 import dev.pgcluster.operator.postgres.StandbyConnection;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
- * Everything the decider may look at, captured at one moment. {@code slots} and {@code standbys} are
- * the primary's view and are empty when the primary could not be reached.
+ * Everything the decider may look at, captured at one moment. {@code slots}, {@code standbys} and
+ * {@code primarySettings} (the live values of the settings the operator manages with ALTER SYSTEM)
+ * are the primary's view and are empty when the primary could not be reached.
  */
 public record ClusterState(
-    PrimaryRecord primary, List<InstanceState> instances, List<SlotInfo> slots, List<StandbyConnection> standbys) {
+    PrimaryRecord primary, List<InstanceState> instances, List<SlotInfo> slots, List<StandbyConnection> standbys,
+    Map<String, String> primarySettings) {
+
+  public ClusterState(
+      PrimaryRecord primary, List<InstanceState> instances, List<SlotInfo> slots, List<StandbyConnection> standbys) {
+    this(primary, instances, slots, standbys, Map.of());
+  }
 
   public Optional<InstanceState> instance(String name) {
     return instances.stream().filter(i -> i.name().equals(name)).findFirst();

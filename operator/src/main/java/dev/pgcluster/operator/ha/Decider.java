@@ -26,6 +26,7 @@ public final class Decider {
       }
       actions.add(new Action.RenewLease());
       actions.addAll(slots(spec, names, state));
+      primarySettings(spec, names, state).ifPresent(actions::add);
     }
     return actions;
   }
@@ -49,6 +50,21 @@ public final class Decider {
       }
     }
     return actions;
+  }
+
+  /** The synchronous replication settings, when the primary's live values differ from the plan. */
+  static Optional<Action> primarySettings(PgClusterSpec spec, PgClusterNames names, ClusterState state) {
+    if (state.primarySettings().isEmpty()) {
+      return Optional.empty();  // not read from the primary this time: nothing to compare with
+    }
+    SyncReplication.Plan plan = SyncReplication.plan(spec, names, state);
+    java.util.Map<String, String> changed = new java.util.LinkedHashMap<>();
+    plan.settings().forEach((k, v) -> {
+      if (!v.equals(state.primarySettings().get(k))) {
+        changed.put(k, v);
+      }
+    });
+    return changed.isEmpty() ? Optional.empty() : Optional.of(new Action.ApplyPrimarySettings(changed, plan.describe()));
   }
 
   /** One slot per standby ordinal in the spec; slots of removed standbys are dropped. */

@@ -25,6 +25,9 @@ import org.slf4j.LoggerFactory;
 public final class ClusterObserver {
   private static final Logger LOG = LoggerFactory.getLogger(ClusterObserver.class);
 
+  /** Settings the operator sets on the primary at run time (see SyncReplication). */
+  static final List<String> MANAGED_SETTINGS = List.of("synchronous_standby_names", "synchronous_commit");
+
   private final KubernetesClient client;
   private final PostgresConnector connector;
   private final Credentials credentials;
@@ -41,6 +44,7 @@ public final class ClusterObserver {
     List<InstanceState> instances = new ArrayList<>();
     List<SlotInfo> slots = List.of();
     List<StandbyConnection> standbys = List.of();
+    java.util.Map<String, String> settings = java.util.Map.of();
     for (Pod pod : pods(cluster)) {
       String name = pod.getMetadata().getName();
       int ordinal = names.ordinalOf(name);
@@ -59,6 +63,7 @@ public final class ClusterObserver {
           if (name.equals(primary.holder()) && !facts.inRecovery()) {
             slots = InstanceProbe.operatorSlots(c, PgClusterNames.SLOT_PREFIX);
             standbys = InstanceProbe.standbys(c);
+            settings = InstanceProbe.settings(c, MANAGED_SETTINGS);
           }
         } catch (SQLException e) {
           error = e.getMessage();
@@ -68,7 +73,7 @@ public final class ClusterObserver {
       instances.add(new InstanceState(name, ordinal, PodReadiness.isReady(pod), ip, role, facts, error));
     }
     instances.sort(Comparator.comparingInt(InstanceState::ordinal));
-    return new ClusterState(primary, instances, slots, standbys);
+    return new ClusterState(primary, instances, slots, standbys, settings);
   }
 
   List<Pod> pods(PgCluster cluster) {

@@ -44,6 +44,35 @@ public final class InstanceProbe {
     }
   }
 
+  /** Live values of the settings the operator manages on the primary. */
+  public static java.util.Map<String, String> settings(Connection primary, java.util.Collection<String> names)
+      throws SQLException {
+    java.util.Map<String, String> values = new java.util.LinkedHashMap<>();
+    try (var ps = primary.prepareStatement("SELECT current_setting(?)")) {
+      for (String name : names) {
+        ps.setString(1, name);
+        try (ResultSet rs = ps.executeQuery()) {
+          rs.next();
+          values.put(name, rs.getString(1));
+        }
+      }
+    }
+    return values;
+  }
+
+  /** ALTER SYSTEM (persisted in postgresql.auto.conf, which wins over the rendered file), then reload. */
+  public static void alterSystem(Connection primary, java.util.Map<String, String> settings) throws SQLException {
+    try (Statement st = primary.createStatement()) {
+      for (var e : settings.entrySet()) {
+        if (!e.getKey().matches("[a-z_]+")) {
+          throw new IllegalArgumentException("not a setting name: " + e.getKey());
+        }
+        st.execute("ALTER SYSTEM SET " + e.getKey() + " = '" + e.getValue().replace("'", "''") + "'");
+      }
+      st.execute("SELECT pg_reload_conf()");
+    }
+  }
+
   /** The primary's view of its standbys. */
   public static List<StandbyConnection> standbys(Connection primary) throws SQLException {
     List<StandbyConnection> rows = new ArrayList<>();

@@ -57,7 +57,8 @@ public final class Actuator {
       }
     }
     List<Action> slotActions = actions.stream()
-        .filter(a -> a instanceof Action.CreateSlot || a instanceof Action.DropSlot).toList();
+        .filter(a -> a instanceof Action.CreateSlot || a instanceof Action.DropSlot
+            || a instanceof Action.ApplyPrimarySettings).toList();
     if (!slotActions.isEmpty()) {
       executeOnPrimary(cluster, state, slotActions);
     }
@@ -71,6 +72,15 @@ public final class Actuator {
         if (action instanceof Action.CreateSlot create) {
           InstanceProbe.createSlot(c, create.slot());
           LOG.info("created replication slot {} on primary {}", create.slot(), primary.name());
+        } else if (action instanceof Action.ApplyPrimarySettings apply) {
+          InstanceProbe.alterSystem(c, apply.settings());
+          String before = apply.settings().keySet().stream()
+              .map(k -> k + " '" + state.primarySettings().getOrDefault(k, "?") + "'").collect(
+                  java.util.stream.Collectors.joining(", "));
+          LOG.info("primary {}: set {} (was {}): {}", primary.name(), apply.settings(), before, apply.reason());
+          events.normal(cluster, "SynchronousReplicationChanged", "primary " + primary.name() + ": "
+              + apply.settings().entrySet().stream().map(e -> e.getKey() + " = '" + e.getValue() + "'")
+                  .collect(java.util.stream.Collectors.joining(", ")) + ": " + apply.reason());
         } else if (action instanceof Action.DropSlot drop) {
           InstanceProbe.dropSlot(c, drop.slot());
           LOG.info("dropped replication slot {} on primary {}: its standby is no longer in the spec",

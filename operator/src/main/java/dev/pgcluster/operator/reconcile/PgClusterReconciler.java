@@ -196,12 +196,34 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
         events.warning(cluster, "Phase" + status.phase, message);
       }
     }
+    reportDegradation(cluster, previous, status);
     cluster.setStatus(status);
     String serializedBefore = previous == null ? "" : client.getKubernetesSerialization().asJson(previous);
     UpdateControl<PgCluster> control = serializedBefore.equals(client.getKubernetesSerialization().asJson(status))
         ? UpdateControl.noUpdate()
         : UpdateControl.patchStatus(cluster);
     return control.rescheduleAfter(config.statusRefresh());
+  }
+
+  /** An event whenever the reason the cluster is degraded changes, including back to none. */
+  void reportDegradation(PgCluster cluster, PgClusterStatus previous, PgClusterStatus status) {
+    var before = degraded(previous);
+    var after = degraded(status);
+    String reasonBefore = before == null || !"True".equals(before.getStatus()) ? null : before.getReason();
+    String reasonAfter = after == null || !"True".equals(after.getStatus()) ? null : after.getReason();
+    if (Objects.equals(reasonBefore, reasonAfter)) {
+      return;
+    }
+    if (reasonAfter != null) {
+      events.warning(cluster, reasonAfter, after.getMessage());
+    } else if (reasonBefore != null) {
+      events.normal(cluster, "Recovered", "no longer degraded (" + reasonBefore + " resolved)");
+    }
+  }
+
+  private static io.fabric8.kubernetes.api.model.Condition degraded(PgClusterStatus status) {
+    return status == null || status.conditions == null ? null : status.conditions.stream()
+        .filter(c -> "Degraded".equals(c.getType())).findFirst().orElse(null);
   }
 
   private static String readyMessage(PgClusterStatus status) {

@@ -19,6 +19,8 @@ public final class ConditionTypes {
     public static final String RECONCILED = "Reconciled";
     public static final String AS_EXPECTED = "AsExpected";
     public static final String REPLICATION_SLOT_LOST = "ReplicationSlotLost";
+    public static final String SYNC_STANDBYS_MISSING = "SynchronousStandbysMissing";
+    public static final String SYNC_QUORUM_REDUCED = "SynchronousQuorumReduced";
 
     private Reasons() {}
   }

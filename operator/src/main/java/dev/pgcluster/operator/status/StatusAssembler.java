@@ -7,6 +7,7 @@ import dev.pgcluster.operator.api.v1alpha1.PgCluster;
 import dev.pgcluster.operator.api.v1alpha1.PgClusterStatus;
 import dev.pgcluster.operator.ha.ClusterState;
 import dev.pgcluster.operator.ha.Decider;
+import dev.pgcluster.operator.ha.SyncReplication;
 import dev.pgcluster.operator.ha.InstanceState;
 import dev.pgcluster.operator.naming.PgClusterNames;
 import dev.pgcluster.operator.postgres.SlotInfo;
@@ -59,11 +60,19 @@ public final class StatusAssembler {
     String notReady = status.instances.stream().filter(i -> !Boolean.TRUE.equals(i.ready)).map(i -> i.name)
         .collect(Collectors.joining(", "));
 
+    SyncReplication.Plan sync = SyncReplication.plan(cluster.getSpec(), names, state);
+    boolean syncDegraded = primaryUp && (sync.health() == SyncReplication.Health.WAITING_FOR_STANDBYS
+        || sync.health() == SyncReplication.Health.REDUCED);
+    if (primaryUp) {
+      status.synchronousStandbyNames = state.primarySettings().get("synchronous_standby_names");
+      status.replication = sync.describe();
+    }
+
     if (!status.initialized) {
       status.phase = ClusterPhase.Initializing;
     } else if (!primaryUp) {
       status.phase = ClusterPhase.Unavailable;
-    } else if (!allReady || !lostSlots.isEmpty()) {
+    } else if (!allReady || !lostSlots.isEmpty() || syncDegraded) {
       status.phase = ClusterPhase.Degraded;
     } else {
       status.phase = ClusterPhase.Healthy;
@@ -94,6 +103,10 @@ public final class StatusAssembler {
       conditions.add(condition(cluster, ConditionTypes.DEGRADED, true, Reasons.REPLICATION_SLOT_LOST,
           "replication slots lost WAL beyond max_slot_wal_keep_size: " + String.join(", ", lostSlots)
               + "; their standbys must be re-cloned"));
+    } else if (syncDegraded) {
+      conditions.add(condition(cluster, ConditionTypes.DEGRADED, true,
+          sync.health() == SyncReplication.Health.REDUCED ? Reasons.SYNC_QUORUM_REDUCED : Reasons.SYNC_STANDBYS_MISSING,
+          sync.describe()));
     } else if (status.initialized && (!allReady || !primaryUp)) {
       conditions.add(condition(cluster, ConditionTypes.DEGRADED, true,
           primaryUp ? Reasons.INSTANCES_NOT_READY : Reasons.PRIMARY_UNAVAILABLE,

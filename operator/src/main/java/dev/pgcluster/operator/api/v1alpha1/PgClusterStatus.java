@@ -16,5 +16,9 @@ public class PgClusterStatus {
   /** True once the first primary finished initdb; from then on initdb is never run again. */
   public Boolean initialized;
   public Integer readyInstances;
+  /** The primary's live synchronous_standby_names (set by the operator with ALTER SYSTEM). */
+  public String synchronousStandbyNames;
+  /** How replication stands: asynchronous, synchronous with its quorum, or why commits wait. */
+  public String replication;
   public List<InstanceStatus> instances = new ArrayList<>();
 }
