@@ -84,7 +84,18 @@ public final class Sandbox implements AutoCloseable {
 
   /** A sandbox in {@code root} (kept on close: logs and volumes stay for a look). */
   public static Sandbox start(Path root) throws IOException {
+    root = root.toAbsolutePath();
     Files.createDirectories(root);
+    if ("root".equals(System.getProperty("user.name"))) {
+      // Pod processes run as the postgres user: every directory above the sandbox must let it through.
+      for (Path p = root; p != null; p = p.getParent()) {
+        if (!Files.getPosixFilePermissions(p).contains(java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE)) {
+          throw new IllegalArgumentException(p + " is not searchable by other users (mode "
+              + PosixFilePermissions.toString(Files.getPosixFilePermissions(p)) + "); pod processes run as the"
+              + " postgres user and could not reach " + root + ": choose another directory");
+        }
+      }
+    }
     return new Sandbox(root, true);
   }
 
@@ -258,8 +269,9 @@ public final class Sandbox implements AutoCloseable {
   }
 
   /**
-   * Processes started for this sandbox that are still alive (their environment names the sandbox's
-   * directory): empty after {@link #close()}, which the tests check.
+   * Processes started for this sandbox that are still alive: their working directory (PostgreSQL works
+   * in its data directory) or their environment lies in the sandbox's directory. Empty after
+   * {@link #close()}, which the tests check.
    */
   public List<Long> leftoverProcesses() {
     byte[] marker = root.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
@@ -271,10 +283,18 @@ public final class Sandbox implements AutoCloseable {
           continue;
         }
         try {
-          byte[] environ = Files.readAllBytes(p.resolve("environ"));
           String stat = Files.readString(p.resolve("stat"));
           boolean zombie = stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z");
-          if (!zombie && indexOf(environ, marker) >= 0) {
+          if (zombie) {
+            continue;
+          }
+          String cwd = "";
+          try {
+            cwd = Files.readSymbolicLink(p.resolve("cwd")).toString();
+          } catch (IOException e) {
+            // Not readable: rely on the environment.
+          }
+          if (cwd.startsWith(root.toString()) || indexOf(Files.readAllBytes(p.resolve("environ")), marker) >= 0) {
             found.add(Long.parseLong(name));
           }
         } catch (IOException | RuntimeException e) {

@@ -76,7 +76,13 @@ public final class SandboxMain {
       out.println("error: no manifest at " + options.manifest().toAbsolutePath());
       return 2;
     }
-    Sandbox sandbox = options.keep() == null ? Sandbox.start() : Sandbox.start(options.keep());
+    Sandbox sandbox;
+    try {
+      sandbox = options.keep() == null ? Sandbox.start() : Sandbox.start(options.keep());
+    } catch (IllegalArgumentException e) {
+      out.println("error: " + e.getMessage());
+      return 2;
+    }
     CountDownLatch stopped = new CountDownLatch(1);
     Thread hook = new Thread(() -> {
       out.println("\nstopping the sandbox: operator, pods, proxies, API server...");

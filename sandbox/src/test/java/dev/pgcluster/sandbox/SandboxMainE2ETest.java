@@ -20,7 +20,8 @@ class SandboxMainE2ETest {
 
   @Test
   void bringsUpTheDefaultExampleAndPrintsWorkingConnectionStrings() throws Exception {
-    Path keep = dir.resolve("sandbox");
+    // Not under @TempDir (mode 0700): pod processes run as another user and must reach the directory.
+    Path keep = Path.of("/tmp", "pgcsb-main-" + ProcessHandle.current().pid());
     ByteArrayOutputStream captured = new ByteArrayOutputStream();
     int exit = SandboxMain.run(new String[] {"../" + SandboxMain.DEFAULT_MANIFEST, "--keep", keep.toString(),
         "--exit-when-ready", "--timeout-seconds", "120"}, new PrintStream(captured, true, StandardCharsets.UTF_8));
@@ -32,6 +33,9 @@ class SandboxMainE2ETest {
         .matcher(output);
     assertTrue(rw.find(), output);
     assertTrue(Files.isRegularFile(keep.resolve("kubeconfig")), "the kubeconfig stays with --keep");
+    try (var walk = Files.walk(keep)) {
+      walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    }
   }
 
   @Test

@@ -64,6 +64,7 @@ final class PodRunner {
     long startedMillis;
     long nextReadinessMillis;
     long nextLivenessMillis;
+    long lastTrackedMillis;
     Integer lastExit;
     String startedAt;
     boolean completed;
@@ -257,6 +258,10 @@ final class PodRunner {
         startContainer(state);
       }
       return;
+    }
+    if (now - state.lastTrackedMillis > 2000) {
+      state.process.anyLeft();  // records new processes of the container, for a complete stop later
+      state.lastTrackedMillis = now;
     }
     Probe readiness = state.spec.getReadinessProbe();
     if (readiness == null) {
