@@ -127,7 +127,13 @@ public final class BootstrapBenchmark {
   }
 
   private static String run(String... command) throws Exception {
-    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+    return runWithEnv(java.util.Map.of(), command);
+  }
+
+  static String runWithEnv(java.util.Map<String, String> env, String... command) throws Exception {
+    ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+    pb.environment().putAll(env);
+    Process p = pb.start();
     String out = new String(p.getInputStream().readAllBytes());
     if (p.waitFor() != 0) {
       throw new IllegalStateException(String.join(" ", command) + " failed:\n" + out);
@@ -140,7 +146,7 @@ public final class BootstrapBenchmark {
         ? List.of("setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--") : List.of();
   }
 
-  private static String newestPostgresBin() throws IOException {
+  static String newestPostgresBin() throws IOException {
     try (Stream<Path> versions = Files.list(Path.of("/usr/lib/postgresql"))) {
       return versions.filter(v -> Files.isExecutable(v.resolve("bin/postgres")))
           .max(Comparator.comparingInt(v -> Integer.parseInt(v.getFileName().toString())))

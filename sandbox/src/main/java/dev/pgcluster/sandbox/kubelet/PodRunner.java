@@ -65,6 +65,9 @@ final class PodRunner {
     long nextReadinessMillis;
     long nextLivenessMillis;
     long lastTrackedMillis;
+    /** The environment and path mapping the running process got: probes and hooks run inside it. */
+    Map<String, String> env = Map.of();
+    PathMapper mapper;
     Integer lastExit;
     String startedAt;
     boolean completed;
@@ -353,6 +356,8 @@ final class PodRunner {
           + "do not exist in the sandbox");
     }
     String workingDir = c.getWorkingDir() == null ? directory.toString() : mapper.map(c.getWorkingDir());
+    state.env = processEnv;
+    state.mapper = mapper;
     state.process = ContainerProcess.start(kubelet.user().commandPrefix(), command, processEnv,
         Path.of(workingDir).toFile().isDirectory() ? Path.of(workingDir) : directory, log(state));
     state.startedMillis = System.currentTimeMillis();
@@ -373,11 +378,8 @@ final class PodRunner {
     long timeoutMs = seconds(probe.getTimeoutSeconds(), 1);
     try {
       if (probe.getExec() != null) {
-        PathMapper mapper = volumes.mapperFor(state.spec);
-        Map<String, String> env = new LinkedHashMap<>();
-        env.put("PATH", kubelet.images().path(state.spec.getImage()).orElse("/usr/bin:/bin"));
-        EnvResolver.resolve(kubelet.client(), podWithIp(), state.spec).forEach((k, v) -> env.put(k, mapper.map(v)));
-        env.putAll(kubelet.dnsEnvironment(pod.getMetadata().getNamespace()));
+        PathMapper mapper = state.mapper;
+        Map<String, String> env = state.env;
         List<String> command = new ArrayList<>(kubelet.user().commandPrefix());
         command.addAll(mapper.map(probe.getExec().getCommand()));
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
@@ -400,7 +402,7 @@ final class PodRunner {
       }
       LOG.warn("{}: only exec and tcpSocket probes exist in the sandbox", id);
       return false;
-    } catch (IOException | PodVolumes.NotReady e) {
+    } catch (IOException e) {
       return false;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -448,10 +450,8 @@ final class PodRunner {
 
   private void runPreStop(ContainerState state, List<String> hook, long deadline) {
     try {
-      PathMapper mapper = volumes.mapperFor(state.spec);
-      Map<String, String> env = new LinkedHashMap<>();
-      env.put("PATH", kubelet.images().path(state.spec.getImage()).orElse("/usr/bin:/bin"));
-      EnvResolver.resolve(kubelet.client(), podWithIp(), state.spec).forEach((k, v) -> env.put(k, mapper.map(v)));
+      PathMapper mapper = state.mapper;
+      Map<String, String> env = state.env;
       List<String> command = new ArrayList<>(kubelet.user().commandPrefix());
       command.addAll(mapper.map(hook));
       ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
