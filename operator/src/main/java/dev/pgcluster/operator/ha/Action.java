@@ -16,6 +16,19 @@ public sealed interface Action {
 
   record CreateSlot(String slot) implements Action {}
 
+  /**
+   * The primary failed: the Lease (CAS) names {@code to} as primary at the next epoch, and records
+   * {@code from} (pod uid {@code fromUid}) to be fenced. Promotion follows once {@code from} is fenced.
+   */
+  record TransferPrimary(String to, String from, String fromUid, String reason, boolean mayLoseCommits)
+      implements Action {}
+
+  /** Delete the pod of an instance that may act as a primary without holding the Lease. */
+  record Fence(String pod, String uid, String reason) implements Action {}
+
+  /** The Lease holder runs as a standby and nobody else can write: pg_promote() it. */
+  record Promote(String pod, String reason) implements Action {}
+
   /** ALTER SYSTEM SET each setting on the primary, then reload: no restart. */
   record ApplyPrimarySettings(java.util.Map<String, String> settings, String reason) implements Action {}
 

@@ -18,6 +18,8 @@ public final class Decider {
 
   public static List<Action> decide(PgClusterSpec spec, PgClusterNames names, ClusterState state) {
     List<Action> actions = new ArrayList<>();
+    List<Action> fencing = fencing(state);
+    actions.addAll(fencing);
     actions.addAll(roleLabels(spec, names, state));
     Optional<InstanceState> primary = state.healthyPrimary();
     if (primary.isPresent()) {
@@ -27,8 +29,53 @@ public final class Decider {
       actions.add(new Action.RenewLease());
       actions.addAll(slots(spec, names, state));
       primarySettings(spec, names, state).ifPresent(actions::add);
+    } else if (state.primary().initialized()) {
+      actions.addAll(takeOver(spec, state, fencing.isEmpty()));
     }
     return actions;
+  }
+
+  /**
+   * Never two writable primaries: an instance other than the Lease holder that runs as a primary is
+   * fenced, and so is the former primary recorded in the Lease until its pod is gone.
+   */
+  static List<Action> fencing(ClusterState state) {
+    String holder = state.primary().holder();
+    List<Action> actions = new ArrayList<>();
+    for (InstanceState i : state.instances()) {
+      if (!i.name().equals(holder) && i.runningAsPrimary()) {
+        actions.add(new Action.Fence(i.name(), i.podUid(), i.name() + " runs as a primary but " + holder
+            + " holds the primary Lease (epoch " + state.primary().epoch() + ")"));
+      }
+    }
+    String former = state.primary().fencePod();
+    if (former != null && !former.equals(holder)) {
+      state.instance(former)
+          .filter(i -> i.podUid() != null && i.podUid().equals(state.primary().fenceUid()))
+          .filter(i -> actions.stream().noneMatch(a -> a instanceof Action.Fence f && f.pod().equals(former)))
+          .ifPresent(i -> actions.add(new Action.Fence(former, i.podUid(), "former primary " + former
+              + " must be gone before " + holder + " is promoted")));
+    }
+    return actions;
+  }
+
+  /** No healthy primary: promote the holder if it is a reachable standby, else fail over when due. */
+  static List<Action> takeOver(PgClusterSpec spec, ClusterState state, boolean fenced) {
+    String holder = state.primary().holder();
+    Optional<InstanceState> current = state.instance(holder);
+    if (current.isPresent() && current.get().reachable()) {
+      if (current.get().facts().inRecovery() && fenced) {
+        return List.of(new Action.Promote(holder, holder + " holds the primary Lease (epoch "
+            + state.primary().epoch() + ") and runs as a standby"));
+      }
+      return List.of();
+    }
+    FailoverPolicy.Decision decision = FailoverPolicy.decide(spec, state, state.primaryFailures());
+    if (decision instanceof FailoverPolicy.Promote promote) {
+      return List.of(new Action.TransferPrimary(promote.candidate().name(), holder,
+          current.map(InstanceState::podUid).orElse(null), promote.reason(), promote.mayLoseCommits()));
+    }
+    return List.of();
   }
 
   /** The role every pod should carry: a projection of the Lease holder and the delayed ordinals. */

@@ -11,7 +11,12 @@ import dev.pgcluster.operator.postgres.InstanceFacts;
  */
 public record InstanceState(
     String name, int ordinal, boolean podReady, String podIp, String roleLabel, InstanceFacts facts,
-    String probeError) {
+    String probeError, String podUid) {
+
+  public InstanceState(String name, int ordinal, boolean podReady, String podIp, String roleLabel, InstanceFacts facts,
+      String probeError) {
+    this(name, ordinal, podReady, podIp, roleLabel, facts, probeError, null);
+  }
 
   public boolean reachable() {
     return facts != null;

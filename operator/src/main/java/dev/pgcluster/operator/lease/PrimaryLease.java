@@ -19,6 +19,11 @@ import java.util.Optional;
 public final class PrimaryLease {
   /** Set once the first primary completed initdb; never cleared. */
   public static final String INITIALIZED_ANNOTATION = "pgcluster.dev/initialized";
+  /** The former primary whose pod must be gone before the holder is promoted. */
+  public static final String FENCE_POD_ANNOTATION = "pgcluster.dev/fence-pod";
+  public static final String FENCE_UID_ANNOTATION = "pgcluster.dev/fence-uid";
+  /** Why the holder last changed, for people reading the Lease. */
+  public static final String LAST_CHANGE_ANNOTATION = "pgcluster.dev/last-change";
 
   private final KubernetesClient client;
   private final Clock clock;
@@ -68,6 +73,29 @@ public final class PrimaryLease {
     return toRecord(client.leases().inNamespace(namespace).resource(lease).update());
   }
 
+  /**
+   * The change of primary: CAS on {@code expected}; the holder becomes {@code to}, transitions (the
+   * epoch) grows by one, and the former primary's pod is recorded for fencing.
+   */
+  public PrimaryRecord transfer(String namespace, String name, PrimaryRecord expected, String to, String fencePod,
+      String fenceUid, String reason) {
+    Lease lease = client.leases().inNamespace(namespace).withName(name).get();
+    requireVersion(lease, expected);
+    ZonedDateTime now = now();
+    lease.getSpec().setHolderIdentity(to);
+    lease.getSpec().setLeaseTransitions(expected.epoch() + 1);
+    lease.getSpec().setAcquireTime(now);
+    lease.getSpec().setRenewTime(now);
+    if (lease.getMetadata().getAnnotations() == null) {
+      lease.getMetadata().setAnnotations(new HashMap<>());
+    }
+    var annotations = lease.getMetadata().getAnnotations();
+    annotations.put(FENCE_POD_ANNOTATION, fencePod == null ? "" : fencePod);
+    annotations.put(FENCE_UID_ANNOTATION, fenceUid == null ? "" : fenceUid);
+    annotations.put(LAST_CHANGE_ANNOTATION, reason);
+    return toRecord(client.leases().inNamespace(namespace).resource(lease).update());
+  }
+
   private static void requireVersion(Lease lease, PrimaryRecord expected) {
     if (lease == null || !lease.getMetadata().getResourceVersion().equals(expected.resourceVersion())) {
       throw new LeaseConflictException("primary Lease changed since it was read (expected resourceVersion "
@@ -83,7 +111,15 @@ public final class PrimaryLease {
     var annotations = lease.getMetadata().getAnnotations();
     boolean initialized = annotations != null && "true".equals(annotations.get(INITIALIZED_ANNOTATION));
     Integer transitions = lease.getSpec().getLeaseTransitions();
+    String fencePod = annotations == null ? null : emptyToNull(annotations.get(FENCE_POD_ANNOTATION));
+    String fenceUid = annotations == null ? null : emptyToNull(annotations.get(FENCE_UID_ANNOTATION));
     return new PrimaryRecord(lease.getSpec().getHolderIdentity(), transitions == null ? 0 : transitions,
-        initialized, lease.getMetadata().getResourceVersion());
+        initialized, lease.getMetadata().getResourceVersion(), fencePod, fenceUid,
+        lease.getSpec().getAcquireTime() == null ? null : lease.getSpec().getAcquireTime().toInstant(),
+        annotations == null ? null : annotations.get(LAST_CHANGE_ANNOTATION));
+  }
+
+  private static String emptyToNull(String value) {
+    return value == null || value.isEmpty() ? null : value;
   }
 }

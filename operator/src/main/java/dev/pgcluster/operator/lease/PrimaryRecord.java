@@ -4,4 +4,16 @@ package dev.pgcluster.operator.lease;
  * The primary Lease as a value: who is primary, in which epoch, and whether the cluster was ever
  * initialized. {@code resourceVersion} is what a compare-and-swap must match.
  */
-public record PrimaryRecord(String holder, int epoch, boolean initialized, String resourceVersion) {}
+/**
+ * @param fencePod a former primary still to be fenced (its pod deleted) before anyone is promoted
+ * @param fenceUid the uid of that pod: a recreated pod of the same name is not fenced again
+ * @param changedAt when the holder last changed (the Lease's acquireTime)
+ * @param lastChange why it last changed
+ */
+public record PrimaryRecord(String holder, int epoch, boolean initialized, String resourceVersion, String fencePod,
+    String fenceUid, java.time.Instant changedAt, String lastChange) {
+
+  public PrimaryRecord(String holder, int epoch, boolean initialized, String resourceVersion) {
+    this(holder, epoch, initialized, resourceVersion, null, null, null, null);
+  }
+}

@@ -26,8 +26,10 @@ public final class PgClusterMetrics {
   private final MultiGauge primary;
   private final MultiGauge readyInstances;
   private final MultiGauge epoch;
+  private final MeterRegistry registry;
 
   public PgClusterMetrics(MeterRegistry registry) {
+    this.registry = registry;
     lagBytes = MultiGauge.builder("pgcluster.instance.lag.bytes").baseUnit("bytes")
         .description("WAL bytes between the primary and the standby's replay position").register(registry);
     lagSeconds = MultiGauge.builder("pgcluster.instance.lag.seconds")
@@ -47,6 +49,25 @@ public final class PgClusterMetrics {
     latest.put(key, status);
     namespaces.put(key, cluster.getMetadata().getNamespace());
     refresh();
+  }
+
+  /** A failover began: the Lease named a new primary. */
+  public void failoverStarted(PgCluster cluster) {
+    registry.counter("pgcluster.failovers", clusterTags(cluster)).increment();
+  }
+
+  /** The new primary accepts writes; {@code sinceChange}: from the change of the Lease to now. */
+  public void promoted(PgCluster cluster, java.time.Duration sinceChange) {
+    if (sinceChange != null) {
+      io.micrometer.core.instrument.Timer.builder("pgcluster.failover.duration")
+          .description("From the change of primary in the Lease to the new primary accepting writes")
+          .tags(clusterTags(cluster)).register(registry).record(sinceChange);
+    }
+  }
+
+  private static io.micrometer.core.instrument.Tags clusterTags(PgCluster cluster) {
+    return io.micrometer.core.instrument.Tags.of("namespace", cluster.getMetadata().getNamespace(), "cluster",
+        cluster.getMetadata().getName());
   }
 
   public void forget(String namespace, String name) {

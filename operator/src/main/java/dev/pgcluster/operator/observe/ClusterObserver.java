@@ -70,7 +70,8 @@ public final class ClusterObserver {
           LOG.debug("instance {} not reachable over SQL: {}", name, e.getMessage());
         }
       }
-      instances.add(new InstanceState(name, ordinal, PodReadiness.isReady(pod), ip, role, facts, error));
+      instances.add(new InstanceState(name, ordinal, PodReadiness.isReady(pod), ip, role, facts, error,
+          pod.getMetadata().getUid()));
     }
     instances.sort(Comparator.comparingInt(InstanceState::ordinal));
     return new ClusterState(primary, instances, slots, standbys, settings);

@@ -103,6 +103,17 @@ public final class InstanceProbe {
     return slots;
   }
 
+  /** Ends recovery and waits (up to 30 s) until the instance accepts writes. */
+  public static void promote(Connection standby) throws SQLException {
+    try (Statement st = standby.createStatement();
+        ResultSet rs = st.executeQuery("SELECT pg_is_in_recovery() AND NOT pg_promote(true, 30)")) {
+      rs.next();
+      if (rs.getBoolean(1)) {
+        throw new SQLException("pg_promote() did not complete within 30 s");
+      }
+    }
+  }
+
   public static void createSlot(Connection primary, String slot) throws SQLException {
     // immediately_reserve = true: WAL is kept from now on, even before the standby first connects.
     try (var ps = primary.prepareStatement(

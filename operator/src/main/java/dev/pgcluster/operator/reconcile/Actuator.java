@@ -5,7 +5,9 @@ import dev.pgcluster.operator.ha.Action;
 import dev.pgcluster.operator.ha.ClusterState;
 import dev.pgcluster.operator.ha.InstanceState;
 import dev.pgcluster.operator.lease.PrimaryLease;
+import dev.pgcluster.operator.api.v1alpha1.InstanceRole;
 import dev.pgcluster.operator.lease.PrimaryRecord;
+import dev.pgcluster.operator.metrics.PgClusterMetrics;
 import dev.pgcluster.operator.naming.PgClusterNames;
 import dev.pgcluster.operator.observe.Credentials;
 import dev.pgcluster.operator.postgres.InstanceProbe;
@@ -27,8 +29,11 @@ public final class Actuator {
   private final PrimaryLease lease;
   private final Credentials credentials;
   private final EventRecorder events;
+  private final PgClusterMetrics metrics;
 
-  public Actuator(KubernetesClient client, PostgresConnector connector, PrimaryLease lease, EventRecorder events) {
+  public Actuator(KubernetesClient client, PostgresConnector connector, PrimaryLease lease, EventRecorder events,
+      PgClusterMetrics metrics) {
+    this.metrics = metrics;
     this.client = client;
     this.connector = connector;
     this.lease = lease;
@@ -40,14 +45,29 @@ public final class Actuator {
     String ns = cluster.getMetadata().getNamespace();
     PgClusterNames names = PgClusterNames.of(cluster);
     PrimaryRecord record = state.primary();
+    java.util.Set<String> fenced = new java.util.HashSet<>();
     for (Action action : actions) {
-      if (action instanceof Action.SetRoleLabel label) {
-        client.pods().inNamespace(ns).withName(label.pod())
-            .edit(p -> {
-              p.getMetadata().getLabels().put(Labels.ROLE, label.role().label());
-              return p;
-            });
-        LOG.info("labelled pod {} as {}", label.pod(), label.role().label());
+      if (action instanceof Action.Fence fence) {
+        fence(cluster, fence);
+        fenced.add(fence.pod());
+      } else if (action instanceof Action.SetRoleLabel label) {
+        if (!fenced.contains(label.pod())) {
+          label(ns, label.pod(), label.role().label());
+        }
+      } else if (action instanceof Action.TransferPrimary transfer) {
+        record = lease.transfer(ns, names.primaryLease(), record, transfer.to(), transfer.from(), transfer.fromUid(),
+            transfer.reason());
+        metrics.failoverStarted(cluster);
+        LOG.warn("FAILOVER (epoch {}): {}{}", record.epoch(), transfer.reason(), transfer.mayLoseCommits()
+            ? "; replication was not synchronous with durability required, so recent commits may be lost" : "");
+        events.warning(cluster, "FailoverStarted", "epoch " + record.epoch() + ": " + transfer.reason());
+        label(ns, transfer.from(), InstanceRole.REPLICA.label());
+        if (transfer.fromUid() != null) {
+          fence(cluster, new Action.Fence(transfer.from(), transfer.fromUid(), "failed primary " + transfer.from()
+              + " is fenced before " + transfer.to() + " is promoted"));
+        }
+      } else if (action instanceof Action.Promote promote) {
+        promote(cluster, state, promote, record);
       } else if (action instanceof Action.MarkInitialized) {
         record = lease.markInitialized(ns, names.primaryLease(), record);
         events.normal(cluster, "ClusterInitialized", "primary " + record.holder() + " is up; the cluster is"
@@ -62,6 +82,62 @@ public final class Actuator {
     if (!slotActions.isEmpty()) {
       executeOnPrimary(cluster, state, slotActions);
     }
+  }
+
+  /** Out of the Services and deleted, if it is still the same pod. */
+  private void fence(PgCluster cluster, Action.Fence fence) {
+    String ns = cluster.getMetadata().getNamespace();
+    var pod = client.pods().inNamespace(ns).withName(fence.pod()).get();
+    if (pod == null || (fence.uid() != null && !fence.uid().equals(pod.getMetadata().getUid()))) {
+      return;
+    }
+    label(ns, fence.pod(), InstanceRole.REPLICA.label());
+    client.pods().inNamespace(ns).withName(fence.pod()).delete();
+    LOG.warn("fenced {}: pod deleted ({})", fence.pod(), fence.reason());
+    events.warning(cluster, "Fenced", "pod " + fence.pod() + " deleted: " + fence.reason());
+  }
+
+  private void label(String ns, String pod, String role) {
+    try {
+      client.pods().inNamespace(ns).withName(pod).edit(p -> {
+        p.getMetadata().getLabels().put(Labels.ROLE, role);
+        return p;
+      });
+      LOG.info("labelled pod {} as {}", pod, role);
+    } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+      if (e.getCode() != 404) {
+        throw e;
+      }
+    }
+  }
+
+  /** pg_promote() on the holder, then slots for the other standbys so they stream at once. */
+  private void promote(PgCluster cluster, ClusterState state, Action.Promote promote, PrimaryRecord record)
+      throws SQLException {
+    InstanceState holder = state.instance(promote.pod()).orElseThrow();
+    String password = credentials.superuserPassword(cluster).orElseThrow();
+    long start = System.nanoTime();
+    try (Connection c = connector.connect(holder.podIp(), PgClusterNames.POSTGRES_PORT, PgClusterNames.SUPERUSER,
+        password)) {
+      InstanceProbe.promote(c);
+      PgClusterNames names = PgClusterNames.of(cluster);
+      if (!Boolean.FALSE.equals(cluster.getSpec().replication.slots)) {
+        for (int ordinal = 0; ordinal < cluster.getSpec().instances; ordinal++) {
+          if (!names.pod(ordinal).equals(promote.pod())) {
+            InstanceProbe.createSlot(c, PgClusterNames.slotName(names.pod(ordinal)));
+          }
+        }
+      }
+    }
+    double promoteSeconds = (System.nanoTime() - start) / 1e9;
+    java.time.Duration sinceChange = record.changedAt() == null ? null
+        : java.time.Duration.between(record.changedAt(), java.time.Instant.now());
+    metrics.promoted(cluster, sinceChange);
+    LOG.warn("promoted {} to primary (epoch {}) in {} s: {}", promote.pod(), record.epoch(),
+        String.format("%.2f", promoteSeconds), promote.reason());
+    events.normal(cluster, "Promoted", promote.pod() + " is the primary (epoch " + record.epoch() + "), promoted in "
+        + String.format("%.2f", promoteSeconds) + " s" + (sinceChange == null ? ""
+            : ", " + String.format("%.1f", sinceChange.toMillis() / 1000.0) + " s after the change of primary"));
   }
 
   private void executeOnPrimary(PgCluster cluster, ClusterState state, List<Action> actions) throws SQLException {

@@ -7,6 +7,8 @@ import dev.pgcluster.operator.config.OperatorConfig;
 import dev.pgcluster.operator.ha.Action;
 import dev.pgcluster.operator.ha.ClusterState;
 import dev.pgcluster.operator.ha.Decider;
+import dev.pgcluster.operator.ha.PrimaryFailureTracker;
+import dev.pgcluster.operator.lease.LeaseConflictException;
 import dev.pgcluster.operator.lease.PrimaryLease;
 import dev.pgcluster.operator.lease.PrimaryRecord;
 import dev.pgcluster.operator.metrics.PgClusterMetrics;
@@ -39,6 +41,7 @@ import io.javaoperatorsdk.operator.processing.event.source.informer.Mappers;
 import java.security.SecureRandom;
 import java.sql.SQLException;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
@@ -65,6 +68,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
   private final PgClusterMetrics metrics;
   private final PostgresConnector connector;
   private final SecureRandom random = new SecureRandom();
+  private final PrimaryFailureTracker failures = new PrimaryFailureTracker();
   private final Clock clock;
 
   public PgClusterReconciler(KubernetesClient client, OperatorConfig config, PgClusterMetrics metrics, Clock clock) {
@@ -77,7 +81,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     this.lease = new PrimaryLease(client, clock);
     this.events = new EventRecorder(client, config.identity());
     this.observer = new ClusterObserver(client, connector);
-    this.actuator = new Actuator(client, connector, lease, events);
+    this.actuator = new Actuator(client, connector, lease, events, metrics);
   }
 
   @Override
@@ -92,9 +96,29 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     applyServices(cluster);
     applyStatefulSet(cluster);
     applyPodDisruptionBudget(cluster);
-    ClusterState state = observer.observe(cluster, primary);
-    act(cluster, state);
+    ClusterState state = observe(cluster, primary);
+    if (act(cluster, state)) {
+      // The primary changed: pods starting from now must see the new holder at once.
+      applyConfigMaps(cluster, ensurePrimaryLease(cluster));
+    }
     return reportStatus(cluster, state);
+  }
+
+  /** Pods and SQL, plus how long the Lease holder has been failing. */
+  ClusterState observe(PgCluster cluster, PrimaryRecord primary) {
+    ClusterState state = observer.observe(cluster, primary);
+    int failed = failures.observe(key(cluster), primary.holder(), primary.epoch(), state.healthyPrimary().isPresent(),
+        clock.instant(), Duration.ofSeconds(cluster.getSpec().failover.probePeriodSeconds));
+    if (failed > 0 && primary.initialized()) {
+      LOG.warn("primary {} not reachable as a primary ({} of {} failures before failover): {}", primary.holder(),
+          failed, cluster.getSpec().failover.failureThreshold, state.instance(primary.holder())
+              .map(i -> i.probeError() == null ? "running as a standby" : i.probeError()).orElse("no pod"));
+    }
+    return state.withPrimaryFailures(failed);
+  }
+
+  private static String key(PgCluster cluster) {
+    return cluster.getMetadata().getNamespace() + "/" + cluster.getMetadata().getName();
   }
 
   @Override
@@ -167,7 +191,8 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     applier.apply(PodDisruptionBudgetRenderer.render(cluster), OwnedFields::podDisruptionBudget);
   }
 
-  void act(PgCluster cluster, ClusterState state) throws SQLException {
+  /** Returns true when the primary Lease changed hands. */
+  boolean act(PgCluster cluster, ClusterState state) throws SQLException {
     List<Action> actions = Decider.decide(cluster.getSpec(), PgClusterNames.of(cluster), state);
     if (!actions.isEmpty()) {
       LOG.debug("actions: {}", actions);
@@ -179,7 +204,10 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
         throw e;
       }
       LOG.info("the primary Lease or a pod changed while acting; deciding again on the next reconcile");
+    } catch (LeaseConflictException e) {
+      LOG.info("{}; deciding again on the next reconcile", e.getMessage());
     }
+    return actions.stream().anyMatch(a -> a instanceof Action.TransferPrimary);
   }
 
   UpdateControl<PgCluster> reportStatus(PgCluster cluster, ClusterState state) {
@@ -202,7 +230,10 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     UpdateControl<PgCluster> control = serializedBefore.equals(client.getKubernetesSerialization().asJson(status))
         ? UpdateControl.noUpdate()
         : UpdateControl.patchStatus(cluster);
-    return control.rescheduleAfter(config.statusRefresh());
+    // While the primary is not healthy, look again every probe period: that is how a failover is timed.
+    boolean watchClosely = state.healthyPrimary().isEmpty() && state.primary().initialized();
+    return control.rescheduleAfter(watchClosely
+        ? Duration.ofSeconds(cluster.getSpec().failover.probePeriodSeconds) : config.statusRefresh());
   }
 
   /** An event whenever the reason the cluster is degraded changes, including back to none. */

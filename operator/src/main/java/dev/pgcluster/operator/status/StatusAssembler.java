@@ -6,7 +6,10 @@ import dev.pgcluster.operator.api.v1alpha1.InstanceStatus;
 import dev.pgcluster.operator.api.v1alpha1.PgCluster;
 import dev.pgcluster.operator.api.v1alpha1.PgClusterStatus;
 import dev.pgcluster.operator.ha.ClusterState;
+import dev.pgcluster.operator.api.v1alpha1.PrimaryChangeStatus;
 import dev.pgcluster.operator.ha.Decider;
+import dev.pgcluster.operator.ha.FailoverPolicy;
+import dev.pgcluster.operator.lease.PrimaryRecord;
 import dev.pgcluster.operator.ha.SyncReplication;
 import dev.pgcluster.operator.ha.InstanceState;
 import dev.pgcluster.operator.naming.PgClusterNames;
@@ -84,7 +87,8 @@ public final class StatusAssembler {
           wanted + " of " + wanted + " instances ready; primary " + state.primary().holder()));
     } else if (!primaryUp) {
       conditions.add(condition(cluster, ConditionTypes.READY, false, Reasons.PRIMARY_UNAVAILABLE,
-          "primary " + state.primary().holder() + " is not running as a reachable primary"));
+          "primary " + state.primary().holder() + " is not running as a reachable primary"
+              + (status.initialized ? "; " + failover(cluster, state) : "")));
     } else {
       conditions.add(condition(cluster, ConditionTypes.READY, false, Reasons.INSTANCES_NOT_READY,
           status.readyInstances + " of " + wanted + " instances ready" + (notReady.isEmpty() ? "" : "; not ready: " + notReady)));
@@ -115,7 +119,29 @@ public final class StatusAssembler {
       conditions.add(condition(cluster, ConditionTypes.DEGRADED, false, Reasons.AS_EXPECTED, "no degradation"));
     }
     status.conditions = merge(cluster, conditions, now);
+    PrimaryRecord record = state.primary();
+    if (record.epoch() > 0) {
+      PrimaryChangeStatus change = new PrimaryChangeStatus();
+      change.from = record.fencePod();
+      change.to = record.holder();
+      change.epoch = record.epoch();
+      change.at = record.changedAt() == null ? null : record.changedAt().toString();
+      change.reason = record.lastChange();
+      status.lastPrimaryChange = change;
+    }
     return status;
+  }
+
+  /** What the failover logic makes of a primary that is not healthy. */
+  static String failover(PgCluster cluster, ClusterState state) {
+    FailoverPolicy.Decision decision = FailoverPolicy.decide(cluster.getSpec(), state, state.primaryFailures());
+    if (decision instanceof FailoverPolicy.Waiting w) {
+      return "failover after " + w.threshold() + " failed probes (" + w.failures() + " so far)";
+    }
+    if (decision instanceof FailoverPolicy.Blocked b) {
+      return "no failover: " + b.reason();
+    }
+    return "failing over: " + ((FailoverPolicy.Promote) decision).reason();
   }
 
   static InstanceStatus instance(PgCluster cluster, ClusterState state, InstanceState i) {

@@ -20,5 +20,7 @@ public class PgClusterStatus {
   public String synchronousStandbyNames;
   /** How replication stands: asynchronous, synchronous with its quorum, or why commits wait. */
   public String replication;
+  /** The last failover or switchover. */
+  public PrimaryChangeStatus lastPrimaryChange;
   public List<InstanceStatus> instances = new ArrayList<>();
 }

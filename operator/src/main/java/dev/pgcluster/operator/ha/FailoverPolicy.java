@@ -1,0 +1,76 @@
+package dev.pgcluster.operator.ha;
+
+import dev.pgcluster.operator.api.v1alpha1.Durability;
+import dev.pgcluster.operator.api.v1alpha1.PgClusterSpec;
+import dev.pgcluster.operator.api.v1alpha1.ReplicationMode;
+import dev.pgcluster.operator.render.SyncStandbyNames;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Pure: whether the primary has failed, and which standby takes over. Candidates are the reachable,
+ * non-delayed standbys, ranked by how much WAL they received (then replayed, then ordinal): the first
+ * is never behind another reachable one. Under synchronous replication with durability required, an
+ * acknowledged commit is on at least n of the m synchronous standbys; any m - n + 1 of them include one
+ * that has it, so the most advanced of at least that many is safe. With fewer reachable, no failover:
+ * promoting could lose acknowledged commits.
+ */
+public final class FailoverPolicy {
+
+  /** The outcome while the primary is not healthy. */
+  public sealed interface Decision {}
+
+  /** Not failed yet (a busy primary may miss a probe or two). */
+  public record Waiting(int failures, int threshold) implements Decision {}
+
+  /** Failed, but no standby may be promoted; the status says why. */
+  public record Blocked(String reason) implements Decision {}
+
+  /** Promote {@code candidate}. {@code mayLoseCommits}: asynchronous or degraded durability. */
+  public record Promote(InstanceState candidate, String reason, boolean mayLoseCommits) implements Decision {}
+
+  /** The ranking: most WAL received first, then most replayed, then the lowest ordinal. */
+  public static final Comparator<InstanceState> MOST_ADVANCED_FIRST = Comparator
+      .comparingLong((InstanceState i) -> Lsn.parse(i.facts().receivedLsn())).reversed()
+      .thenComparing(Comparator.comparingLong((InstanceState i) -> Lsn.parse(i.facts().replayedLsn())).reversed())
+      .thenComparingInt(InstanceState::ordinal);
+
+  private FailoverPolicy() {}
+
+  public static Decision decide(PgClusterSpec spec, ClusterState state, int primaryFailures) {
+    int threshold = spec.failover.failureThreshold;
+    if (primaryFailures < threshold) {
+      return new Waiting(primaryFailures, threshold);
+    }
+    String holder = state.primary().holder();
+    String failure = "primary " + holder + " failed " + primaryFailures + " consecutive probes";
+    if (!Boolean.TRUE.equals(spec.failover.enabled)) {
+      return new Blocked(failure + "; automated failover is disabled (spec.failover.enabled: false)");
+    }
+    int promotable = Math.min(SyncStandbyNames.promotableInstances(spec), spec.instances);
+    List<InstanceState> candidates = state.instances().stream()
+        .filter(i -> !i.name().equals(holder))
+        .filter(i -> i.ordinal() < promotable)
+        .filter(i -> i.reachable() && i.facts().inRecovery())
+        .sorted(MOST_ADVANCED_FIRST)
+        .toList();
+    boolean required = spec.replication.mode == ReplicationMode.SYNC
+        && spec.replication.durability == Durability.REQUIRED;
+    if (required) {
+      int syncStandbys = promotable - 1;
+      int mustSee = syncStandbys - spec.replication.number + 1;
+      if (candidates.size() < mustSee) {
+        return new Blocked(failure + "; durability is required and only " + candidates.size() + " of the "
+            + syncStandbys + " synchronous standbys are reachable: at least " + mustSee + " are needed to be sure"
+            + " the promoted one holds every acknowledged commit");
+      }
+    }
+    if (candidates.isEmpty()) {
+      return new Blocked(failure + "; no reachable standby that may be promoted");
+    }
+    InstanceState chosen = candidates.get(0);
+    return new Promote(chosen, failure + "; promoting " + chosen.name() + ", the most advanced of "
+        + candidates.size() + " reachable standbys (received " + chosen.facts().receivedLsn() + ")", !required);
+  }
+}

@@ -1,0 +1,44 @@
+package dev.pgcluster.operator.ha;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Counts consecutive probe periods in which a cluster's Lease holder was not a reachable primary.
+ * Reconciles can come in bursts; a failure counts at most once per probe period, so the threshold
+ * means "failing for about threshold x period", never "failed a few reconciles in a row". In memory:
+ * a new operator leader starts counting from zero, which only delays a failover.
+ */
+public final class PrimaryFailureTracker {
+  private record Entry(String holder, int epoch, int failures, Instant firstFailure, Instant lastCounted) {}
+
+  private final Map<String, Entry> entries = new ConcurrentHashMap<>();
+
+  /** Records one observation; returns the consecutive failures so far (0 when healthy). */
+  public int observe(String cluster, String holder, int epoch, boolean healthy, Instant now, Duration period) {
+    if (healthy) {
+      entries.remove(cluster);
+      return 0;
+    }
+    Entry e = entries.get(cluster);
+    if (e == null || !e.holder().equals(holder) || e.epoch() != epoch) {
+      e = new Entry(holder, epoch, 1, now, now);
+    } else if (Duration.between(e.lastCounted(), now).compareTo(period.multipliedBy(4).dividedBy(5)) >= 0) {
+      e = new Entry(holder, epoch, e.failures() + 1, e.firstFailure(), now);
+    }
+    entries.put(cluster, e);
+    return e.failures();
+  }
+
+  /** When the current run of failures began, if one is under way. */
+  public Instant failingSince(String cluster) {
+    Entry e = entries.get(cluster);
+    return e == null ? null : e.firstFailure();
+  }
+
+  public void forget(String cluster) {
+    entries.remove(cluster);
+  }
+}

@@ -1,0 +1,111 @@
+package dev.pgcluster.sandbox;
+
+import static dev.pgcluster.sandbox.SandboxCluster.one;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pgcluster.operator.api.v1alpha1.PgCluster;
+import java.nio.file.Files;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * Automated failover on real PostgreSQL: the primary's node is lost, the most advanced standby is
+ * promoted through the Lease, writes resume through -rw, and the former primary rejoins as a standby
+ * through pg_rewind. Synchronous, durability required: every acknowledged row survives.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class FailoverE2ETest {
+  static final Duration READY = Duration.ofSeconds(120);
+  static final String NS = "default";
+  Sandbox sandbox;
+  SandboxCluster ha;
+
+  @BeforeAll
+  void startCluster() throws Exception {
+    sandbox = Sandbox.start();
+    sandbox.startOperator("operator-0");
+    sandbox.apply(NS, """
+        apiVersion: pgcluster.dev/v1alpha1
+        kind: PgCluster
+        metadata:
+          name: ha
+        spec:
+          instances: 3
+          storage:
+            size: 1Gi
+          replication:
+            mode: sync
+            number: 1
+            durability: required
+        """);
+    ha = new SandboxCluster(sandbox, NS, "ha");
+    ha.awaitReadyInstances(3, READY);
+    try (Connection rw = ha.viaService("ha-rw"); Statement s = rw.createStatement()) {
+      s.execute("CREATE TABLE acked (id int primary key)");
+    }
+  }
+
+  @AfterAll
+  void stop() {
+    if (sandbox != null) {
+      sandbox.close();
+      SandboxCluster.assertNoLeftovers(sandbox);
+    }
+  }
+
+  @Test
+  @Order(1)
+  void lostPrimaryNodeFailsOverAndTheFormerPrimaryRejoinsThroughRewind() throws Exception {
+    int acknowledged = 0;
+    try (Connection rw = ha.viaService("ha-rw"); Statement s = rw.createStatement()) {
+      for (; acknowledged < 50; acknowledged++) {
+        s.execute("INSERT INTO acked VALUES (" + acknowledged + ")");
+      }
+    }
+    String oldPrimary = ha.get().getStatus().currentPrimary;
+    long failedAt = System.nanoTime();
+    sandbox.loseNode(NS, oldPrimary);
+
+    PgCluster after = Await.until(Duration.ofSeconds(60), "a new primary", ha::get,
+        c -> c.getStatus().currentPrimary != null && !c.getStatus().currentPrimary.equals(oldPrimary));
+    String newPrimary = after.getStatus().currentPrimary;
+    Await.until(Duration.ofSeconds(60), "a write through -rw", () -> {
+      try (Connection rw = ha.viaService("ha-rw"); Statement s = rw.createStatement()) {
+        s.execute("SET statement_timeout = '3s'");
+        s.execute("INSERT INTO acked VALUES (1000)");
+        return true;
+      }
+    });
+    double rto = (System.nanoTime() - failedAt) / 1e9;
+    System.out.printf("failover %s -> %s: first acknowledged write through -rw after %.1f s%n", oldPrimary, newPrimary,
+        rto);
+
+    PgCluster healed = ha.awaitReadyInstances(3, READY);
+    assertEquals(newPrimary, healed.getStatus().currentPrimary);
+    assertEquals(1, healed.getStatus().primaryEpoch);
+    assertEquals(oldPrimary, healed.getStatus().lastPrimaryChange.from);
+    try (Connection primary = ha.toPod(newPrimary)) {
+      assertEquals(Integer.toString(acknowledged + 1), one(primary, "SELECT count(*) FROM acked"),
+          "every acknowledged row survives");
+      Await.until(Duration.ofSeconds(60), "the former primary streaming", () -> one(primary,
+          "SELECT state FROM pg_stat_replication WHERE application_name = '" + oldPrimary + "'"), "streaming"::equals);
+    }
+    try (Connection former = ha.toPod(oldPrimary)) {
+      assertEquals("t", one(former, "SELECT pg_is_in_recovery()"));
+    }
+    String bootstrap = Files.readString(sandbox.podLogs(NS, oldPrimary).resolve("bootstrap.log"));
+    assertTrue(bootstrap.contains("pg_rewind succeeded") || bootstrap.contains("clone complete"), bootstrap);
+    assertNotEquals(oldPrimary, newPrimary);
+  }
+}
