@@ -1,0 +1,142 @@
+package dev.pgcluster.operator.ha;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pgcluster.operator.api.v1alpha1.DelayedReplicasSpec;
+import dev.pgcluster.operator.api.v1alpha1.Durability;
+import dev.pgcluster.operator.api.v1alpha1.PgCluster;
+import dev.pgcluster.operator.api.v1alpha1.ReplicationMode;
+import dev.pgcluster.operator.lease.PrimaryRecord;
+import dev.pgcluster.operator.naming.PgClusterNames;
+import dev.pgcluster.operator.postgres.InstanceFacts;
+import dev.pgcluster.operator.render.TestClusters;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The failover table. An instance is written {@code name:state:received}: state p = running as primary,
+ * s = standby, x = unreachable; received is the last received LSN.
+ */
+class FailoverDecisionTest {
+
+  @ParameterizedTest(name = "[{index}] {0}, {1} failures, instances {2} -> {3}")
+  @CsvSource(delimiter = '|', textBlock = """
+      async          | 1 | pg-0:x pg-1:s:0/500 pg-2:s:0/600           | wait
+      async          | 3 | pg-0:x pg-1:s:0/500 pg-2:s:0/600           | promote pg-2
+      async          | 3 | pg-0:x pg-1:s:0/600 pg-2:s:0/600           | promote pg-1
+      async          | 3 | pg-0:x pg-1:x pg-2:s:0/100                 | promote pg-2
+      async          | 3 | pg-0:x pg-1:x pg-2:x                       | blocked
+      async-delayed  | 3 | pg-0:x pg-1:x pg-2:s:0/900                 | blocked
+      async-delayed  | 3 | pg-0:x pg-1:s:0/100 pg-2:s:0/900           | promote pg-1
+      sync-any1      | 3 | pg-0:x pg-1:s:0/500 pg-2:x                 | blocked
+      sync-any1      | 3 | pg-0:x pg-1:s:0/500 pg-2:s:0/400           | promote pg-1
+      sync-any2      | 3 | pg-0:x pg-1:s:0/500 pg-2:x                 | promote pg-1
+      sync-any1-pref | 3 | pg-0:x pg-1:s:0/500 pg-2:x                 | promote pg-1
+      disabled       | 9 | pg-0:x pg-1:s:0/500 pg-2:s:0/600           | blocked
+      """)
+  void decidesWhetherAndWhomToPromote(String setup, int failures, String instances, String expected) {
+    PgCluster cluster = cluster(setup);
+    FailoverPolicy.Decision decision = FailoverPolicy.decide(cluster.getSpec(), state(instances, failures), failures);
+    if (expected.equals("wait")) {
+      assertInstanceOf(FailoverPolicy.Waiting.class, decision);
+    } else if (expected.equals("blocked")) {
+      assertInstanceOf(FailoverPolicy.Blocked.class, decision);
+    } else {
+      FailoverPolicy.Promote promote = assertInstanceOf(FailoverPolicy.Promote.class, decision);
+      assertEquals(expected.substring("promote ".length()), promote.candidate().name());
+    }
+  }
+
+  @Test
+  void blockedUnderRequiredDurabilitySaysWhy() {
+    FailoverPolicy.Decision decision = FailoverPolicy.decide(cluster("sync-any1").getSpec(),
+        state("pg-0:x pg-1:s:0/500 pg-2:x", 3), 3);
+    String reason = assertInstanceOf(FailoverPolicy.Blocked.class, decision).reason();
+    assertTrue(reason.contains("only 1 of the 2 synchronous standbys are reachable"), reason);
+  }
+
+  @Test
+  void theDeciderMovesTheLeaseThenFencesThenPromotes() {
+    PgCluster cluster = cluster("async");
+    // 1. The holder is gone for good: move the Lease to the most advanced standby.
+    List<Action> first = decide(cluster, state("pg-0:x pg-1:s:0/500 pg-2:s:0/600", 3));
+    assertTrue(first.stream().anyMatch(a -> a instanceof Action.TransferPrimary t && t.to().equals("pg-2")
+        && t.from().equals("pg-0") && t.fromUid().equals("uid-pg-0")), first.toString());
+    // 2. The Lease names pg-2 but the former primary's pod still exists: fence it, do not promote yet.
+    ClusterState moved = withRecord(state("pg-0:x pg-1:s:0/500 pg-2:s:0/600", 0),
+        new PrimaryRecord("pg-2", 1, true, "2", "pg-0", "uid-pg-0", null, "failover"));
+    List<Action> second = decide(cluster, moved);
+    assertTrue(second.contains(new Action.Fence("pg-0", "uid-pg-0",
+        "former primary pg-0 must be gone before pg-2 is promoted")), second.toString());
+    assertTrue(second.stream().noneMatch(a -> a instanceof Action.Promote), second.toString());
+    // 3. The former primary's pod is gone (a new one, other uid, may exist): promote the holder.
+    ClusterState fenced = withRecord(state("pg-1:s:0/500 pg-2:s:0/600", 0),
+        new PrimaryRecord("pg-2", 1, true, "3", "pg-0", "uid-pg-0", null, "failover"));
+    assertTrue(decide(cluster, fenced).stream().anyMatch(a -> a instanceof Action.Promote p && p.pod().equals("pg-2")));
+  }
+
+  @Test
+  void aSecondWritablePrimaryIsAlwaysFenced() {
+    List<Action> actions = decide(cluster("async"), state("pg-0:p pg-1:p pg-2:s:0/600", 0));
+    assertTrue(actions.stream().anyMatch(a -> a instanceof Action.Fence f && f.pod().equals("pg-1")), actions.toString());
+    assertTrue(actions.stream().noneMatch(a -> a instanceof Action.Fence f && f.pod().equals("pg-0")));
+  }
+
+  @Test
+  void nothingHappensBeforeTheFirstPrimaryEverRan() {
+    ClusterState bootstrapping = withRecord(state("pg-0:x pg-1:x", 9), new PrimaryRecord("pg-0", 0, false, "1"));
+    assertTrue(decide(cluster("async"), bootstrapping).stream()
+        .noneMatch(a -> a instanceof Action.TransferPrimary || a instanceof Action.Promote));
+  }
+
+  private static List<Action> decide(PgCluster cluster, ClusterState state) {
+    return Decider.decide(cluster.getSpec(), PgClusterNames.of(cluster), state);
+  }
+
+  private static PgCluster cluster(String setup) {
+    PgCluster cluster = TestClusters.cluster("pg", 3);
+    var replication = cluster.getSpec().replication;
+    switch (setup) {
+      case "async-delayed" -> {
+        replication.delayedReplicas = new DelayedReplicasSpec();
+        replication.delayedReplicas.instances = 1;
+        replication.delayedReplicas.applyDelay = "1h";
+      }
+      case "sync-any1", "sync-any2", "sync-any1-pref" -> {
+        replication.mode = ReplicationMode.SYNC;
+        replication.number = setup.equals("sync-any2") ? 2 : 1;
+        replication.durability = setup.endsWith("pref") ? Durability.PREFERRED : Durability.REQUIRED;
+      }
+      case "disabled" -> cluster.getSpec().failover.enabled = false;
+      default -> { }
+    }
+    return cluster;
+  }
+
+  private static ClusterState state(String instances, int failures) {
+    List<InstanceState> list = new ArrayList<>();
+    for (String spec : instances.trim().split("\\s+")) {
+      String[] parts = spec.split(":", 3);
+      int ordinal = Integer.parseInt(parts[0].substring(3));
+      InstanceFacts facts = switch (parts[1]) {
+        case "p" -> new InstanceFacts(false, 1, "0/900", null, null);
+        case "s" -> new InstanceFacts(true, 1, parts[2], parts[2], 0.0);
+        default -> null;
+      };
+      list.add(new InstanceState(parts[0], ordinal, facts != null, "127.0.1." + (ordinal + 1), null, facts,
+          facts == null ? "connection refused" : null, "uid-" + parts[0]));
+    }
+    return new ClusterState(new PrimaryRecord("pg-0", 0, true, "1"), list, List.of(), List.of(), Map.of(), failures);
+  }
+
+  private static ClusterState withRecord(ClusterState state, PrimaryRecord record) {
+    return new ClusterState(record, state.instances(), state.slots(), state.standbys(), state.primarySettings(),
+        state.primaryFailures());
+  }
+}
