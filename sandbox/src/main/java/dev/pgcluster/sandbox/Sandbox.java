@@ -57,7 +57,7 @@ public final class Sandbox implements AutoCloseable {
     this.api = new SandboxApiServer(root.resolve("kubeconfig"));
     this.client = api.newClient();
     this.network = new ServiceNetwork(addresses, root.resolve("dns"));
-    this.kubelet = new Kubelet(client, addresses, network, root);
+    this.kubelet = new Kubelet(client, addresses, network, root, api::takeDeletionGrace);
     this.statefulSets = new StatefulSetController(client, kubelet::hasPod);
     this.garbageCollector = new GarbageCollector(client);
     this.loop = new Thread(this::controlLoop, "sandbox control loop");
@@ -177,6 +177,17 @@ public final class Sandbox implements AutoCloseable {
 
   public void thawContainer(String namespace, String pod, String container) {
     runner(namespace, pod).signal(container, "CONT");
+  }
+
+  /** SIGCONT if the pod still runs here (it may have been deleted and stopped meanwhile). */
+  public void thawContainerIfRunning(String namespace, String pod, String container) {
+    kubelet.pods(namespace, pod).forEach(r -> {
+      try {
+        r.signal(container, "CONT");
+      } catch (IllegalArgumentException e) {
+        // That container no longer runs.
+      }
+    });
   }
 
   public void deletePod(String namespace, String pod) {

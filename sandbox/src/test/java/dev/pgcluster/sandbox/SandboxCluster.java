@@ -60,11 +60,16 @@ final class SandboxCluster {
   }
 
   static Connection connect(String host, String database, String user, String password) throws SQLException {
+    return connect(host, database, user, password, 5, 30);
+  }
+
+  static Connection connect(String host, String database, String user, String password, int connectTimeout,
+      int socketTimeout) throws SQLException {
     Properties props = new Properties();
     props.setProperty("user", user);
     props.setProperty("password", password);
-    props.setProperty("connectTimeout", "5");
-    props.setProperty("socketTimeout", "30");
+    props.setProperty("connectTimeout", Integer.toString(connectTimeout));
+    props.setProperty("socketTimeout", Integer.toString(socketTimeout));
     return DriverManager.getConnection("jdbc:postgresql://" + host + ":5432/" + database, props);
   }
 

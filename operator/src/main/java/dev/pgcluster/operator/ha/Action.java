@@ -26,6 +26,9 @@ public sealed interface Action {
   /** Delete the pod of an instance that may act as a primary without holding the Lease. */
   record Fence(String pod, String uid, String reason) implements Action {}
 
+  /** A standby that cannot follow the primary: restart its pod so that its init container rewinds it. */
+  record RestartStandby(String pod, String uid, String reason) implements Action {}
+
   /** The Lease holder runs as a standby and nobody else can write: pg_promote() it. */
   record Promote(String pod, String reason) implements Action {}
 

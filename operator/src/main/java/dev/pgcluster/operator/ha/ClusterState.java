@@ -17,7 +17,12 @@ import java.util.Optional;
  */
 public record ClusterState(
     PrimaryRecord primary, List<InstanceState> instances, List<SlotInfo> slots, List<StandbyConnection> standbys,
-    Map<String, String> primarySettings, int primaryFailures) {
+    Map<String, String> primarySettings, int primaryFailures, java.util.Set<String> stuckStandbys) {
+
+  public ClusterState(PrimaryRecord primary, List<InstanceState> instances, List<SlotInfo> slots,
+      List<StandbyConnection> standbys, Map<String, String> primarySettings, int primaryFailures) {
+    this(primary, instances, slots, standbys, primarySettings, primaryFailures, java.util.Set.of());
+  }
 
   public ClusterState(
       PrimaryRecord primary, List<InstanceState> instances, List<SlotInfo> slots, List<StandbyConnection> standbys) {
@@ -31,7 +36,31 @@ public record ClusterState(
 
   /** The same observation, with the number of consecutive failed probes of the Lease holder. */
   public ClusterState withPrimaryFailures(int failures) {
-    return new ClusterState(primary, instances, slots, standbys, primarySettings, failures);
+    return new ClusterState(primary, instances, slots, standbys, primarySettings, failures, stuckStandbys);
+  }
+
+  /** Standbys that have not streamed from the primary's timeline for a while (see the reconciler). */
+  public ClusterState withStuckStandbys(java.util.Set<String> stuck) {
+    return new ClusterState(primary, instances, slots, standbys, primarySettings, primaryFailures, stuck);
+  }
+
+  /**
+   * Standbys that cannot follow the healthy primary now: reachable, in recovery, not streaming, on an
+   * older timeline. Right after a failover that is normal for a second; for long, they diverged.
+   */
+  public java.util.Set<String> standbysOffTheTimeline() {
+    java.util.Set<String> out = new java.util.TreeSet<>();
+    healthyPrimary().ifPresent(p -> {
+      for (InstanceState i : instances) {
+        boolean streaming = standbys.stream().anyMatch(c -> c.applicationName().equals(i.name())
+            && "streaming".equals(c.state()));
+        if (!i.name().equals(p.name()) && i.reachable() && i.facts().inRecovery() && !streaming
+            && i.facts().timeline() < p.facts().timeline()) {
+          out.add(i.name());
+        }
+      }
+    });
+    return out;
   }
 
   public Optional<InstanceState> instance(String name) {

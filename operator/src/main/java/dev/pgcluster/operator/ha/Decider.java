@@ -29,6 +29,11 @@ public final class Decider {
       actions.add(new Action.RenewLease());
       actions.addAll(slots(spec, names, state));
       primarySettings(spec, names, state).ifPresent(actions::add);
+      for (String stuck : state.stuckStandbys()) {
+        state.instance(stuck).ifPresent(i -> actions.add(new Action.RestartStandby(stuck, i.podUid(), stuck
+            + " has not streamed from " + state.primary().holder() + " (timeline " + primary.get().facts().timeline()
+            + ") while on timeline " + i.facts().timeline() + ": restarting it so that it is rewound")));
+      }
     } else if (state.primary().initialized()) {
       actions.addAll(takeOver(spec, state, fencing.isEmpty()));
     }
@@ -65,6 +70,14 @@ public final class Decider {
     Optional<InstanceState> current = state.instance(holder);
     if (current.isPresent() && current.get().reachable()) {
       if (current.get().facts().inRecovery() && fenced) {
+        // Checked again at promotion time: a standby may have received more since the Lease moved.
+        Optional<InstanceState> ahead = FailoverPolicy.moreAdvancedThan(spec, state, current.get());
+        if (ahead.isPresent()) {
+          return List.of(new Action.TransferPrimary(ahead.get().name(), state.primary().fencePod(),
+              state.primary().fenceUid(), ahead.get().name() + " (received " + ahead.get().facts().receivedLsn()
+                  + ") is ahead of " + holder + " (received " + current.get().facts().receivedLsn()
+                  + "): it is promoted instead", false));
+        }
         return List.of(new Action.Promote(holder, holder + " holds the primary Lease (epoch "
             + state.primary().epoch() + ") and runs as a standby"));
       }

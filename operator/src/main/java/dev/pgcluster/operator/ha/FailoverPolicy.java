@@ -30,13 +30,34 @@ public final class FailoverPolicy {
   /** Promote {@code candidate}. {@code mayLoseCommits}: asynchronous or degraded durability. */
   public record Promote(InstanceState candidate, String reason, boolean mayLoseCommits) implements Decision {}
 
-  /** The ranking: most WAL received first, then most replayed, then the lowest ordinal. */
+  /**
+   * How far a standby's WAL goes: the furthest of received and replayed. Replayed can be ahead: after a
+   * pg_rewind or a restart, a standby replays WAL from its own pg_wal that it never streamed.
+   */
+  public static long position(InstanceState standby) {
+    return Math.max(Lsn.parse(standby.facts().receivedLsn()), Lsn.parse(standby.facts().replayedLsn()));
+  }
+
+  /** The ranking: the furthest WAL position first, then most replayed, then the lowest ordinal. */
   public static final Comparator<InstanceState> MOST_ADVANCED_FIRST = Comparator
-      .comparingLong((InstanceState i) -> Lsn.parse(i.facts().receivedLsn())).reversed()
+      .comparingLong(FailoverPolicy::position).reversed()
       .thenComparing(Comparator.comparingLong((InstanceState i) -> Lsn.parse(i.facts().replayedLsn())).reversed())
       .thenComparingInt(InstanceState::ordinal);
 
   private FailoverPolicy() {}
+
+  /** A reachable eligible standby that received more WAL than {@code holder}, the most advanced one. */
+  public static Optional<InstanceState> moreAdvancedThan(PgClusterSpec spec, ClusterState state, InstanceState holder) {
+    int promotable = Math.min(SyncStandbyNames.promotableInstances(spec), spec.instances);
+    long mine = position(holder);
+    return state.instances().stream()
+        .filter(i -> !i.name().equals(holder.name()))
+        .filter(i -> i.ordinal() < promotable)
+        .filter(i -> i.reachable() && i.facts().inRecovery())
+        .filter(i -> position(i) > mine)
+        .sorted(MOST_ADVANCED_FIRST)
+        .findFirst();
+  }
 
   public static Decision decide(PgClusterSpec spec, ClusterState state, int primaryFailures) {
     int threshold = spec.failover.failureThreshold;

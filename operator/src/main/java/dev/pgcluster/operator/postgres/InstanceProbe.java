@@ -26,9 +26,11 @@ public final class InstanceProbe {
         timeline = rs.getLong(1);
       }
       if (!inRecovery) {
-        try (ResultSet rs = st.executeQuery("SELECT pg_current_wal_lsn()::text")) {
+        // The timeline of the WAL being written: the checkpoint's lags behind a promotion.
+        try (ResultSet rs = st.executeQuery("SELECT pg_current_wal_lsn()::text,"
+            + " ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int")) {
           rs.next();
-          return new InstanceFacts(false, timeline, rs.getString(1), null, null);
+          return new InstanceFacts(false, rs.getLong(2), rs.getString(1), null, null);
         }
       }
       String sql = "SELECT pg_last_wal_receive_lsn()::text, pg_last_wal_replay_lsn()::text,"

@@ -66,6 +66,13 @@ public final class Actuator {
           fence(cluster, new Action.Fence(transfer.from(), transfer.fromUid(), "failed primary " + transfer.from()
               + " is fenced before " + transfer.to() + " is promoted"));
         }
+      } else if (action instanceof Action.RestartStandby restart) {
+        var pod = client.pods().inNamespace(ns).withName(restart.pod()).get();
+        if (pod != null && pod.getMetadata().getUid().equals(restart.uid())) {
+          client.pods().inNamespace(ns).withName(restart.pod()).delete();
+          LOG.warn("restarting standby {}: {}", restart.pod(), restart.reason());
+          events.warning(cluster, "StandbyRestarted", restart.reason());
+        }
       } else if (action instanceof Action.Promote promote) {
         promote(cluster, state, promote, record);
       } else if (action instanceof Action.MarkInitialized) {
@@ -92,7 +99,9 @@ public final class Actuator {
       return;
     }
     label(ns, fence.pod(), InstanceRole.REPLICA.label());
-    client.pods().inNamespace(ns).withName(fence.pod()).delete();
+    // Grace period 0: a failed or extra primary is killed, not shut down cleanly. A clean shutdown
+    // would still stream its shutdown checkpoint to the standbys, past the new primary's fork point.
+    client.pods().inNamespace(ns).withName(fence.pod()).withGracePeriod(0).delete();
     LOG.warn("fenced {}: pod deleted ({})", fence.pod(), fence.reason());
     events.warning(cluster, "Fenced", "pod " + fence.pod() + " deleted: " + fence.reason());
   }

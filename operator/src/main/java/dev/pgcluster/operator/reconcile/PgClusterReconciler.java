@@ -114,8 +114,23 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
           failed, cluster.getSpec().failover.failureThreshold, state.instance(primary.holder())
               .map(i -> i.probeError() == null ? "running as a standby" : i.probeError()).orElse("no pod"));
     }
-    return state.withPrimaryFailures(failed);
+    java.util.Set<String> stuck = new java.util.TreeSet<>();
+    java.util.Set<String> offTimeline = state.standbysOffTheTimeline();
+    offStreamSince.keySet().removeIf(k -> k.startsWith(key(cluster) + "/")
+        && !offTimeline.contains(k.substring(key(cluster).length() + 1)));
+    for (String name : offTimeline) {
+      Instant since = offStreamSince.computeIfAbsent(key(cluster) + "/" + name, k -> clock.instant());
+      if (Duration.between(since, clock.instant()).compareTo(STUCK_AFTER) >= 0) {
+        stuck.add(name);
+        offStreamSince.remove(key(cluster) + "/" + name);
+      }
+    }
+    return state.withPrimaryFailures(failed).withStuckStandbys(stuck);
   }
+
+  /** A standby on an older timeline that has not streamed for this long cannot follow: rewind it. */
+  static final Duration STUCK_AFTER = Duration.ofSeconds(15);
+  private final java.util.Map<String, Instant> offStreamSince = new java.util.concurrent.ConcurrentHashMap<>();
 
   private static String key(PgCluster cluster) {
     return cluster.getMetadata().getNamespace() + "/" + cluster.getMetadata().getName();

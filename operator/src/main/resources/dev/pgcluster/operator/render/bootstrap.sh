@@ -144,12 +144,42 @@ rewind_former_primary() {
   fi
 }
 
+# True when the primary is reachable, runs on a later timeline than this standby's data, and this
+# standby's WAL goes past the point where that timeline forked off ours (it cannot follow it). When
+# the primary cannot be reached the standby simply starts and waits for it.
+diverged_from_primary() {
+  pg_isready -q -h "$PRIMARY_HOST" -p "$PGPORT" -t 2 || return 1
+  local source="host=$PRIMARY_HOST port=$PGPORT user=postgres dbname=postgres connect_timeout=5"
+  local primary_tli local_tli local_end switch
+  primary_tli="$(PGPASSWORD="$PG_SUPERUSER_PASSWORD" psql -X -Atq -d "$source" -c \
+    "SELECT ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int" 2>/dev/null)" || return 1
+  local_tli="$(pg_controldata "$PGDATA" | sed -n "s/^Latest checkpoint's TimeLineID: *//p")"
+  [ -n "$primary_tli" ] && [ -n "$local_tli" ] && [ "$local_tli" -lt "$primary_tli" ] || return 1
+  local_end="$(pg_controldata "$PGDATA" | sed -n 's/^Minimum recovery ending location: *//p')"
+  if [ -z "$local_end" ] || [ "$local_end" = "0/0" ]; then
+    local_end="$(pg_controldata "$PGDATA" | sed -n 's/^Latest checkpoint location: *//p')"
+  fi
+  # The fork point of our timeline, from the primary's timeline history.
+  switch="$(PGPASSWORD="$PG_SUPERUSER_PASSWORD" psql -X -Atq -d "$source" -v tli="$primary_tli" \
+    -c "SELECT pg_read_file('pg_wal/' || lpad(upper(to_hex($primary_tli)), 8, '0') || '.history')" 2>/dev/null \
+    | awk -v t="$local_tli" '$1 == t { print $2 }')" || return 1
+  [ -n "$switch" ] || return 1
+  [ "$(PGPASSWORD="$PG_SUPERUSER_PASSWORD" psql -X -Atq -d "$source" \
+    -c "SELECT '$local_end'::pg_lsn > '$switch'::pg_lsn")" = t ]
+}
+
 mkdir -p "$(dirname "$PGDATA")"
 if [ -s "$PGDATA/PG_VERSION" ]; then
   if [ "$POD_NAME" = "$primary" ]; then
     log "data present; this pod holds the primary Lease"
     if [ ! -f "$PGDATA/standby.signal" ]; then write_role_conf primary; fi
   elif [ ! -f "$PGDATA/standby.signal" ]; then
+    rewind_former_primary
+    write_role_conf standby
+  elif diverged_from_primary; then
+    log "this standby followed a former primary past the point where the current primary's timeline" \
+      "forked off; rewinding it"
+    rm -f "$PGDATA/standby.signal"
     rewind_former_primary
     write_role_conf standby
   else

@@ -17,19 +17,33 @@ import java.util.List;
  * SelfSubjectRulesReview that JOSDK's leader election asks before it starts.
  */
 final class MockApi implements AutoCloseable {
+  static final String OPERATOR_HEADER = "X-Pgcluster-Test-Client";
   private final KubernetesMockServer server;
+  private final List<String> operatorRequests = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   MockApi() {
     var crd = new CustomResourceDefinitionContext.Builder()
         .withGroup(PgCluster.GROUP).withVersion(PgCluster.VERSION).withPlural("pgclusters")
         .withKind("PgCluster").withScope("Namespaced").withStatusSubresource(true).build();
     server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
-        new RulesReviewingDispatcher(List.of(crd)), false);
+        new RulesReviewingDispatcher(List.of(crd), operatorRequests), false);
     server.init();
   }
 
   KubernetesClient newClient() {
     return server.createClient();
+  }
+
+  /** A client whose requests are recorded as the operator's (a header marks them). */
+  KubernetesClient newOperatorClient() {
+    var config = new io.fabric8.kubernetes.client.ConfigBuilder(server.createClient().getConfiguration())
+        .withCustomHeaders(java.util.Map.of(OPERATOR_HEADER, "operator")).build();
+    return new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(config).build();
+  }
+
+  /** "METHOD path" of every request made with {@link #newOperatorClient()}. */
+  List<String> operatorRequests() {
+    return List.copyOf(operatorRequests);
   }
 
   @Override
@@ -38,8 +52,19 @@ final class MockApi implements AutoCloseable {
   }
 
   private static final class RulesReviewingDispatcher extends KubernetesCrudDispatcher {
-    RulesReviewingDispatcher(List<CustomResourceDefinitionContext> crds) {
+    private final List<String> operatorRequests;
+
+    RulesReviewingDispatcher(List<CustomResourceDefinitionContext> crds, List<String> operatorRequests) {
       super(crds);
+      this.operatorRequests = operatorRequests;
+    }
+
+    @Override
+    public MockResponse dispatch(RecordedRequest request) {
+      if (request.getHeader(OPERATOR_HEADER) != null) {
+        operatorRequests.add(request.getMethod() + " " + request.getPath());
+      }
+      return super.dispatch(request);
     }
 
     @Override

@@ -35,13 +35,15 @@ public final class SandboxApiServer implements AutoCloseable {
   private static final java.util.logging.Logger MOCK_LOG = quiet("io.fabric8.mockwebserver");
   private final KubernetesMockServer server;
   private final Path kubeconfig;
+  /** Pod uid -> the grace period its deletion asked for, read by the kubelet (deletionGracePeriodSeconds). */
+  private final java.util.Map<String, Long> deletionGrace = new java.util.concurrent.ConcurrentHashMap<>();
 
   public SandboxApiServer(Path kubeconfig) throws IOException {
     var pgclusters = new CustomResourceDefinitionContext.Builder()
         .withGroup("pgcluster.dev").withVersion("v1alpha1").withPlural("pgclusters")
         .withKind("PgCluster").withScope("Namespaced").withStatusSubresource(true).build();
     server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
-        new SandboxDispatcher(List.of(pgclusters)), false);
+        new SandboxDispatcher(List.of(pgclusters), deletionGrace), false);
     server.init(InetAddress.getLoopbackAddress(), 0);
     this.kubeconfig = kubeconfig;
     Files.createDirectories(kubeconfig.getParent());
@@ -80,6 +82,11 @@ public final class SandboxApiServer implements AutoCloseable {
     return kubeconfig;
   }
 
+  /** The grace period the deletion of the pod with this uid asked for, if it gave one (consumed). */
+  public java.util.Optional<Long> takeDeletionGrace(String podUid) {
+    return java.util.Optional.ofNullable(deletionGrace.remove(podUid));
+  }
+
   /** A client configured from the kubeconfig file, as any tool would be. */
   public KubernetesClient newClient() throws IOException {
     Config config = Config.fromKubeconfig(Files.readString(kubeconfig));
@@ -97,8 +104,34 @@ public final class SandboxApiServer implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern SECRETS = Pattern.compile("/api/v1/namespaces/[^/]+/secrets(/[^/?]+)?(\\?.*)?");
 
-    SandboxDispatcher(List<CustomResourceDefinitionContext> crds) {
+    private static final Pattern POD = Pattern.compile("/api/v1/namespaces/[^/]+/pods/([^/?]+)(\\?.*)?");
+    private final java.util.Map<String, Long> deletionGrace;
+
+    SandboxDispatcher(List<CustomResourceDefinitionContext> crds, java.util.Map<String, Long> deletionGrace) {
       super(crds);
+      this.deletionGrace = deletionGrace;
+    }
+
+    /** Remembers a pod deletion's gracePeriodSeconds for the kubelet (the mock only sees the path). */
+    @Override
+    public MockResponse dispatch(RecordedRequest request) {
+      if ("DELETE".equals(request.getMethod()) && POD.matcher(request.getPath()).matches()) {
+        try {
+          String body = request.getUtf8Body();
+          JsonNode options = body == null || body.isBlank() ? null : JSON.readTree(body);
+          if (options != null && options.has("gracePeriodSeconds")) {
+            MockResponse current = super.handleGet(request.getPath().replaceAll("\\?.*", ""));
+            JsonNode pod = JSON.readTree(current.getBody().readUtf8());
+            String uid = pod.path("metadata").path("uid").asText(null);
+            if (uid != null) {
+              deletionGrace.put(uid, options.get("gracePeriodSeconds").asLong());
+            }
+          }
+        } catch (IOException | RuntimeException e) {
+          // No grace period recorded: the pod's own terminationGracePeriodSeconds applies.
+        }
+      }
+      return super.dispatch(request);
     }
 
     @Override

@@ -38,8 +38,13 @@ public final class Kubelet implements AutoCloseable {
   private final java.util.concurrent.atomic.AtomicInteger podSequence = new java.util.concurrent.atomic.AtomicInteger();
   private volatile boolean closing;
 
-  public Kubelet(KubernetesClient client, AddressPool addresses, ServiceNetwork network, Path root) throws IOException {
+  /** Pod uid -> grace period its deletion asked for (empty: the pod's terminationGracePeriodSeconds). */
+  private final java.util.function.Function<String, java.util.Optional<Long>> deletionGrace;
+
+  public Kubelet(KubernetesClient client, AddressPool addresses, ServiceNetwork network, Path root,
+      java.util.function.Function<String, java.util.Optional<Long>> deletionGrace) throws IOException {
     this.client = client;
+    this.deletionGrace = deletionGrace;
     this.addresses = addresses;
     this.network = network;
     this.podsDirectory = Files.createDirectories(root.resolve("pods"));
@@ -79,7 +84,7 @@ public final class Kubelet implements AutoCloseable {
     }
     runners.forEach((uid, runner) -> {
       if (!present.contains(uid)) {
-        runner.terminate();
+        runner.terminate(deletionGrace.apply(uid));
       }
     });
     runners.entrySet().removeIf(e -> !present.contains(e.getKey()) && e.getValue().finished());
@@ -96,6 +101,14 @@ public final class Kubelet implements AutoCloseable {
         .filter(r -> !r.finished() && r.pod().getMetadata().getNamespace().equals(namespace)
             && r.pod().getMetadata().getName().equals(name))
         .findFirst().map(PodRunnerView::new);
+  }
+
+  /** Every pod of that name still running here, including ones deleted and stopping. */
+  public List<PodRunnerView> pods(String namespace, String name) {
+    return runners.values().stream()
+        .filter(r -> !r.finished() && r.pod().getMetadata().getNamespace().equals(namespace)
+            && r.pod().getMetadata().getName().equals(name))
+        .map(PodRunnerView::new).toList();
   }
 
   /** The fault-injection and inspection face of a running pod. */
@@ -161,7 +174,7 @@ public final class Kubelet implements AutoCloseable {
   @Override
   public void close() {
     closing = true;
-    runners.values().forEach(PodRunner::terminate);
+    runners.values().forEach(r -> r.terminate(java.util.Optional.of(0L)));
     for (PodRunner runner : runners.values()) {
       try {
         runner.awaitFinished(30_000);

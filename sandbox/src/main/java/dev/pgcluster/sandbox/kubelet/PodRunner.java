@@ -46,6 +46,8 @@ final class PodRunner {
   private final Thread thread;
   private final String startTime = Instant.now().toString();
   private volatile boolean terminating;
+  /** The deletion's gracePeriodSeconds, null for the pod's own terminationGracePeriodSeconds. */
+  private volatile Long requestedGrace;
   private volatile boolean nodeLost;
   private volatile String waitingMessage;
   private PodStatus written;
@@ -110,8 +112,9 @@ final class PodRunner {
   }
 
   /** The pod was deleted: stop gracefully on the pod's thread. */
-  void terminate() {
+  void terminate(java.util.Optional<Long> grace) {
     if (!terminating) {
+      requestedGrace = grace.orElse(null);
       terminating = true;
       thread.interrupt();
     }
@@ -478,7 +481,10 @@ final class PodRunner {
       });
       return;
     }
-    long grace = kubelet.closing() ? 0 : graceSeconds();
+    long grace = kubelet.closing() ? 0 : requestedGrace != null ? requestedGrace : graceSeconds();
+    if (grace == 0) {
+      LOG.info("{}: deleted with grace period 0: killing every process now", id);
+    }
     for (ContainerState state : allStates()) {
       stopContainer(state, grace);
     }
