@@ -157,8 +157,8 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     if (!Objects.equals(previous, readyMessage(status))) {
       events.warning(cluster, Reasons.INVALID_SPEC, String.join("; ", problems));
     }
-    cluster.setStatus(status);
-    return UpdateControl.patchStatus(cluster);
+    writeStatus(cluster, status);
+    return UpdateControl.noUpdate();
   }
 
   /** Generated once, never overwritten; user-supplied secrets are used as they are. */
@@ -242,13 +242,28 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     reportDegradation(cluster, previous, status);
     cluster.setStatus(status);
     String serializedBefore = previous == null ? "" : client.getKubernetesSerialization().asJson(previous);
-    UpdateControl<PgCluster> control = serializedBefore.equals(client.getKubernetesSerialization().asJson(status))
-        ? UpdateControl.noUpdate()
-        : UpdateControl.patchStatus(cluster);
+    if (!serializedBefore.equals(client.getKubernetesSerialization().asJson(status))) {
+      writeStatus(cluster, status);
+    }
+    UpdateControl<PgCluster> control = UpdateControl.noUpdate();
     // While the primary is not healthy, look again every probe period: that is how a failover is timed.
     boolean watchClosely = state.healthyPrimary().isEmpty() && state.primary().initialized();
     return control.rescheduleAfter(watchClosely
         ? Duration.ofSeconds(cluster.getSpec().failover.probePeriodSeconds) : config.statusRefresh());
+  }
+
+  /**
+   * The whole status, replacing what is there (PUT on /status without a resourceVersion: only the
+   * leading operator writes status). A JSON patch computed against a cached copy can fail on arrays
+   * that changed meanwhile; a replacement cannot.
+   */
+  void writeStatus(PgCluster cluster, PgClusterStatus status) {
+    PgCluster copy = new PgCluster();
+    copy.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder()
+        .withName(cluster.getMetadata().getName()).withNamespace(cluster.getMetadata().getNamespace()).build());
+    copy.setSpec(cluster.getSpec());
+    copy.setStatus(status);
+    client.resources(PgCluster.class).inNamespace(cluster.getMetadata().getNamespace()).resource(copy).updateStatus();
   }
 
   /** An event whenever the reason the cluster is degraded changes, including back to none. */

@@ -74,7 +74,7 @@ class RbacApiTest {
         await(() -> api.operatorRequests().stream().anyMatch(r -> r.startsWith("PUT") && r.contains("/services/")));
         await(() -> api.operatorRequests().stream().anyMatch(r -> r.startsWith("PUT")
             && r.contains("/poddisruptionbudgets/")));
-        await(() -> api.operatorRequests().stream().anyMatch(r -> r.startsWith("PATCH") && r.contains("/status")));
+        await(() -> api.operatorRequests().stream().anyMatch(r -> r.startsWith("PUT") && r.contains("/pgclusters/") && r.contains("/status")));
       } finally {
         operator.close();
       }
