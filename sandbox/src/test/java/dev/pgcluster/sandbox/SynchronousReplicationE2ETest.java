@@ -152,6 +152,34 @@ class SynchronousReplicationE2ETest {
     assertFalse("True".equals(degraded(sync.get()).getStatus()));
   }
 
+  /** The seeds' strong consistency: ANY 2 of 2, every acknowledged commit is on both standbys. */
+  @Test
+  @Order(4)
+  void anyTwoPutsEveryAcknowledgedCommitOnBothStandbys() throws Exception {
+    sandbox.client().resources(PgCluster.class).inNamespace(NS).withName("sync").edit(c -> {
+      c.getSpec().replication.durability = Durability.REQUIRED;
+      c.getSpec().replication.number = 2;
+      return c;
+    });
+    try (Connection primary = sync.toPod("sync-0")) {
+      Await.until(Duration.ofSeconds(30), "ANY 2", () -> one(primary, "SHOW synchronous_standby_names"),
+          "ANY 2 (\"sync-1\", \"sync-2\")"::equals);
+      for (int i = 0; i < 10; i++) {
+        String commitLsn;
+        try (Statement s = primary.createStatement()) {
+          s.execute("INSERT INTO ledger VALUES (" + ids.incrementAndGet() + ", 'any 2')");
+          commitLsn = one(primary, "SELECT pg_current_wal_lsn()");
+        }
+        for (String pod : List.of("sync-1", "sync-2")) {
+          try (Connection standby = sync.toPod(pod)) {
+            assertEquals("t", one(standby, "SELECT pg_last_wal_receive_lsn() >= '" + commitLsn + "'::pg_lsn"),
+                "commit at " + commitLsn + " acknowledged but not on " + pod);
+          }
+        }
+      }
+    }
+  }
+
   private CompletableFuture<Void> insertAsync(Connection rw, String note) {
     int id = ids.incrementAndGet();
     return CompletableFuture.runAsync(() -> {

@@ -14,12 +14,13 @@ import io.fabric8.kubernetes.api.model.ResourceRequirements;
  * them before the operator ever sees the resource.
  */
 @ValidationRule(
-    value = "self.replication.mode != 'sync' || self.replication.number <= self.instances - 1"
+    value = "!has(self.replication) || self.replication.mode != 'sync' || self.replication.number <= self.instances - 1"
         + " - (has(self.replication.delayedReplicas) ? self.replication.delayedReplicas.instances : 0)",
     message = "replication.number must not exceed the number of standbys that can be synchronous"
         + " (instances - 1 - delayedReplicas.instances)")
 @ValidationRule(
-    value = "!has(self.replication.delayedReplicas) || self.replication.delayedReplicas.instances == 0"
+    value = "!has(self.replication) || !has(self.replication.delayedReplicas)"
+        + " || self.replication.delayedReplicas.instances == 0"
         + " || self.replication.delayedReplicas.instances < self.instances - 1",
     message = "delayedReplicas.instances must leave at least one promotable (non-delayed) standby:"
         + " it must be less than instances - 1")
