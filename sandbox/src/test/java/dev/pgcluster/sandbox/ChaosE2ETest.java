@@ -65,10 +65,7 @@ class ChaosE2ETest {
     if (harness != null) {
       harness.close();
     }
-    if (sandbox != null) {
-      sandbox.close();
-      SandboxCluster.assertNoLeftovers(sandbox);
-    }
+    SandboxCluster.closeAndCheckNoLeftovers(sandbox);
   }
 
   @Test

@@ -53,10 +53,7 @@ class ClusterLifecycleE2ETest {
 
   @AfterAll
   void stopEverything() {
-    if (sandbox != null) {
-      sandbox.close();
-      SandboxCluster.assertNoLeftovers(sandbox);
-    }
+    SandboxCluster.closeAndCheckNoLeftovers(sandbox);
   }
 
   @Test

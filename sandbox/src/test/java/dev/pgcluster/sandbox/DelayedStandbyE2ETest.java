@@ -70,10 +70,7 @@ class DelayedStandbyE2ETest {
 
   @AfterAll
   void stop() {
-    if (sandbox != null) {
-      sandbox.close();
-      SandboxCluster.assertNoLeftovers(sandbox);
-    }
+    SandboxCluster.closeAndCheckNoLeftovers(sandbox);
   }
 
   @Test

@@ -58,10 +58,7 @@ class FailoverE2ETest {
 
   @AfterAll
   void stop() {
-    if (sandbox != null) {
-      sandbox.close();
-      SandboxCluster.assertNoLeftovers(sandbox);
-    }
+    SandboxCluster.closeAndCheckNoLeftovers(sandbox);
   }
 
   @Test

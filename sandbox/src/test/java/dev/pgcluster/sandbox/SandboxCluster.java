@@ -88,7 +88,11 @@ final class SandboxCluster {
     }
   }
 
-  static void assertNoLeftovers(Sandbox sandbox) {
-    assertEquals(List.of(), sandbox.leftoverProcesses(), "processes of the sandbox still alive after close");
+  /** Stops everything and checks that no process of the sandbox survived (for @AfterAll). */
+  static void closeAndCheckNoLeftovers(Sandbox sandbox) {
+    if (sandbox != null) {
+      sandbox.close();
+      assertEquals(List.of(), sandbox.leftoverProcesses(), "processes of the sandbox still alive after close");
+    }
   }
 }

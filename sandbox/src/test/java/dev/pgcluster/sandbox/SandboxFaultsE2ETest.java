@@ -46,10 +46,7 @@ class SandboxFaultsE2ETest {
 
   @AfterAll
   void stop() {
-    if (sandbox != null) {
-      sandbox.close();
-      SandboxCluster.assertNoLeftovers(sandbox);
-    }
+    SandboxCluster.closeAndCheckNoLeftovers(sandbox);
   }
 
   @Test

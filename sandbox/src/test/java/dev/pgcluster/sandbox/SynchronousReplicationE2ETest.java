@@ -67,10 +67,7 @@ class SynchronousReplicationE2ETest {
 
   @AfterAll
   void stop() {
-    if (sandbox != null) {
-      sandbox.close();
-      SandboxCluster.assertNoLeftovers(sandbox);
-    }
+    SandboxCluster.closeAndCheckNoLeftovers(sandbox);
   }
 
   @Test
