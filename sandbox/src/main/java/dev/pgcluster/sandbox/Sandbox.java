@@ -194,6 +194,11 @@ public final class Sandbox implements AutoCloseable {
     client.pods().inNamespace(namespace).withName(pod).delete();
   }
 
+  /** The API server answers 503 to everything for {@code duration} (the control plane is unreachable). */
+  public void apiOutage(java.time.Duration duration) {
+    api.outage(duration);
+  }
+
   /** The pod's node dies: all its processes get SIGKILL, nothing restarts, the pod status goes stale. */
   public void loseNode(String namespace, String pod) {
     runner(namespace, pod).loseNode();

@@ -38,6 +38,7 @@ import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.Mappers;
+import io.javaoperatorsdk.operator.processing.retry.GradualRetry;
 import java.security.SecureRandom;
 import java.sql.SQLException;
 import java.time.Clock;
@@ -53,7 +54,12 @@ import org.slf4j.LoggerFactory;
  * Reconciles one PgCluster: validate, render and apply the objects, observe the instances, decide,
  * act, report. Each step is one method below, in the order it runs.
  */
+/*
+ * Unexpected errors (the API server unreachable, a SQL failure while acting) are retried without an
+ * attempt limit, backing off to 10 s: an HA controller must not give up on a cluster.
+ */
 @ControllerConfiguration(name = PgClusterReconciler.NAME)
+@GradualRetry(maxAttempts = -1, initialInterval = 1000, intervalMultiplier = 1.5, maxInterval = 10_000)
 public class PgClusterReconciler implements Reconciler<PgCluster> {
   public static final String NAME = "pgcluster";
   private static final Logger LOG = LoggerFactory.getLogger(PgClusterReconciler.class);

@@ -37,13 +37,14 @@ public final class SandboxApiServer implements AutoCloseable {
   private final Path kubeconfig;
   /** Pod uid -> the grace period its deletion asked for, read by the kubelet (deletionGracePeriodSeconds). */
   private final java.util.Map<String, Long> deletionGrace = new java.util.concurrent.ConcurrentHashMap<>();
+  private final java.util.concurrent.atomic.AtomicLong outageUntil = new java.util.concurrent.atomic.AtomicLong();
 
   public SandboxApiServer(Path kubeconfig) throws IOException {
     var pgclusters = new CustomResourceDefinitionContext.Builder()
         .withGroup("pgcluster.dev").withVersion("v1alpha1").withPlural("pgclusters")
         .withKind("PgCluster").withScope("Namespaced").withStatusSubresource(true).build();
     server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
-        new SandboxDispatcher(List.of(pgclusters), deletionGrace), false);
+        new SandboxDispatcher(List.of(pgclusters), deletionGrace, outageUntil), false);
     server.init(InetAddress.getLoopbackAddress(), 0);
     this.kubeconfig = kubeconfig;
     Files.createDirectories(kubeconfig.getParent());
@@ -82,6 +83,11 @@ public final class SandboxApiServer implements AutoCloseable {
     return kubeconfig;
   }
 
+  /** Every request gets 503 Service Unavailable for this long: the control plane is down. */
+  public void outage(java.time.Duration duration) {
+    outageUntil.set(System.nanoTime() + duration.toNanos());
+  }
+
   /** The grace period the deletion of the pod with this uid asked for, if it gave one (consumed). */
   public java.util.Optional<Long> takeDeletionGrace(String podUid) {
     return java.util.Optional.ofNullable(deletionGrace.remove(podUid));
@@ -106,15 +112,22 @@ public final class SandboxApiServer implements AutoCloseable {
 
     private static final Pattern POD = Pattern.compile("/api/v1/namespaces/[^/]+/pods/([^/?]+)(\\?.*)?");
     private final java.util.Map<String, Long> deletionGrace;
+    private final java.util.concurrent.atomic.AtomicLong outageUntil;
 
-    SandboxDispatcher(List<CustomResourceDefinitionContext> crds, java.util.Map<String, Long> deletionGrace) {
+    SandboxDispatcher(List<CustomResourceDefinitionContext> crds, java.util.Map<String, Long> deletionGrace,
+        java.util.concurrent.atomic.AtomicLong outageUntil) {
       super(crds);
       this.deletionGrace = deletionGrace;
+      this.outageUntil = outageUntil;
     }
 
     /** Remembers a pod deletion's gracePeriodSeconds for the kubelet (the mock only sees the path). */
     @Override
     public MockResponse dispatch(RecordedRequest request) {
+      if (System.nanoTime() < outageUntil.get()) {
+        return new MockResponse().setResponseCode(503).setBody("{\"kind\":\"Status\",\"apiVersion\":\"v1\","
+            + "\"status\":\"Failure\",\"message\":\"sandbox: API server outage\",\"code\":503}");
+      }
       if ("DELETE".equals(request.getMethod()) && POD.matcher(request.getPath()).matches()) {
         try {
           String body = request.getUtf8Body();
