@@ -27,6 +27,12 @@ final class ChaosHarness implements AutoCloseable {
   final AtomicInteger splitBrainMoments = new AtomicInteger();
   final AtomicLong lastAckNanos = new AtomicLong();
   final AtomicLong lastErrorNanos = new AtomicLong();
+  /** The longest time between two acknowledged writes since the last {@link #resetGap()}. */
+  final AtomicLong longestGapNanos = new AtomicLong();
+
+  void resetGap() {
+    longestGapNanos.set(0);
+  }
   /** Every address an instance of the cluster had: a former primary is checked after it moved. */
   final Map<String, String> addresses = new ConcurrentHashMap<>();
   private final AtomicInteger nextId = new AtomicInteger();
@@ -111,7 +117,11 @@ final class ChaosHarness implements AutoCloseable {
           s.execute("INSERT INTO chaos (id) VALUES (" + id + ")");
         }
         acknowledged.add(id);
-        lastAckNanos.set(System.nanoTime());
+        long now = System.nanoTime();
+        long previous = lastAckNanos.getAndSet(now);
+        if (previous > 0) {
+          longestGapNanos.accumulateAndGet(now - previous, Math::max);
+        }
       } catch (Exception e) {
         lastErrorNanos.set(System.nanoTime());
         closeQuietly(rw);

@@ -105,4 +105,49 @@ class FailoverE2ETest {
     assertTrue(bootstrap.contains("pg_rewind succeeded") || bootstrap.contains("clone complete"), bootstrap);
     assertNotEquals(oldPrimary, newPrimary);
   }
+
+  /**
+   * Switchover declared in the resource, under a writer: the target becomes primary, no acknowledged
+   * write is lost, the old primary rejoins as a standby, and the same request id is not done twice.
+   */
+  @Test
+  @Order(2)
+  void switchoverOnRequestUnderWrites() throws Exception {
+    ha.awaitReadyInstances(3, READY);
+    String from = ha.get().getStatus().currentPrimary;
+    String target = java.util.stream.Stream.of("ha-0", "ha-1", "ha-2").filter(p -> !p.equals(from)).findFirst()
+        .orElseThrow();
+    try (ChaosHarness writer = new ChaosHarness(ha)) {
+      writer.start();
+      Thread.sleep(1000);
+      writer.resetGap();
+      sandbox.client().resources(PgCluster.class).inNamespace(NS).withName("ha").edit(c -> {
+        c.getSpec().switchover = new dev.pgcluster.operator.api.v1alpha1.SwitchoverSpec();
+        c.getSpec().switchover.target = target;
+        c.getSpec().switchover.id = "maintenance-1";
+        return c;
+      });
+      Await.until(Duration.ofSeconds(60), "the switchover to " + target,
+          () -> target.equals(ha.get().getStatus().currentPrimary));
+      long since = System.nanoTime();
+      writer.secondsToFirstAckAfter(since - 1, 60);
+      Thread.sleep(1000);
+      System.out.printf("switchover %s -> %s: longest write gap %.2f s%n", from, target,
+          writer.longestGapNanos.get() / 1e9);
+      PgCluster healed = ha.awaitReadyInstances(3, READY);
+      assertEquals(target, healed.getStatus().currentPrimary);
+      assertTrue(healed.getStatus().lastPrimaryChange.reason.contains("switchover maintenance-1"),
+          healed.getStatus().lastPrimaryChange.reason);
+      Await.until(Duration.ofSeconds(60), "the old primary streaming", () -> {
+        try (Connection p = ha.toPod(target)) {
+          return "streaming".equals(one(p, "SELECT state FROM pg_stat_replication WHERE application_name = '"
+              + from + "'"));
+        }
+      });
+      assertEquals(java.util.List.of(), writer.lostWrites(), "acknowledged writes lost in the switchover");
+      int epoch = healed.getStatus().primaryEpoch;
+      Thread.sleep(3000);
+      assertEquals(epoch, ha.get().getStatus().primaryEpoch, "the same switchover id was done twice");
+    }
+  }
 }

@@ -26,6 +26,12 @@ public sealed interface Action {
   /** Delete the pod of an instance that may act as a primary without holding the Lease. */
   record Fence(String pod, String uid, String reason) implements Action {}
 
+  /**
+   * Planned change of primary: the primary goes read-only and its sessions end, {@code target}
+   * catches up, then the Lease moves to it (recording {@code id}) and the old primary is fenced.
+   */
+  record Switchover(String from, String fromUid, String target, String id) implements Action {}
+
   /** A standby that cannot follow the primary: restart its pod so that its init container rewinds it. */
   record RestartStandby(String pod, String uid, String reason) implements Action {}
 

@@ -29,6 +29,7 @@ public final class Decider {
       actions.add(new Action.RenewLease());
       actions.addAll(slots(spec, names, state));
       primarySettings(spec, names, state).ifPresent(actions::add);
+      switchover(spec, state).ifPresent(actions::add);
       for (String stuck : state.stuckStandbys()) {
         state.instance(stuck).ifPresent(i -> actions.add(new Action.RestartStandby(stuck, i.podUid(), stuck
             + " has not streamed from " + state.primary().holder() + " (timeline " + primary.get().facts().timeline()
@@ -38,6 +39,20 @@ public final class Decider {
       actions.addAll(takeOver(spec, state, fencing.isEmpty()));
     }
     return actions;
+  }
+
+  /** A requested switchover not done yet, to a reachable non-delayed standby. */
+  static Optional<Action> switchover(PgClusterSpec spec, ClusterState state) {
+    var request = spec.switchover;
+    if (request == null || request.id == null || request.id.equals(state.primary().switchoverId())
+        || request.target == null || request.target.equals(state.primary().holder())) {
+      return Optional.empty();
+    }
+    int promotable = Math.min(SyncStandbyNames.promotableInstances(spec), spec.instances);
+    Optional<InstanceState> target = state.instance(request.target)
+        .filter(i -> i.ordinal() < promotable && i.reachable() && i.facts().inRecovery());
+    InstanceState primary = state.healthyPrimary().orElseThrow();
+    return target.map(t -> new Action.Switchover(primary.name(), primary.podUid(), t.name(), request.id));
   }
 
   /**

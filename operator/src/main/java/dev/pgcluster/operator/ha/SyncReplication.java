@@ -48,6 +48,8 @@ public final class SyncReplication {
       Map<String, String> settings = new LinkedHashMap<>();
       settings.put("synchronous_standby_names", standbyNames);
       settings.put("synchronous_commit", synchronousCommit);
+      // A switchover makes the old primary read-only; whoever is primary must accept writes.
+      settings.put("default_transaction_read_only", "off");
       return settings;
     }
 

@@ -24,6 +24,8 @@ public final class PrimaryLease {
   public static final String FENCE_UID_ANNOTATION = "pgcluster.dev/fence-uid";
   /** Why the holder last changed, for people reading the Lease. */
   public static final String LAST_CHANGE_ANNOTATION = "pgcluster.dev/last-change";
+  /** The id of the last switchover carried out, so that each is done once. */
+  public static final String SWITCHOVER_ID_ANNOTATION = "pgcluster.dev/switchover-id";
 
   private final KubernetesClient client;
   private final Clock clock;
@@ -79,6 +81,12 @@ public final class PrimaryLease {
    */
   public PrimaryRecord transfer(String namespace, String name, PrimaryRecord expected, String to, String fencePod,
       String fenceUid, String reason) {
+    return transfer(namespace, name, expected, to, fencePod, fenceUid, reason, null);
+  }
+
+  /** As above; a switchover also records its id. */
+  public PrimaryRecord transfer(String namespace, String name, PrimaryRecord expected, String to, String fencePod,
+      String fenceUid, String reason, String switchoverId) {
     Lease lease = client.leases().inNamespace(namespace).withName(name).get();
     requireVersion(lease, expected);
     ZonedDateTime now = now();
@@ -93,6 +101,9 @@ public final class PrimaryLease {
     annotations.put(FENCE_POD_ANNOTATION, fencePod == null ? "" : fencePod);
     annotations.put(FENCE_UID_ANNOTATION, fenceUid == null ? "" : fenceUid);
     annotations.put(LAST_CHANGE_ANNOTATION, reason);
+    if (switchoverId != null) {
+      annotations.put(SWITCHOVER_ID_ANNOTATION, switchoverId);
+    }
     return toRecord(client.leases().inNamespace(namespace).resource(lease).update());
   }
 
@@ -116,7 +127,8 @@ public final class PrimaryLease {
     return new PrimaryRecord(lease.getSpec().getHolderIdentity(), transitions == null ? 0 : transitions,
         initialized, lease.getMetadata().getResourceVersion(), fencePod, fenceUid,
         lease.getSpec().getAcquireTime() == null ? null : lease.getSpec().getAcquireTime().toInstant(),
-        annotations == null ? null : annotations.get(LAST_CHANGE_ANNOTATION));
+        annotations == null ? null : annotations.get(LAST_CHANGE_ANNOTATION),
+        annotations == null ? null : annotations.get(SWITCHOVER_ID_ANNOTATION));
   }
 
   private static String emptyToNull(String value) {

@@ -9,11 +9,17 @@ package dev.pgcluster.operator.lease;
  * @param fenceUid the uid of that pod: a recreated pod of the same name is not fenced again
  * @param changedAt when the holder last changed (the Lease's acquireTime)
  * @param lastChange why it last changed
+ * @param switchoverId the id of the last switchover done (spec.switchover.id)
  */
 public record PrimaryRecord(String holder, int epoch, boolean initialized, String resourceVersion, String fencePod,
-    String fenceUid, java.time.Instant changedAt, String lastChange) {
+    String fenceUid, java.time.Instant changedAt, String lastChange, String switchoverId) {
 
   public PrimaryRecord(String holder, int epoch, boolean initialized, String resourceVersion) {
-    this(holder, epoch, initialized, resourceVersion, null, null, null, null);
+    this(holder, epoch, initialized, resourceVersion, null, null, null, null, null);
+  }
+
+  public PrimaryRecord(String holder, int epoch, boolean initialized, String resourceVersion, String fencePod,
+      String fenceUid, java.time.Instant changedAt, String lastChange) {
+    this(holder, epoch, initialized, resourceVersion, fencePod, fenceUid, changedAt, lastChange, null);
   }
 }

@@ -26,7 +26,8 @@ public final class ClusterObserver {
   private static final Logger LOG = LoggerFactory.getLogger(ClusterObserver.class);
 
   /** Settings the operator sets on the primary at run time (see SyncReplication). */
-  static final List<String> MANAGED_SETTINGS = List.of("synchronous_standby_names", "synchronous_commit");
+  static final List<String> MANAGED_SETTINGS = List.of("synchronous_standby_names", "synchronous_commit",
+      "default_transaction_read_only");
 
   private final KubernetesClient client;
   private final PostgresConnector connector;

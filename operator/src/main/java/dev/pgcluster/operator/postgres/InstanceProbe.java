@@ -105,6 +105,32 @@ public final class InstanceProbe {
     return slots;
   }
 
+  /** Ends every client session but this one (replication connections stay). */
+  public static void terminateClientSessions(Connection c) throws SQLException {
+    try (Statement st = c.createStatement()) {
+      st.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+          + " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()");
+    }
+  }
+
+  public static String currentLsn(Connection primary) throws SQLException {
+    try (Statement st = primary.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_current_wal_lsn()::text")) {
+      rs.next();
+      return rs.getString(1);
+    }
+  }
+
+  /** Whether a standby has replayed WAL up to {@code lsn}. */
+  public static boolean replayedUpTo(Connection standby, String lsn) throws SQLException {
+    try (var ps = standby.prepareStatement("SELECT pg_last_wal_replay_lsn() >= ?::pg_lsn")) {
+      ps.setString(1, lsn);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getBoolean(1);
+      }
+    }
+  }
+
   /** Ends recovery and waits (up to 30 s) until the instance accepts writes. */
   public static void promote(Connection standby) throws SQLException {
     try (Statement st = standby.createStatement();

@@ -66,6 +66,8 @@ public final class Actuator {
           fence(cluster, new Action.Fence(transfer.from(), transfer.fromUid(), "failed primary " + transfer.from()
               + " is fenced before " + transfer.to() + " is promoted"));
         }
+      } else if (action instanceof Action.Switchover switchover) {
+        record = switchover(cluster, state, switchover, record);
       } else if (action instanceof Action.RestartStandby restart) {
         var pod = client.pods().inNamespace(ns).withName(restart.pod()).get();
         if (pod != null && pod.getMetadata().getUid().equals(restart.uid())) {
@@ -89,6 +91,58 @@ public final class Actuator {
     if (!slotActions.isEmpty()) {
       executeOnPrimary(cluster, state, slotActions);
     }
+  }
+
+  /**
+   * The primary stops taking writes (read-only, sessions ended), the target replays up to the
+   * primary's last WAL, then the Lease moves and the old primary is fenced; promotion follows on the
+   * next reconcile, as after a failover. If the target does not catch up in 30 s, writes resume.
+   */
+  private PrimaryRecord switchover(PgCluster cluster, ClusterState state, Action.Switchover switchover,
+      PrimaryRecord record) throws SQLException {
+    String ns = cluster.getMetadata().getNamespace();
+    String password = credentials.superuserPassword(cluster).orElseThrow();
+    InstanceState primary = state.instance(switchover.from()).orElseThrow();
+    InstanceState target = state.instance(switchover.target()).orElseThrow();
+    long start = System.nanoTime();
+    String lsn;
+    try (Connection p = connector.connect(primary.podIp(), PgClusterNames.POSTGRES_PORT, PgClusterNames.SUPERUSER,
+        password)) {
+      InstanceProbe.alterSystem(p, java.util.Map.of("default_transaction_read_only", "on"));
+      InstanceProbe.terminateClientSessions(p);
+      lsn = InstanceProbe.currentLsn(p);
+    }
+    LOG.info("switchover {} to {}: {} is read-only at {}; waiting for {} to replay it", switchover.id(),
+        switchover.target(), switchover.from(), lsn, switchover.target());
+    boolean caughtUp = false;
+    try (Connection t = connector.connect(target.podIp(), PgClusterNames.POSTGRES_PORT, PgClusterNames.SUPERUSER,
+        password)) {
+      long deadline = System.nanoTime() + java.time.Duration.ofSeconds(30).toNanos();
+      while (!(caughtUp = InstanceProbe.replayedUpTo(t, lsn)) && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    if (!caughtUp) {
+      try (Connection p = connector.connect(primary.podIp(), PgClusterNames.POSTGRES_PORT, PgClusterNames.SUPERUSER,
+          password)) {
+        InstanceProbe.alterSystem(p, java.util.Map.of("default_transaction_read_only", "off"));
+      }
+      events.warning(cluster, "SwitchoverAborted", "switchover " + switchover.id() + ": " + switchover.target()
+          + " did not replay up to " + lsn + " within 30 s; " + switchover.from() + " takes writes again");
+      return record;
+    }
+    String reason = "switchover " + switchover.id() + " requested: " + switchover.from() + " -> "
+        + switchover.target() + " (caught up to " + lsn + ")";
+    PrimaryRecord moved = lease.transfer(ns, PgClusterNames.of(cluster).primaryLease(), record, switchover.target(),
+        switchover.from(), switchover.fromUid(), reason, switchover.id());
+    fence(cluster, new Action.Fence(switchover.from(), switchover.fromUid(), "switched over to "
+        + switchover.target()));
+    LOG.warn("SWITCHOVER (epoch {}): {} in {} ms so far", moved.epoch(), reason,
+        (System.nanoTime() - start) / 1_000_000);
+    events.normal(cluster, "SwitchoverStarted", "epoch " + moved.epoch() + ": " + reason);
+    return moved;
   }
 
   /** Out of the Services and deleted, if it is still the same pod. */

@@ -228,7 +228,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     } catch (LeaseConflictException e) {
       LOG.info("{}; deciding again on the next reconcile", e.getMessage());
     }
-    return actions.stream().anyMatch(a -> a instanceof Action.TransferPrimary);
+    return actions.stream().anyMatch(a -> a instanceof Action.TransferPrimary || a instanceof Action.Switchover);
   }
 
   UpdateControl<PgCluster> reportStatus(PgCluster cluster, ClusterState state) {

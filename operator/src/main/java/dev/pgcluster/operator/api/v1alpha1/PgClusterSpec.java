@@ -55,4 +55,7 @@ public class PgClusterSpec {
 
   @JsonPropertyDescription("Initial database, its owner and optional user-supplied secrets.")
   public BootstrapSpec bootstrap = new BootstrapSpec();
+
+  @JsonPropertyDescription("A planned switchover to another instance, done once per id.")
+  public SwitchoverSpec switchover;
 }
