@@ -92,6 +92,8 @@ class FailoverE2ETest {
     assertEquals(newPrimary, healed.getStatus().currentPrimary);
     assertEquals(1, healed.getStatus().primaryEpoch);
     assertEquals(oldPrimary, healed.getStatus().lastPrimaryChange.from);
+    assertTrue(healed.getStatus().lastPrimaryChange.promotionSeconds != null
+        && healed.getStatus().lastPrimaryChange.promotionSeconds < 30, "promotion step recorded");
     try (Connection primary = ha.toPod(newPrimary)) {
       assertEquals(Integer.toString(acknowledged + 1), one(primary, "SELECT count(*) FROM acked"),
           "every acknowledged row survives");

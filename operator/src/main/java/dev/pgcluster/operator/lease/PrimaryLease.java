@@ -24,6 +24,8 @@ public final class PrimaryLease {
   public static final String FENCE_UID_ANNOTATION = "pgcluster.dev/fence-uid";
   /** Why the holder last changed, for people reading the Lease. */
   public static final String LAST_CHANGE_ANNOTATION = "pgcluster.dev/last-change";
+  /** When the holder of this epoch was promoted (RFC 3339), for the status's step durations. */
+  public static final String PROMOTED_AT_ANNOTATION = "pgcluster.dev/promoted-at";
   /** The id of the last switchover carried out, so that each is done once. */
   public static final String SWITCHOVER_ID_ANNOTATION = "pgcluster.dev/switchover-id";
 
@@ -101,9 +103,18 @@ public final class PrimaryLease {
     annotations.put(FENCE_POD_ANNOTATION, fencePod == null ? "" : fencePod);
     annotations.put(FENCE_UID_ANNOTATION, fenceUid == null ? "" : fenceUid);
     annotations.put(LAST_CHANGE_ANNOTATION, reason);
+    annotations.remove(PROMOTED_AT_ANNOTATION);
     if (switchoverId != null) {
       annotations.put(SWITCHOVER_ID_ANNOTATION, switchoverId);
     }
+    return toRecord(client.leases().inNamespace(namespace).resource(lease).update());
+  }
+
+  /** Records that the holder now accepts writes. CAS on {@code expected}. */
+  public PrimaryRecord markPromoted(String namespace, String name, PrimaryRecord expected) {
+    Lease lease = client.leases().inNamespace(namespace).withName(name).get();
+    requireVersion(lease, expected);
+    lease.getMetadata().getAnnotations().put(PROMOTED_AT_ANNOTATION, now().toInstant().toString());
     return toRecord(client.leases().inNamespace(namespace).resource(lease).update());
   }
 
@@ -128,7 +139,9 @@ public final class PrimaryLease {
         initialized, lease.getMetadata().getResourceVersion(), fencePod, fenceUid,
         lease.getSpec().getAcquireTime() == null ? null : lease.getSpec().getAcquireTime().toInstant(),
         annotations == null ? null : annotations.get(LAST_CHANGE_ANNOTATION),
-        annotations == null ? null : annotations.get(SWITCHOVER_ID_ANNOTATION));
+        annotations == null ? null : annotations.get(SWITCHOVER_ID_ANNOTATION),
+        annotations == null || annotations.get(PROMOTED_AT_ANNOTATION) == null ? null
+            : java.time.Instant.parse(annotations.get(PROMOTED_AT_ANNOTATION)));
   }
 
   private static String emptyToNull(String value) {

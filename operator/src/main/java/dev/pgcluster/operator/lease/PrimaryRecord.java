@@ -10,9 +10,16 @@ package dev.pgcluster.operator.lease;
  * @param changedAt when the holder last changed (the Lease's acquireTime)
  * @param lastChange why it last changed
  * @param switchoverId the id of the last switchover done (spec.switchover.id)
+ * @param promotedAt when the holder of this epoch was promoted (null before, and for epoch 0)
  */
 public record PrimaryRecord(String holder, int epoch, boolean initialized, String resourceVersion, String fencePod,
-    String fenceUid, java.time.Instant changedAt, String lastChange, String switchoverId) {
+    String fenceUid, java.time.Instant changedAt, String lastChange, String switchoverId,
+    java.time.Instant promotedAt) {
+
+  public PrimaryRecord(String holder, int epoch, boolean initialized, String resourceVersion, String fencePod,
+      String fenceUid, java.time.Instant changedAt, String lastChange, String switchoverId) {
+    this(holder, epoch, initialized, resourceVersion, fencePod, fenceUid, changedAt, lastChange, switchoverId, null);
+  }
 
   public PrimaryRecord(String holder, int epoch, boolean initialized, String resourceVersion) {
     this(holder, epoch, initialized, resourceVersion, null, null, null, null, null);

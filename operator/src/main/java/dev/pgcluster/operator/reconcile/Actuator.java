@@ -77,6 +77,7 @@ public final class Actuator {
         }
       } else if (action instanceof Action.Promote promote) {
         promote(cluster, state, promote, record);
+        record = lease.markPromoted(ns, names.primaryLease(), record);
       } else if (action instanceof Action.MarkInitialized) {
         record = lease.markInitialized(ns, names.primaryLease(), record);
         events.normal(cluster, "ClusterInitialized", "primary " + record.holder() + " is up; the cluster is"

@@ -127,6 +127,13 @@ public final class StatusAssembler {
       change.epoch = record.epoch();
       change.at = record.changedAt() == null ? null : record.changedAt().toString();
       change.reason = record.lastChange();
+      if (record.promotedAt() != null) {
+        change.promotedAt = record.promotedAt().toString();
+        if (record.changedAt() != null) {
+          change.promotionSeconds =
+              java.time.Duration.between(record.changedAt(), record.promotedAt()).toMillis() / 1000.0;
+        }
+      }
       status.lastPrimaryChange = change;
     }
     return status;

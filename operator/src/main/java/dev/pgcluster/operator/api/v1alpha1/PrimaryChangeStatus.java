@@ -10,6 +10,10 @@ public class PrimaryChangeStatus {
   public Integer epoch;
   /** When the Lease changed hands (RFC 3339). */
   public String at;
+  /** When the new primary was promoted (RFC 3339); empty while the change is under way. */
+  public String promotedAt;
+  /** Seconds from the change of the Lease to the promotion (fencing, catch-up check, pg_promote). */
+  public Double promotionSeconds;
   /** Why. */
   public String reason;
 }
