@@ -143,6 +143,22 @@ public final class Sandbox implements AutoCloseable {
     return client.resources(PgCluster.class).inNamespace(namespace).resource(cluster).create();
   }
 
+  /**
+   * Changes a PgCluster as {@code kubectl edit} does: read, change, write with the read resourceVersion,
+   * and start over when the operator wrote the status in between (409 Conflict).
+   */
+  public PgCluster editCluster(String namespace, String name, java.util.function.UnaryOperator<PgCluster> change) {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return client.resources(PgCluster.class).inNamespace(namespace).withName(name).edit(change);
+      } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+        if (e.getCode() != 409 || attempt == 10) {
+          throw e;
+        }
+      }
+    }
+  }
+
   /** The address of a Service on the sandbox network (its "cluster IP"). */
   public String serviceAddress(String namespace, String service) {
     return network.serviceAddress(namespace, service);

@@ -139,8 +139,7 @@ class ClusterLifecycleE2ETest {
   }
 
   private void scale(int instances) {
-    sandbox.client().resources(PgCluster.class).inNamespace("default").withName("demo")
-        .edit(c -> {
+    sandbox.editCluster("default", "demo", c -> {
           c.getSpec().instances = instances;
           return c;
         });

@@ -123,7 +123,7 @@ class FailoverE2ETest {
       writer.start();
       Thread.sleep(1000);
       writer.resetGap();
-      sandbox.client().resources(PgCluster.class).inNamespace(NS).withName("ha").edit(c -> {
+      sandbox.editCluster(NS, "ha", c -> {
         c.getSpec().switchover = new dev.pgcluster.operator.api.v1alpha1.SwitchoverSpec();
         c.getSpec().switchover.target = target;
         c.getSpec().switchover.id = "maintenance-1";

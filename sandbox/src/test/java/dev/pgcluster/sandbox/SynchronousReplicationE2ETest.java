@@ -126,7 +126,7 @@ class SynchronousReplicationE2ETest {
   @Test
   @Order(3)
   void preferredDurabilityStaysWritableAndRestoresTheQuorum() throws Exception {
-    sandbox.client().resources(PgCluster.class).inNamespace(NS).withName("sync").edit(c -> {
+    sandbox.editCluster(NS, "sync", c -> {
       c.getSpec().replication.durability = Durability.PREFERRED;
       return c;
     });
@@ -153,7 +153,7 @@ class SynchronousReplicationE2ETest {
   @Test
   @Order(4)
   void anyTwoPutsEveryAcknowledgedCommitOnBothStandbys() throws Exception {
-    sandbox.client().resources(PgCluster.class).inNamespace(NS).withName("sync").edit(c -> {
+    sandbox.editCluster(NS, "sync", c -> {
       c.getSpec().replication.durability = Durability.REQUIRED;
       c.getSpec().replication.number = 2;
       return c;

@@ -14,6 +14,8 @@ import dev.pgcluster.operator.postgres.InstanceProbe;
 import dev.pgcluster.operator.postgres.PostgresConnector;
 import dev.pgcluster.operator.render.Labels;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
@@ -163,10 +165,10 @@ public final class Actuator {
 
   private void label(String ns, String pod, String role) {
     try {
-      client.pods().inNamespace(ns).withName(pod).edit(p -> {
-        p.getMetadata().getLabels().put(Labels.ROLE, role);
-        return p;
-      });
+      // A merge patch of the one label, without the resourceVersion: the kubelet rewrites the pod's
+      // status all the time, and an optimistic lock would turn that into a 409 and a retry mid-failover.
+      client.pods().inNamespace(ns).withName(pod).patch(PatchContext.of(PatchType.JSON_MERGE),
+          "{\"metadata\":{\"labels\":{\"" + Labels.ROLE + "\":\"" + role + "\"}}}");
       LOG.info("labelled pod {} as {}", pod, role);
     } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
       if (e.getCode() != 404) {

@@ -46,6 +46,23 @@ final class MockApi implements AutoCloseable {
     return List.copyOf(operatorRequests);
   }
 
+  /**
+   * Changes a PgCluster as {@code kubectl edit} does: read, change, write with the read resourceVersion,
+   * and start over when the operator wrote the status in between (409 Conflict).
+   */
+  static PgCluster editCluster(KubernetesClient client, String ns, String name,
+      java.util.function.UnaryOperator<PgCluster> change) {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return client.resources(PgCluster.class).inNamespace(ns).withName(name).edit(change);
+      } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+        if (e.getCode() != 409 || attempt == 10) {
+          throw e;
+        }
+      }
+    }
+  }
+
   @Override
   public void close() {
     server.destroy();

@@ -80,7 +80,7 @@ class PgClusterReconcilerApiTest {
     client.resource(TestClusters.cluster("pg", 3)).inNamespace(NS).create();
     await(() -> client.apps().statefulSets().inNamespace(NS).withName("pg").get());
     String password = await(() -> client.secrets().inNamespace(NS).withName("pg-app").get()).getData().get("password");
-    client.resources(PgCluster.class).inNamespace(NS).withName("pg").edit(c -> {
+    MockApi.editCluster(client, NS, "pg", c -> {
       c.getSpec().instances = 5;
       c.getSpec().postgresql.parameters.put("work_mem", "16MB");
       return c;

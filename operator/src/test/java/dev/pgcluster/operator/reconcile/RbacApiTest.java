@@ -66,7 +66,7 @@ class RbacApiTest {
           pdb.getMetadata().getAnnotations().remove("pgcluster.dev/rendered-hash");
           return pdb;
         });
-        client.resources(PgCluster.class).inNamespace("db").withName("pg").edit(c -> {
+        MockApi.editCluster(client, "db", "pg", c -> {
           c.getSpec().instances = 5;  // more WAL senders: the config ConfigMap changes too
           return c;
         });

@@ -64,7 +64,7 @@ public final class FailoverBenchmark {
             String from = cluster(sandbox).getStatus().currentPrimary;
             String target = from.equals("fo-1") ? "fo-2" : "fo-1";
             writer.longestGap.set(0);
-            sandbox.client().resources(PgCluster.class).inNamespace("default").withName("fo").edit(c -> {
+            sandbox.editCluster("default", "fo", c -> {
               c.getSpec().switchover = new dev.pgcluster.operator.api.v1alpha1.SwitchoverSpec();
               c.getSpec().switchover.target = target;
               c.getSpec().switchover.id = "bench";
