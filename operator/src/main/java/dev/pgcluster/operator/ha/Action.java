@@ -28,12 +28,23 @@ public sealed interface Action {
 
   /**
    * Planned change of primary: the primary goes read-only and its sessions end, {@code target}
-   * catches up, then the Lease moves to it (recording {@code id}) and the old primary is fenced.
+   * catches up, then the Lease moves to it and the old primary is fenced. {@code id} is the
+   * requested switchover's id (recorded in the Lease so that it is done once), null when the operator
+   * plans it itself; {@code why} says which.
    */
-  record Switchover(String from, String fromUid, String target, String id) implements Action {}
+  record Switchover(String from, String fromUid, String target, String id, String why) implements Action {}
 
   /** A standby that cannot follow the primary: restart its pod so that its init container rewinds it. */
   record RestartStandby(String pod, String uid, String reason) implements Action {}
+
+  /** The instance's configuration file holds the rendered configuration: pg_reload_conf() it. */
+  record ReloadConfiguration(String pod, String reason) implements Action {}
+
+  /**
+   * Delete the pod (gracefully) so that it restarts with settings that need a restart; the primary
+   * is only restarted this way when no standby can take over (else it is switched over first).
+   */
+  record RestartForConfiguration(String pod, String uid, String reason) implements Action {}
 
   /** The Lease holder runs as a standby and nobody else can write: pg_promote() it. */
   record Promote(String pod, String reason) implements Action {}

@@ -52,7 +52,8 @@ public final class Decider {
     Optional<InstanceState> target = state.instance(request.target)
         .filter(i -> i.ordinal() < promotable && i.reachable() && i.facts().inRecovery());
     InstanceState primary = state.healthyPrimary().orElseThrow();
-    return target.map(t -> new Action.Switchover(primary.name(), primary.podUid(), t.name(), request.id));
+    return target.map(t -> new Action.Switchover(primary.name(), primary.podUid(), t.name(), request.id,
+        "switchover " + request.id + " requested"));
   }
 
   /**

@@ -1,5 +1,6 @@
 package dev.pgcluster.operator.ha;
 
+import dev.pgcluster.operator.postgres.ConfigFacts;
 import dev.pgcluster.operator.postgres.InstanceFacts;
 
 /**
@@ -8,14 +9,20 @@ import dev.pgcluster.operator.postgres.InstanceFacts;
  * @param roleLabel the pod's current role label, null when unlabeled
  * @param facts null when the instance could not be reached over SQL
  * @param probeError why the SQL probe failed, null when it succeeded or was not attempted
+ * @param config how far it has taken up the rendered configuration, null when not read
  */
 public record InstanceState(
     String name, int ordinal, boolean podReady, String podIp, String roleLabel, InstanceFacts facts,
-    String probeError, String podUid) {
+    String probeError, String podUid, ConfigFacts config) {
+
+  public InstanceState(String name, int ordinal, boolean podReady, String podIp, String roleLabel, InstanceFacts facts,
+      String probeError, String podUid) {
+    this(name, ordinal, podReady, podIp, roleLabel, facts, probeError, podUid, null);
+  }
 
   public InstanceState(String name, int ordinal, boolean podReady, String podIp, String roleLabel, InstanceFacts facts,
       String probeError) {
-    this(name, ordinal, podReady, podIp, roleLabel, facts, probeError, null);
+    this(name, ordinal, podReady, podIp, roleLabel, facts, probeError, null, null);
   }
 
   public boolean reachable() {

@@ -5,6 +5,7 @@ import dev.pgcluster.operator.ha.ClusterState;
 import dev.pgcluster.operator.ha.InstanceState;
 import dev.pgcluster.operator.lease.PrimaryRecord;
 import dev.pgcluster.operator.naming.PgClusterNames;
+import dev.pgcluster.operator.postgres.ConfigFacts;
 import dev.pgcluster.operator.postgres.InstanceFacts;
 import dev.pgcluster.operator.postgres.InstanceProbe;
 import dev.pgcluster.operator.postgres.PostgresConnector;
@@ -55,12 +56,14 @@ public final class ClusterObserver {
       String ip = pod.getStatus() == null ? null : pod.getStatus().getPodIP();
       String role = pod.getMetadata().getLabels() == null ? null : pod.getMetadata().getLabels().get(Labels.ROLE);
       InstanceFacts facts = null;
+      ConfigFacts config = null;
       String error = null;
       if (ip == null || password == null) {
         error = ip == null ? "pod has no IP yet" : "superuser secret not readable";
       } else {
         try (Connection c = connector.connect(ip, PgClusterNames.POSTGRES_PORT, PgClusterNames.SUPERUSER, password)) {
           facts = InstanceProbe.read(c);
+          config = readConfig(c, name);
           if (name.equals(primary.holder()) && !facts.inRecovery()) {
             slots = InstanceProbe.operatorSlots(c, PgClusterNames.SLOT_PREFIX);
             standbys = InstanceProbe.standbys(c);
@@ -72,10 +75,20 @@ public final class ClusterObserver {
         }
       }
       instances.add(new InstanceState(name, ordinal, PodReadiness.isReady(pod), ip, role, facts, error,
-          pod.getMetadata().getUid()));
+          pod.getMetadata().getUid(), config));
     }
     instances.sort(Comparator.comparingInt(InstanceState::ordinal));
     return new ClusterState(primary, instances, slots, standbys, settings);
+  }
+
+  /** Failing to read the configuration must not make a healthy instance look unreachable. */
+  private static ConfigFacts readConfig(Connection c, String name) {
+    try {
+      return InstanceProbe.config(c);
+    } catch (SQLException e) {
+      LOG.warn("could not read the configuration state of {}: {}", name, e.getMessage());
+      return null;
+    }
   }
 
   List<Pod> pods(PgCluster cluster) {

@@ -46,6 +46,65 @@ public final class InstanceProbe {
     }
   }
 
+  /** The custom setting that carries the rendered configuration's hash into the server. */
+  public static final String CONFIG_HASH_SETTING = "pgcluster.config_hash";
+
+  /**
+   * The configuration the server has loaded against the file on disk. pg_file_settings parses the
+   * files as they are now; pg_settings shows what is in effect and what waits for a restart.
+   */
+  public static ConfigFacts config(Connection connection) throws SQLException {
+    try (Statement st = connection.createStatement()) {
+      String loaded;
+      try (ResultSet rs = st.executeQuery("SELECT current_setting('" + CONFIG_HASH_SETTING + "', true)")) {
+        rs.next();
+        loaded = rs.getString(1);
+      }
+      List<ConfigFacts.PendingSetting> pending = new ArrayList<>();
+      try (ResultSet rs = st.executeQuery("SELECT s.name, current_setting(s.name),"
+          + " (SELECT f.setting FROM pg_file_settings f WHERE f.name = s.name ORDER BY f.seqno DESC LIMIT 1)"
+          + " FROM pg_settings s WHERE s.pending_restart ORDER BY s.name")) {
+        while (rs.next()) {
+          pending.add(new ConfigFacts.PendingSetting(rs.getString(1), rs.getString(2), rs.getString(3)));
+        }
+      }
+      String onDisk = null;
+      List<String[]> failed = new ArrayList<>();
+      try (ResultSet rs = st.executeQuery("SELECT f.name, f.setting, f.error, f.sourcefile, f.sourceline,"
+          + " s.context = 'postmaster' FROM pg_file_settings f LEFT JOIN pg_settings s ON s.name = f.name"
+          + " ORDER BY f.seqno")) {
+        while (rs.next()) {
+          if (rs.getString(3) != null) {
+            String where = rs.getString(4) == null ? "" : rs.getString(4).replaceAll(".*/", "") + ":" + rs.getInt(5) + ": ";
+            failed.add(new String[] {rs.getString(1), where + (rs.getString(1) == null ? ""
+                : rs.getString(1) + " = '" + rs.getString(2) + "': ") + rs.getString(3), rs.getBoolean(6) ? "t" : "f"});
+          } else if (CONFIG_HASH_SETTING.equals(rs.getString(1))) {
+            onDisk = rs.getString(2);
+          }
+        }
+      }
+      // A changed restart-only setting shows as "setting could not be applied" too: once the file is
+      // loaded, it is pending a restart if valid; before that, invalid values cannot be told apart.
+      boolean fileLoaded = onDisk != null && onDisk.equals(loaded);
+      List<String> errors = new ArrayList<>();
+      for (String[] f : failed) {
+        boolean restartOnly = "t".equals(f[2]) && f[1].endsWith("setting could not be applied");
+        boolean pendingRestart = pending.stream().anyMatch(p -> p.name().equals(f[0]));
+        if (!(restartOnly && (pendingRestart || !fileLoaded))) {
+          errors.add(f[1]);
+        }
+      }
+      return new ConfigFacts(loaded, onDisk, pending, errors);
+    }
+  }
+
+  /** Make the server re-read its configuration files (pg_hba.conf too). */
+  public static void reloadConfiguration(Connection connection) throws SQLException {
+    try (Statement st = connection.createStatement()) {
+      st.execute("SELECT pg_reload_conf()");
+    }
+  }
+
   /** Live values of the settings the operator manages on the primary. */
   public static java.util.Map<String, String> settings(Connection primary, java.util.Collection<String> names)
       throws SQLException {

@@ -32,6 +32,8 @@ public final class Actuator {
   private final Credentials credentials;
   private final EventRecorder events;
   private final PgClusterMetrics metrics;
+  private final java.util.Map<String, java.time.Instant> abortedPlannedSwitchovers =
+      new java.util.concurrent.ConcurrentHashMap<>();
 
   public Actuator(KubernetesClient client, PostgresConnector connector, PrimaryLease lease, EventRecorder events,
       PgClusterMetrics metrics) {
@@ -71,12 +73,17 @@ public final class Actuator {
       } else if (action instanceof Action.Switchover switchover) {
         record = switchover(cluster, state, switchover, record);
       } else if (action instanceof Action.RestartStandby restart) {
-        var pod = client.pods().inNamespace(ns).withName(restart.pod()).get();
-        if (pod != null && pod.getMetadata().getUid().equals(restart.uid())) {
-          client.pods().inNamespace(ns).withName(restart.pod()).delete();
+        if (deletePod(ns, restart.pod(), restart.uid())) {
           LOG.warn("restarting standby {}: {}", restart.pod(), restart.reason());
           events.warning(cluster, "StandbyRestarted", restart.reason());
         }
+      } else if (action instanceof Action.RestartForConfiguration restart) {
+        if (deletePod(ns, restart.pod(), restart.uid())) {
+          LOG.info("{}", restart.reason());
+          events.normal(cluster, "RestartedForConfiguration", restart.reason());
+        }
+      } else if (action instanceof Action.ReloadConfiguration reload) {
+        reload(cluster, state.instance(reload.pod()).orElseThrow(), reload.reason());
       } else if (action instanceof Action.Promote promote) {
         promote(cluster, state, promote, record);
         record = lease.markPromoted(ns, names.primaryLease(), record);
@@ -115,7 +122,7 @@ public final class Actuator {
       InstanceProbe.terminateClientSessions(p);
       lsn = InstanceProbe.currentLsn(p);
     }
-    LOG.info("switchover {} to {}: {} is read-only at {}; waiting for {} to replay it", switchover.id(),
+    LOG.info("{}: switching over to {}: {} is read-only at {}; waiting for {} to replay it", switchover.why(),
         switchover.target(), switchover.from(), lsn, switchover.target());
     boolean caughtUp = false;
     try (Connection t = connector.connect(target.podIp(), PgClusterNames.POSTGRES_PORT, PgClusterNames.SUPERUSER,
@@ -132,11 +139,14 @@ public final class Actuator {
           password)) {
         InstanceProbe.alterSystem(p, java.util.Map.of("default_transaction_read_only", "off"));
       }
-      events.warning(cluster, "SwitchoverAborted", "switchover " + switchover.id() + ": " + switchover.target()
+      if (switchover.id() == null) {
+        abortedPlannedSwitchovers.put(ns + "/" + cluster.getMetadata().getName(), java.time.Instant.now());
+      }
+      events.warning(cluster, "SwitchoverAborted", switchover.why() + ": " + switchover.target()
           + " did not replay up to " + lsn + " within 30 s; " + switchover.from() + " takes writes again");
       return record;
     }
-    String reason = "switchover " + switchover.id() + " requested: " + switchover.from() + " -> "
+    String reason = switchover.why() + ": " + switchover.from() + " -> "
         + switchover.target() + " (caught up to " + lsn + ")";
     PrimaryRecord moved = lease.transfer(ns, PgClusterNames.of(cluster).primaryLease(), record, switchover.target(),
         switchover.from(), switchover.fromUid(), reason, switchover.id());
@@ -161,6 +171,31 @@ public final class Actuator {
     client.pods().inNamespace(ns).withName(fence.pod()).withGracePeriod(0).delete();
     LOG.warn("fenced {}: pod deleted ({})", fence.pod(), fence.reason());
     events.warning(cluster, "Fenced", "pod " + fence.pod() + " deleted: " + fence.reason());
+  }
+
+  /** A graceful delete (the pod's preStop stops PostgreSQL cleanly) of this very pod, not a successor. */
+  private boolean deletePod(String ns, String name, String uid) {
+    var pod = client.pods().inNamespace(ns).withName(name).get();
+    if (pod == null || !pod.getMetadata().getUid().equals(uid)) {
+      return false;
+    }
+    client.pods().inNamespace(ns).withName(name).delete();
+    return true;
+  }
+
+  private void reload(PgCluster cluster, InstanceState instance, String reason) throws SQLException {
+    String password = credentials.superuserPassword(cluster).orElseThrow();
+    try (Connection c = connector.connect(instance.podIp(), PgClusterNames.POSTGRES_PORT, PgClusterNames.SUPERUSER,
+        password)) {
+      InstanceProbe.reloadConfiguration(c);
+    }
+    LOG.info("reloaded the configuration of {}: {}", instance.name(), reason);
+    events.normal(cluster, "ConfigurationReloaded", instance.name() + ": " + reason);
+  }
+
+  /** When a switchover the operator planned itself last gave up, per cluster (it is not retried for a while). */
+  public java.time.Instant lastAbortedPlannedSwitchover(PgCluster cluster) {
+    return abortedPlannedSwitchovers.get(cluster.getMetadata().getNamespace() + "/" + cluster.getMetadata().getName());
   }
 
   private void label(String ns, String pod, String role) {

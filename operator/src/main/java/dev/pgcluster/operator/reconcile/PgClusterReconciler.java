@@ -6,6 +6,7 @@ import dev.pgcluster.operator.api.v1alpha1.PgClusterStatus;
 import dev.pgcluster.operator.config.OperatorConfig;
 import dev.pgcluster.operator.ha.Action;
 import dev.pgcluster.operator.ha.ClusterState;
+import dev.pgcluster.operator.ha.ConfigRollout;
 import dev.pgcluster.operator.ha.Decider;
 import dev.pgcluster.operator.ha.PrimaryFailureTracker;
 import dev.pgcluster.operator.lease.LeaseConflictException;
@@ -20,6 +21,7 @@ import dev.pgcluster.operator.render.ConfigMapRenderer;
 import dev.pgcluster.operator.render.Labels;
 import dev.pgcluster.operator.render.Owned;
 import dev.pgcluster.operator.render.PodDisruptionBudgetRenderer;
+import dev.pgcluster.operator.render.PostgresConfig;
 import dev.pgcluster.operator.render.SecretRenderer;
 import dev.pgcluster.operator.render.ServiceRenderer;
 import dev.pgcluster.operator.render.StatefulSetRenderer;
@@ -134,6 +136,9 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     return state.withPrimaryFailures(failed).withStuckStandbys(stuck);
   }
 
+  /** A switchover the operator planned (for a restart) that gave up is tried again after this long. */
+  static final Duration RETRY_PLANNED_SWITCHOVER = Duration.ofMinutes(5);
+
   /** A standby on an older timeline that has not streamed for this long cannot follow: rewind it. */
   static final Duration STUCK_AFTER = Duration.ofSeconds(15);
   private final java.util.Map<String, Instant> offStreamSince = new java.util.concurrent.ConcurrentHashMap<>();
@@ -214,7 +219,12 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
 
   /** Returns true when the primary Lease changed hands. */
   boolean act(PgCluster cluster, ClusterState state) throws SQLException {
-    List<Action> actions = Decider.decide(cluster.getSpec(), PgClusterNames.of(cluster), state);
+    List<Action> actions = new java.util.ArrayList<>(Decider.decide(cluster.getSpec(), PgClusterNames.of(cluster),
+        state));
+    Instant aborted = actuator.lastAbortedPlannedSwitchover(cluster);
+    boolean mayPlanSwitchover = aborted == null || Duration.between(aborted, Instant.now()).compareTo(RETRY_PLANNED_SWITCHOVER) > 0;
+    actions.addAll(ConfigRollout.decide(cluster.getSpec(), PostgresConfig.configHash(cluster), state, actions,
+        mayPlanSwitchover));
     if (!actions.isEmpty()) {
       LOG.debug("actions: {}", actions);
     }
@@ -253,7 +263,9 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     }
     UpdateControl<PgCluster> control = UpdateControl.noUpdate();
     // While the primary is not healthy, look again every probe period: that is how a failover is timed.
-    boolean watchClosely = state.healthyPrimary().isEmpty() && state.primary().initialized();
+    // So does a configuration rollout: nothing signals that the kubelet has refreshed a file.
+    boolean watchClosely = (state.healthyPrimary().isEmpty() && state.primary().initialized())
+        || !ConfigRollout.progress(cluster.getSpec(), PostgresConfig.configHash(cluster), state).converged();
     return control.rescheduleAfter(watchClosely
         ? Duration.ofSeconds(cluster.getSpec().failover.probePeriodSeconds) : config.statusRefresh());
   }

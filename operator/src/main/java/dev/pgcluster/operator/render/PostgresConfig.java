@@ -4,6 +4,7 @@ import dev.pgcluster.operator.api.v1alpha1.PgCluster;
 import dev.pgcluster.operator.api.v1alpha1.PgClusterSpec;
 import dev.pgcluster.operator.api.v1alpha1.ReplicationMode;
 import dev.pgcluster.operator.naming.PgClusterNames;
+import dev.pgcluster.operator.postgres.InstanceProbe;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -18,7 +19,9 @@ public final class PostgresConfig {
   /** Settings replication and pg_rewind need; user parameters follow and may override tunables. */
   public static Map<String, String> operatorParameters(PgCluster cluster) {
     PgClusterSpec spec = cluster.getSpec();
-    int senders = Math.max(10, spec.instances * 2 + 4);
+    // Sized for the largest cluster the CRD allows, not this one: both settings need a restart, and
+    // scaling should not roll every instance.
+    int senders = PgClusterSpec.MAX_INSTANCES * 2 + 4;
     Map<String, String> params = new LinkedHashMap<>();
     params.put("wal_level", "replica");
     params.put("hot_standby", "on");
@@ -39,7 +42,32 @@ public final class PostgresConfig {
     return params;
   }
 
+  /**
+   * postgresql.conf as rendered, ending with the hash of the configuration (this file and pg_hba.conf)
+   * in a custom setting: after a reload, an instance reports which configuration it runs.
+   */
   public static String postgresqlConf(PgCluster cluster) {
+    String body = settings(cluster);
+    return body + "# which configuration this is (the operator compares it with what each instance loaded)\n"
+        + InstanceProbe.CONFIG_HASH_SETTING + " = '" + configHash(body, pgHbaConf(cluster)) + "'\n";
+  }
+
+  /** The hash an instance reports once it has loaded the configuration rendered for {@code cluster}. */
+  public static String configHash(PgCluster cluster) {
+    return configHash(settings(cluster), pgHbaConf(cluster));
+  }
+
+  private static String configHash(String settings, String pgHba) {
+    try {
+      byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
+          .digest((settings + "\0" + pgHba).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return java.util.HexFormat.of().formatHex(digest, 0, 8);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static String settings(PgCluster cluster) {
     StringBuilder conf = new StringBuilder("# Rendered by pgcluster-operator from PgCluster ")
         .append(cluster.getMetadata().getName()).append(": edit the resource, not this file.\n");
     operatorParameters(cluster).forEach((k, v) -> conf.append(k).append(" = ").append(v).append('\n'));

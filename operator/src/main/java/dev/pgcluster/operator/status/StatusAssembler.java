@@ -7,6 +7,7 @@ import dev.pgcluster.operator.api.v1alpha1.PgCluster;
 import dev.pgcluster.operator.api.v1alpha1.PgClusterStatus;
 import dev.pgcluster.operator.ha.ClusterState;
 import dev.pgcluster.operator.api.v1alpha1.PrimaryChangeStatus;
+import dev.pgcluster.operator.ha.ConfigRollout;
 import dev.pgcluster.operator.ha.Decider;
 import dev.pgcluster.operator.ha.FailoverPolicy;
 import dev.pgcluster.operator.lease.PrimaryRecord;
@@ -15,6 +16,7 @@ import dev.pgcluster.operator.ha.InstanceState;
 import dev.pgcluster.operator.naming.PgClusterNames;
 import dev.pgcluster.operator.postgres.SlotInfo;
 import dev.pgcluster.operator.postgres.StandbyConnection;
+import dev.pgcluster.operator.render.PostgresConfig;
 import dev.pgcluster.operator.status.ConditionTypes.Reasons;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
@@ -71,11 +73,14 @@ public final class StatusAssembler {
       status.replication = sync.describe();
     }
 
+    ConfigRollout.Progress rollout = ConfigRollout.progress(cluster.getSpec(), PostgresConfig.configHash(cluster),
+        state);
+
     if (!status.initialized) {
       status.phase = ClusterPhase.Initializing;
     } else if (!primaryUp) {
       status.phase = ClusterPhase.Unavailable;
-    } else if (!allReady || !lostSlots.isEmpty() || syncDegraded) {
+    } else if (!allReady || !lostSlots.isEmpty() || syncDegraded || !rollout.errors().isEmpty()) {
       status.phase = ClusterPhase.Degraded;
     } else {
       status.phase = ClusterPhase.Healthy;
@@ -99,6 +104,9 @@ public final class StatusAssembler {
     } else if (state.instances().size() != wanted || !allReady) {
       conditions.add(condition(cluster, ConditionTypes.PROGRESSING, true, Reasons.SCALING,
           "bringing " + wanted + " instances to ready (" + status.readyInstances + " ready)"));
+    } else if (!rollout.converged()) {
+      conditions.add(condition(cluster, ConditionTypes.PROGRESSING, true, Reasons.CONFIGURATION_ROLLOUT,
+          rollout.describe()));
     } else {
       conditions.add(condition(cluster, ConditionTypes.PROGRESSING, false, Reasons.RECONCILED,
           "all objects match the spec"));
@@ -107,6 +115,10 @@ public final class StatusAssembler {
       conditions.add(condition(cluster, ConditionTypes.DEGRADED, true, Reasons.REPLICATION_SLOT_LOST,
           "replication slots lost WAL beyond max_slot_wal_keep_size: " + String.join(", ", lostSlots)
               + "; their standbys must be re-cloned"));
+    } else if (!rollout.errors().isEmpty()) {
+      conditions.add(condition(cluster, ConditionTypes.DEGRADED, true, Reasons.INVALID_CONFIGURATION,
+          "PostgreSQL rejects settings from spec.postgresql (an instance restarted now would not start): "
+              + String.join("; ", rollout.errors())));
     } else if (syncDegraded) {
       conditions.add(condition(cluster, ConditionTypes.DEGRADED, true,
           sync.health() == SyncReplication.Health.REDUCED ? Reasons.SYNC_QUORUM_REDUCED : Reasons.SYNC_STANDBYS_MISSING,

@@ -69,7 +69,7 @@ write_role_conf() {
 write_postgresql_conf() {
   local dir="$1"
   cat > "$dir/postgresql.conf" <<CONF
-# Managed by pgcluster-operator. Settings: pgcluster.conf (from the ConfigMap, copied at every start),
+# Managed by pgcluster-operator. Settings: pgcluster.conf (includes the ConfigMap's file where it is mounted),
 # pgcluster.role.conf (this pod's role), postgresql.auto.conf (ALTER SYSTEM by the operator).
 include 'pgcluster.conf'
 include_if_exists 'pgcluster.role.conf'

@@ -11,8 +11,9 @@ if [ ! -f "$PGDATA/standby.signal" ] && [ -n "$primary" ] && [ "$primary" != "$P
     "$primary. Waiting for the operator to rejoin this instance as a standby."
   exit 1
 fi
-cp "$CONFIG_DIR/postgresql.conf" "$PGDATA/pgcluster.conf"
-cp "$CONFIG_DIR/pg_hba.conf" "$PGDATA/pg_hba.conf"
+# The ConfigMap's files are read where they are mounted, not copied: the kubelet refreshes them when
+# the resource changes, and the operator reloads the server once they hold the new configuration.
+printf "include '%s/postgresql.conf'\n" "$CONFIG_DIR" > "$PGDATA/pgcluster.conf"
 # Listen on the pod address only: Services and the operator use it, local tools use the socket.
 exec postgres -D "$PGDATA" -c listen_addresses="$POD_IP" -c port="${PGPORT:-5432}" \
-  -c unix_socket_directories="$SOCKET_DIR"
+  -c unix_socket_directories="$SOCKET_DIR" -c hba_file="$CONFIG_DIR/pg_hba.conf"

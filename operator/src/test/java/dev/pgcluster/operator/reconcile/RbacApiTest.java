@@ -67,7 +67,8 @@ class RbacApiTest {
           return pdb;
         });
         MockApi.editCluster(client, "db", "pg", c -> {
-          c.getSpec().instances = 5;  // more WAL senders: the config ConfigMap changes too
+          c.getSpec().instances = 5;
+          c.getSpec().postgresql.parameters.put("work_mem", "8MB");  // the config ConfigMap changes too
           return c;
         });
         await(() -> client.apps().statefulSets().inNamespace("db").withName("pg").get().getSpec().getReplicas() == 5);

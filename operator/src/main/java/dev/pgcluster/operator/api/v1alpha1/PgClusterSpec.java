@@ -25,10 +25,12 @@ import io.fabric8.kubernetes.api.model.ResourceRequirements;
     message = "delayedReplicas.instances must leave at least one promotable (non-delayed) standby:"
         + " it must be less than instances - 1")
 public class PgClusterSpec {
+  /** The largest cluster the schema accepts; settings sized by it never change with scaling. */
+  public static final int MAX_INSTANCES = 9;
 
   @Required
   @Min(1)
-  @Max(9)
+  @Max(MAX_INSTANCES)
   @JsonPropertyDescription("Number of PostgreSQL instances: one primary and instances-1 standbys (1..9).")
   public Integer instances;
 
