@@ -220,6 +220,22 @@ public final class Sandbox implements AutoCloseable {
     runner(namespace, pod).loseNode();
   }
 
+  /**
+   * The pod's node stops hearing from the API server: a deletion of the pod (even a force deletion,
+   * which removes it from the API at once) is not carried out and its processes run on until
+   * {@link #healPartition}. Returns the pod's uid, which names it after it left the API.
+   */
+  public String partitionNode(String namespace, String pod) {
+    String uid = runner(namespace, pod).uid();
+    kubelet.partition(uid);
+    return uid;
+  }
+
+  /** The node hears from the API server again: a pod deleted meanwhile is stopped now. */
+  public void healPartition(String uid) {
+    kubelet.heal(uid);
+  }
+
   /** No Service forwards to the pod any more, and forwarded connections to it are cut. */
   public void cutOff(String namespace, String pod) {
     network.cutOff(podIp(namespace, pod));

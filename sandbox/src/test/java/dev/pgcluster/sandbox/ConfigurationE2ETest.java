@@ -121,6 +121,40 @@ class ConfigurationE2ETest {
   @Test
   @Order(3)
   void aRestartOnlySettingRollsStandbysThenSwitchesOverWithoutLosingAWrite() throws Exception {
+    rollUnderWriteLoad("max_connections 150", c -> c.getSpec().postgresql.parameters.put("max_connections", "150"),
+        pod -> {
+          try (Connection c = conf.toPod(pod)) {
+            return "150".equals(one(c, "SHOW max_connections"));
+          }
+        });
+  }
+
+  @Test
+  @Order(4)
+  void aNewPodTemplateRollsTheSameWay() throws Exception {
+    rollUnderWriteLoad("new pod template (resources)", c -> c.getSpec().resources =
+        new io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder()
+            .addToRequests("cpu", new io.fabric8.kubernetes.api.model.Quantity("100m")).build(),
+        pod -> {
+          var sts = sandbox.client().apps().statefulSets().inNamespace(NS).withName("conf").get();
+          var p = sandbox.client().pods().inNamespace(NS).withName(pod).get();
+          return p != null && sts.getStatus().getUpdateRevision() != null
+              && sts.getStatus().getUpdateRevision().equals(p.getMetadata().getLabels().get("controller-revision-hash"))
+              && "100m".equals(p.getSpec().getContainers().get(0).getResources().getRequests().get("cpu").toString());
+        });
+  }
+
+  /** Whether one instance has taken up a change. */
+  interface PodCheck {
+    boolean updated(String pod) throws Exception;
+  }
+
+  /**
+   * Applies {@code change} while a writer records every acknowledged commit through -rw, and waits
+   * until every instance passes {@code check}: each pod restarted, the primary switched over, nothing lost.
+   */
+  private void rollUnderWriteLoad(String what, java.util.function.Consumer<PgCluster> change, PodCheck check)
+      throws Exception {
     Map<String, String> podsBefore = podUids();
     String primaryBefore = conf.get().getStatus().currentPrimary;
     try (ChaosHarness writer = new ChaosHarness(conf)) {
@@ -128,15 +162,12 @@ class ConfigurationE2ETest {
       Await.until(Duration.ofSeconds(10), "writes acknowledged", () -> writer.acknowledged.size() > 50);
       writer.resetGap();
       long start = System.nanoTime();
-      setParameter("max_connections", "150");
+      sandbox.editCluster(NS, "conf", c -> {
+        change.accept(c);
+        return c;
+      });
       for (String pod : podsBefore.keySet()) {
-        Await.until(Duration.ofSeconds(180), "max_connections 150 on " + pod, () -> {
-          try (Connection c = conf.toPod(pod)) {
-            return one(c, "SHOW max_connections");
-          } catch (java.sql.SQLException e) {
-            return e.getMessage();
-          }
-        }, "150"::equals);
+        Await.until(Duration.ofSeconds(180), what + " on " + pod, () -> check.updated(pod));
       }
       PgCluster done = conf.awaitReadyInstances(3, READY);
       double seconds = (System.nanoTime() - start) / 1e9;
@@ -150,8 +181,8 @@ class ConfigurationE2ETest {
         assertNotEquals(podsBefore.get(pod), podsAfter.get(pod), pod + " was restarted");
       }
       assertNotEquals(primaryBefore, done.getStatus().currentPrimary, "the primary was switched over, not restarted");
-      System.out.printf("rolling restart for max_connections: %.1f s for 3 instances, %d writes acknowledged,"
-          + " 0 lost, longest write gap %.2f s%n", seconds, acknowledged, writer.longestGapNanos.get() / 1e9);
+      System.out.printf("rolling restart for %s: %.1f s for 3 instances, %d writes acknowledged, 0 lost,"
+          + " longest write gap %.2f s%n", what, seconds, acknowledged, writer.longestGapNanos.get() / 1e9);
     }
   }
 

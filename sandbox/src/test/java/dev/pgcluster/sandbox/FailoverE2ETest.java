@@ -152,4 +152,48 @@ class FailoverE2ETest {
       assertEquals(epoch, ha.get().getStatus().primaryEpoch, "the same switchover id was done twice");
     }
   }
+
+  /**
+   * The fence is a pod deletion, and a node cut off from the API server does not carry it out: the
+   * old primary, frozen during the failover and thawed after the promotion, runs on as a primary. It
+   * must not be able to acknowledge a commit: the standbys were cut off from it before the promotion
+   * and follow the new primary.
+   */
+  @Test
+  @Order(3)
+  void aFormerPrimaryStillRunningAfterThePromotionCannotAcknowledgeACommit() throws Exception {
+    ha.awaitReadyInstances(3, READY);
+    String old = ha.get().getStatus().currentPrimary;
+    int epoch = ha.get().getStatus().primaryEpoch;
+    String oldIp = sandbox.podIp(NS, old);
+    String superuser = ha.password(ha.names.superuserSecret());
+    String uid = null;
+    try (Connection session = SandboxCluster.connect(oldIp, "app", "postgres", superuser, 5, 5)) {
+      uid = sandbox.partitionNode(NS, old);
+      sandbox.freezeContainer(NS, old, "postgres");
+      PgCluster promoted = Await.until(Duration.ofSeconds(60), "a new primary, promoted", ha::get,
+          c -> c.getStatus().primaryEpoch > epoch && c.getStatus().lastPrimaryChange != null
+              && c.getStatus().lastPrimaryChange.promotedAt != null);
+      sandbox.thawContainerIfRunning(NS, old, "postgres");
+      try (Connection zombie = SandboxCluster.connect(oldIp, "app", "postgres", superuser, 5, 5)) {
+        assertEquals("f", one(zombie, "SELECT pg_is_in_recovery()"), "the old primary runs on as a primary");
+        assertEquals("0", one(zombie, "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'"),
+            "no standby streams from the old primary any more");
+      }
+      java.sql.SQLException timedOut = org.junit.jupiter.api.Assertions.assertThrows(java.sql.SQLException.class,
+          () -> session.createStatement().execute("INSERT INTO acked VALUES (5000)"),
+          "a commit on the old primary was acknowledged after " + promoted.getStatus().currentPrimary + " was promoted");
+      System.out.printf("old primary %s thawed after the promotion of %s: its commit waits, unacknowledged (%s)%n", old,
+          promoted.getStatus().currentPrimary, timedOut.getMessage());
+    } finally {
+      sandbox.thawContainerIfRunning(NS, old, "postgres");
+      if (uid != null) {
+        sandbox.healPartition(uid);
+      }
+    }
+    PgCluster healed = ha.awaitReadyInstances(3, READY);
+    try (Connection primary = ha.toPod(healed.getStatus().currentPrimary)) {
+      assertEquals("0", one(primary, "SELECT count(*) FROM acked WHERE id = 5000"));
+    }
+  }
 }

@@ -44,7 +44,10 @@ public sealed interface Action {
    * Delete the pod (gracefully) so that it restarts with settings that need a restart; the primary
    * is only restarted this way when no standby can take over (else it is switched over first).
    */
-  record RestartForConfiguration(String pod, String uid, String reason) implements Action {}
+  record RestartForUpdate(String pod, String uid, String reason) implements Action {}
+
+  /** A standby cut off its upstream for a promotion follows the primary again (-rw). */
+  record ReattachStandby(String pod) implements Action {}
 
   /** The Lease holder runs as a standby and nobody else can write: pg_promote() it. */
   record Promote(String pod, String reason) implements Action {}

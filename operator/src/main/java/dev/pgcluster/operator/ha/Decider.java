@@ -30,6 +30,11 @@ public final class Decider {
       actions.addAll(slots(spec, names, state));
       primarySettings(spec, names, state).ifPresent(actions::add);
       switchover(spec, state).ifPresent(actions::add);
+      for (InstanceState i : state.instances()) {
+        if (i.reachable() && i.facts().inRecovery() && i.facts().detached()) {
+          actions.add(new Action.ReattachStandby(i.name()));
+        }
+      }
       for (String stuck : state.stuckStandbys()) {
         state.instance(stuck).ifPresent(i -> actions.add(new Action.RestartStandby(stuck, i.podUid(), stuck
             + " has not streamed from " + state.primary().holder() + " (timeline " + primary.get().facts().timeline()

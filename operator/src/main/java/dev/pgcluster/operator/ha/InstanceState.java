@@ -10,19 +10,25 @@ import dev.pgcluster.operator.postgres.InstanceFacts;
  * @param facts null when the instance could not be reached over SQL
  * @param probeError why the SQL probe failed, null when it succeeded or was not attempted
  * @param config how far it has taken up the rendered configuration, null when not read
+ * @param podOutdated the pod runs an older pod template than the StatefulSet's (image, resources, ...)
  */
 public record InstanceState(
     String name, int ordinal, boolean podReady, String podIp, String roleLabel, InstanceFacts facts,
-    String probeError, String podUid, ConfigFacts config) {
+    String probeError, String podUid, ConfigFacts config, boolean podOutdated) {
+
+  public InstanceState(String name, int ordinal, boolean podReady, String podIp, String roleLabel, InstanceFacts facts,
+      String probeError, String podUid, ConfigFacts config) {
+    this(name, ordinal, podReady, podIp, roleLabel, facts, probeError, podUid, config, false);
+  }
 
   public InstanceState(String name, int ordinal, boolean podReady, String podIp, String roleLabel, InstanceFacts facts,
       String probeError, String podUid) {
-    this(name, ordinal, podReady, podIp, roleLabel, facts, probeError, podUid, null);
+    this(name, ordinal, podReady, podIp, roleLabel, facts, probeError, podUid, null, false);
   }
 
   public InstanceState(String name, int ordinal, boolean podReady, String podIp, String roleLabel, InstanceFacts facts,
       String probeError) {
-    this(name, ordinal, podReady, podIp, roleLabel, facts, probeError, null, null);
+    this(name, ordinal, podReady, podIp, roleLabel, facts, probeError, null, null, false);
   }
 
   public boolean reachable() {

@@ -47,6 +47,7 @@ public final class ClusterObserver {
     List<SlotInfo> slots = List.of();
     List<StandbyConnection> standbys = List.of();
     java.util.Map<String, String> settings = java.util.Map.of();
+    String updateRevision = updateRevision(cluster);
     for (Pod pod : pods(cluster)) {
       String name = pod.getMetadata().getName();
       int ordinal = names.ordinalOf(name);
@@ -75,11 +76,28 @@ public final class ClusterObserver {
         }
       }
       instances.add(new InstanceState(name, ordinal, PodReadiness.isReady(pod), ip, role, facts, error,
-          pod.getMetadata().getUid(), config));
+          pod.getMetadata().getUid(), config, outdated(pod, updateRevision)));
     }
     instances.sort(Comparator.comparingInt(InstanceState::ordinal));
     return new ClusterState(primary, instances, slots, standbys, settings);
   }
+
+  /** The StatefulSet's current pod template revision; null while unknown. */
+  private String updateRevision(PgCluster cluster) {
+    var sts = client.apps().statefulSets().inNamespace(cluster.getMetadata().getNamespace())
+        .withName(PgClusterNames.of(cluster).statefulSet()).get();
+    return sts == null || sts.getStatus() == null ? null : sts.getStatus().getUpdateRevision();
+  }
+
+  /** With OnDelete, a pod keeps the template it was created from until the operator restarts it. */
+  static boolean outdated(Pod pod, String updateRevision) {
+    String revision = pod.getMetadata().getLabels() == null ? null
+        : pod.getMetadata().getLabels().get(REVISION_LABEL);
+    return updateRevision != null && revision != null && !revision.equals(updateRevision);
+  }
+
+  /** Set by the StatefulSet controller on every pod it creates. */
+  static final String REVISION_LABEL = "controller-revision-hash";
 
   /** Failing to read the configuration must not make a healthy instance look unreachable. */
   private static ConfigFacts readConfig(Connection c, String name) {

@@ -33,15 +33,16 @@ public final class InstanceProbe {
           return new InstanceFacts(false, rs.getLong(2), rs.getString(1), null, null);
         }
       }
-      String sql = "SELECT pg_last_wal_receive_lsn()::text, pg_last_wal_replay_lsn()::text,"
-          + " CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
+      String sql = "SELECT " + WAL_HELD + "::text, pg_last_wal_replay_lsn()::text,"
+          + " CASE WHEN " + WAL_HELD + " = pg_last_wal_replay_lsn() THEN 0"
           + " ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) END,"
-          + " (SELECT received_tli FROM pg_stat_wal_receiver LIMIT 1)";
+          + " (SELECT received_tli FROM pg_stat_wal_receiver LIMIT 1),"
+          + " current_setting('primary_conninfo') = ''";
       try (ResultSet rs = st.executeQuery(sql)) {
         rs.next();
         long receivedTimeline = rs.getLong(4);
         return new InstanceFacts(true, receivedTimeline > 0 ? receivedTimeline : timeline,
-            rs.getString(1), rs.getString(2), rs.getDouble(3));
+            rs.getString(1), rs.getString(2), rs.getDouble(3), rs.getBoolean(5));
       }
     }
   }
@@ -191,6 +192,50 @@ public final class InstanceProbe {
   }
 
   /** Ends recovery and waits (up to 30 s) until the instance accepts writes. */
+  /**
+   * Cut a standby off its upstream: with primary_conninfo empty (a reload restarts the WAL receiver)
+   * it receives nothing more, so it can no longer acknowledge a former primary's synchronous commits.
+   */
+  public static void detachFromUpstream(Connection standby) throws SQLException {
+    try (Statement st = standby.createStatement()) {
+      st.execute("ALTER SYSTEM SET primary_conninfo = ''");
+      st.execute("SELECT pg_reload_conf()");
+    }
+  }
+
+  /** Undo {@link #detachFromUpstream}: the role file's primary_conninfo (the -rw Service) applies again. */
+  public static void reattachToUpstream(Connection standby) throws SQLException {
+    try (Statement st = standby.createStatement()) {
+      st.execute("ALTER SYSTEM RESET primary_conninfo");
+      st.execute("SELECT pg_reload_conf()");
+    }
+  }
+
+  /** Whether the standby's WAL receiver runs. */
+  public static boolean receiving(Connection standby) throws SQLException {
+    try (Statement st = standby.createStatement();
+        ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_stat_wal_receiver WHERE pid IS NOT NULL")) {
+      rs.next();
+      return rs.getInt(1) > 0;
+    }
+  }
+
+  /**
+   * How far a standby's WAL goes: received or replayed, whichever is further. The receive position
+   * alone is not enough: when the WAL receiver starts again on a new timeline it restarts from the
+   * beginning of a segment, behind WAL the standby already has.
+   */
+  static final String WAL_HELD = "GREATEST(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())";
+
+  /** How far a standby's WAL goes (see {@link #WAL_HELD}). */
+  public static String receivedLsn(Connection standby) throws SQLException {
+    try (Statement st = standby.createStatement();
+        ResultSet rs = st.executeQuery("SELECT " + WAL_HELD + "::text")) {
+      rs.next();
+      return rs.getString(1);
+    }
+  }
+
   public static void promote(Connection standby) throws SQLException {
     try (Statement st = standby.createStatement();
         ResultSet rs = st.executeQuery("SELECT pg_is_in_recovery() AND NOT pg_promote(true, 30)")) {

@@ -4,6 +4,7 @@ import dev.pgcluster.operator.api.v1alpha1.PgCluster;
 import dev.pgcluster.operator.ha.Action;
 import dev.pgcluster.operator.ha.ClusterState;
 import dev.pgcluster.operator.ha.InstanceState;
+import dev.pgcluster.operator.ha.Lsn;
 import dev.pgcluster.operator.lease.PrimaryLease;
 import dev.pgcluster.operator.api.v1alpha1.InstanceRole;
 import dev.pgcluster.operator.lease.PrimaryRecord;
@@ -77,16 +78,24 @@ public final class Actuator {
           LOG.warn("restarting standby {}: {}", restart.pod(), restart.reason());
           events.warning(cluster, "StandbyRestarted", restart.reason());
         }
-      } else if (action instanceof Action.RestartForConfiguration restart) {
+      } else if (action instanceof Action.RestartForUpdate restart) {
         if (deletePod(ns, restart.pod(), restart.uid())) {
           LOG.info("{}", restart.reason());
-          events.normal(cluster, "RestartedForConfiguration", restart.reason());
+          events.normal(cluster, "RestartedForUpdate", restart.reason());
         }
       } else if (action instanceof Action.ReloadConfiguration reload) {
         reload(cluster, state.instance(reload.pod()).orElseThrow(), reload.reason());
       } else if (action instanceof Action.Promote promote) {
-        promote(cluster, state, promote, record);
-        record = lease.markPromoted(ns, names.primaryLease(), record);
+        if (promote(cluster, state, promote, record)) {
+          record = lease.markPromoted(ns, names.primaryLease(), record);
+        }
+      } else if (action instanceof Action.ReattachStandby reattach) {
+        InstanceState standby = state.instance(reattach.pod()).orElseThrow();
+        try (Connection c = connect(cluster, standby)) {
+          InstanceProbe.reattachToUpstream(c);
+        }
+        LOG.info("standby {} follows {} again (its upstream was cut during a failover)", reattach.pod(),
+            state.primary().holder());
       } else if (action instanceof Action.MarkInitialized) {
         record = lease.markInitialized(ns, names.primaryLease(), record);
         events.normal(cluster, "ClusterInitialized", "primary " + record.holder() + " is up; the cluster is"
@@ -212,14 +221,32 @@ public final class Actuator {
     }
   }
 
-  /** pg_promote() on the holder, then slots for the other standbys so they stream at once. */
-  private void promote(PgCluster cluster, ClusterState state, Action.Promote promote, PrimaryRecord record)
+  /**
+   * pg_promote() on the holder, then slots for the other standbys so they stream at once. First every
+   * other reachable standby is cut off its upstream: a former primary that is not dead yet (frozen,
+   * then thawed before its fence took effect) could otherwise still get its synchronous commits
+   * acknowledged by a standby that follows it, commits the new primary never has. Once they receive
+   * nothing more, their positions are final: if one received more than the holder, the holder is not
+   * promoted and the next reconcile moves the Lease to it. Returns whether the holder was promoted.
+   */
+  private boolean promote(PgCluster cluster, ClusterState state, Action.Promote promote, PrimaryRecord record)
       throws SQLException {
     InstanceState holder = state.instance(promote.pod()).orElseThrow();
-    String password = credentials.superuserPassword(cluster).orElseThrow();
     long start = System.nanoTime();
-    try (Connection c = connector.connect(holder.podIp(), PgClusterNames.POSTGRES_PORT, PgClusterNames.SUPERUSER,
-        password)) {
+    List<InstanceState> others = state.instances().stream()
+        .filter(i -> !i.name().equals(holder.name()) && i.reachable() && i.facts().inRecovery()).toList();
+    java.util.Map<String, String> frozenAt = detach(cluster, others);
+    try (Connection c = connect(cluster, holder)) {
+      String holderLsn = InstanceProbe.receivedLsn(c);
+      for (var other : frozenAt.entrySet()) {
+        if (Lsn.parse(other.getValue()) > Lsn.parse(holderLsn)) {
+          LOG.warn("not promoting {} (received {}): {} received {} from the former primary after the Lease moved;"
+              + " it is promoted instead on the next reconcile", holder.name(), holderLsn, other.getKey(), other.getValue());
+          events.warning(cluster, "PromotionDeferred", other.getKey() + " received " + other.getValue()
+              + ", more than " + holder.name() + " (" + holderLsn + "): the more advanced standby is promoted instead");
+          return false;
+        }
+      }
       InstanceProbe.promote(c);
       PgClusterNames names = PgClusterNames.of(cluster);
       if (!Boolean.FALSE.equals(cluster.getSpec().replication.slots)) {
@@ -228,6 +255,15 @@ public final class Actuator {
             InstanceProbe.createSlot(c, PgClusterNames.slotName(names.pod(ordinal)));
           }
         }
+      }
+    }
+    // The new primary is writable and holds the Lease: the others may follow it (through -rw) at once.
+    for (String other : frozenAt.keySet()) {
+      try (Connection c = connect(cluster, state.instance(other).orElseThrow())) {
+        InstanceProbe.reattachToUpstream(c);
+      } catch (SQLException e) {
+        LOG.warn("could not point standby {} at the new primary yet ({}); retried on the next reconcile", other,
+            e.getMessage());
       }
     }
     double promoteSeconds = (System.nanoTime() - start) / 1e9;
@@ -239,6 +275,41 @@ public final class Actuator {
     events.normal(cluster, "Promoted", promote.pod() + " is the primary (epoch " + record.epoch() + "), promoted in "
         + String.format("%.2f", promoteSeconds) + " s" + (sinceChange == null ? ""
             : ", " + String.format("%.1f", sinceChange.toMillis() / 1000.0) + " s after the change of primary"));
+    return true;
+  }
+
+  /**
+   * Cuts each standby off its upstream and waits (up to 5 s) until its WAL receiver has stopped;
+   * returns the final received position of each standby cut off. One that cannot be reached is
+   * left out: the failover policy already required enough of them to be reachable.
+   */
+  private java.util.Map<String, String> detach(PgCluster cluster, List<InstanceState> standbys) {
+    java.util.Map<String, String> frozenAt = new java.util.LinkedHashMap<>();
+    for (InstanceState standby : standbys) {
+      try (Connection c = connect(cluster, standby)) {
+        InstanceProbe.detachFromUpstream(c);
+        long deadline = System.nanoTime() + java.time.Duration.ofSeconds(5).toNanos();
+        while (InstanceProbe.receiving(c) && System.nanoTime() < deadline) {
+          Thread.sleep(10);
+        }
+        if (InstanceProbe.receiving(c)) {
+          LOG.warn("standby {} still receives WAL 5 s after its upstream was cut", standby.name());
+        }
+        frozenAt.put(standby.name(), InstanceProbe.receivedLsn(c));
+      } catch (SQLException e) {
+        LOG.warn("could not cut standby {} off its upstream before the promotion: {}", standby.name(), e.getMessage());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    LOG.info("standbys cut off their upstream before the promotion, at: {}", frozenAt);
+    return frozenAt;
+  }
+
+  private Connection connect(PgCluster cluster, InstanceState instance) throws SQLException {
+    return connector.connect(instance.podIp(), PgClusterNames.POSTGRES_PORT, PgClusterNames.SUPERUSER,
+        credentials.superuserPassword(cluster).orElseThrow());
   }
 
   private void executeOnPrimary(PgCluster cluster, ClusterState state, List<Action> actions) throws SQLException {

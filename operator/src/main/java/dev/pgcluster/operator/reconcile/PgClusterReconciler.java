@@ -6,7 +6,7 @@ import dev.pgcluster.operator.api.v1alpha1.PgClusterStatus;
 import dev.pgcluster.operator.config.OperatorConfig;
 import dev.pgcluster.operator.ha.Action;
 import dev.pgcluster.operator.ha.ClusterState;
-import dev.pgcluster.operator.ha.ConfigRollout;
+import dev.pgcluster.operator.ha.Rollout;
 import dev.pgcluster.operator.ha.Decider;
 import dev.pgcluster.operator.ha.PrimaryFailureTracker;
 import dev.pgcluster.operator.lease.LeaseConflictException;
@@ -223,7 +223,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
         state));
     Instant aborted = actuator.lastAbortedPlannedSwitchover(cluster);
     boolean mayPlanSwitchover = aborted == null || Duration.between(aborted, Instant.now()).compareTo(RETRY_PLANNED_SWITCHOVER) > 0;
-    actions.addAll(ConfigRollout.decide(cluster.getSpec(), PostgresConfig.configHash(cluster), state, actions,
+    actions.addAll(Rollout.decide(cluster.getSpec(), PostgresConfig.configHash(cluster), state, actions,
         mayPlanSwitchover));
     if (!actions.isEmpty()) {
       LOG.debug("actions: {}", actions);
@@ -265,7 +265,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     // While the primary is not healthy, look again every probe period: that is how a failover is timed.
     // So does a configuration rollout: nothing signals that the kubelet has refreshed a file.
     boolean watchClosely = (state.healthyPrimary().isEmpty() && state.primary().initialized())
-        || !ConfigRollout.progress(cluster.getSpec(), PostgresConfig.configHash(cluster), state).converged();
+        || !Rollout.progress(cluster.getSpec(), PostgresConfig.configHash(cluster), state).converged();
     return control.rescheduleAfter(watchClosely
         ? Duration.ofSeconds(cluster.getSpec().failover.probePeriodSeconds) : config.statusRefresh());
   }

@@ -32,6 +32,8 @@ public final class PostgresConfig {
     params.put("max_slot_wal_keep_size", quote(spec.replication.maxSlotWalKeepSize));
     params.put("wal_keep_size", "'128MB'");
     params.put("hot_standby_feedback", "on");
+    // How soon a standby whose upstream went away (a failover) tries again: 5 s by default.
+    params.put("wal_retrieve_retry_interval", "'1s'");
     params.put("password_encryption", "'scram-sha-256'");
     params.put("log_line_prefix", "'%m [%p] %q%u@%d '");
     params.put("log_connections", "off");

@@ -21,7 +21,7 @@ public final class ConditionTypes {
     public static final String REPLICATION_SLOT_LOST = "ReplicationSlotLost";
     public static final String SYNC_STANDBYS_MISSING = "SynchronousStandbysMissing";
     public static final String SYNC_QUORUM_REDUCED = "SynchronousQuorumReduced";
-    public static final String CONFIGURATION_ROLLOUT = "ConfigurationRollout";
+    public static final String ROLLING_OUT = "RollingOut";
     public static final String INVALID_CONFIGURATION = "InvalidConfiguration";
 
     private Reasons() {}

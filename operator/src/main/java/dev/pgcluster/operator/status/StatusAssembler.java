@@ -7,7 +7,7 @@ import dev.pgcluster.operator.api.v1alpha1.PgCluster;
 import dev.pgcluster.operator.api.v1alpha1.PgClusterStatus;
 import dev.pgcluster.operator.ha.ClusterState;
 import dev.pgcluster.operator.api.v1alpha1.PrimaryChangeStatus;
-import dev.pgcluster.operator.ha.ConfigRollout;
+import dev.pgcluster.operator.ha.Rollout;
 import dev.pgcluster.operator.ha.Decider;
 import dev.pgcluster.operator.ha.FailoverPolicy;
 import dev.pgcluster.operator.lease.PrimaryRecord;
@@ -73,7 +73,7 @@ public final class StatusAssembler {
       status.replication = sync.describe();
     }
 
-    ConfigRollout.Progress rollout = ConfigRollout.progress(cluster.getSpec(), PostgresConfig.configHash(cluster),
+    Rollout.Progress rollout = Rollout.progress(cluster.getSpec(), PostgresConfig.configHash(cluster),
         state);
 
     if (!status.initialized) {
@@ -105,7 +105,7 @@ public final class StatusAssembler {
       conditions.add(condition(cluster, ConditionTypes.PROGRESSING, true, Reasons.SCALING,
           "bringing " + wanted + " instances to ready (" + status.readyInstances + " ready)"));
     } else if (!rollout.converged()) {
-      conditions.add(condition(cluster, ConditionTypes.PROGRESSING, true, Reasons.CONFIGURATION_ROLLOUT,
+      conditions.add(condition(cluster, ConditionTypes.PROGRESSING, true, Reasons.ROLLING_OUT,
           rollout.describe()));
     } else {
       conditions.add(condition(cluster, ConditionTypes.PROGRESSING, false, Reasons.RECONCILED,

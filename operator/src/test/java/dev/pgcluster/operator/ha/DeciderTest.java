@@ -100,6 +100,19 @@ class DeciderTest {
     assertTrue(decide(TestClusters.cluster("pg", 3), state).isEmpty());
   }
 
+  @Test
+  void aStandbyCutOffItsUpstreamForAPromotionFollowsThePrimaryAgain() {
+    InstanceFacts detached = new InstanceFacts(true, 1, "0/3000000", "0/3000000", 0.0, true);
+    ClusterState state = state(true, List.of(), instance(0, "primary", PRIMARY), instance(1, "replica", detached),
+        instance(2, "replica", STANDBY));
+    List<Action> actions = decide(TestClusters.cluster("pg", 3), state);
+    assertTrue(actions.contains(new Action.ReattachStandby("pg-1")));
+    assertFalse(actions.contains(new Action.ReattachStandby("pg-2")));
+    ClusterState noPrimary = state(true, List.of(), instance(0, "primary", null), instance(1, "replica", detached));
+    assertFalse(decide(TestClusters.cluster("pg", 3), noPrimary).contains(new Action.ReattachStandby("pg-1")),
+        "not while no primary runs: the failover is still under way");
+  }
+
   private static List<Action> decide(PgCluster cluster, ClusterState state) {
     return Decider.decide(cluster.getSpec(), PgClusterNames.of(cluster), state);
   }

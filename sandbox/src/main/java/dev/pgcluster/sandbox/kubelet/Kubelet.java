@@ -83,11 +83,25 @@ public final class Kubelet implements AutoCloseable {
       }
     }
     runners.forEach((uid, runner) -> {
-      if (!present.contains(uid)) {
+      if (!present.contains(uid) && !partitioned.contains(uid)) {
         runner.terminate(deletionGrace.apply(uid));
       }
     });
     runners.entrySet().removeIf(e -> !present.contains(e.getKey()) && e.getValue().finished());
+  }
+
+  /**
+   * Pods whose node no longer hears from the API server: their deletion is not carried out, their
+   * processes run on, until {@link #heal}. (A force deletion removes such a pod from the API at once.)
+   */
+  private final Set<String> partitioned = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  public void partition(String uid) {
+    partitioned.add(uid);
+  }
+
+  public void heal(String uid) {
+    partitioned.remove(uid);
   }
 
   /** True while a pod of this name exists here, including one still stopping after its deletion. */

@@ -11,13 +11,14 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * Pure: brings a changed configuration to the running instances. Each instance includes the
- * ConfigMap's file directly, so once the kubelet has refreshed it a reload applies what can change
- * at run time. Settings that need a restart are rolled out one instance at a time, standbys first,
- * then the primary by a switchover to a caught-up standby (in place only when no standby can take
- * over). Nothing is restarted while any instance's file holds an error: it would not start again.
+ * Pure: brings changed configuration and pod templates to the running instances. Each instance
+ * includes the ConfigMap's file directly, so once the kubelet has refreshed it a reload applies what
+ * can change at run time. What needs a restart (settings PostgreSQL marks pending_restart, a pod
+ * created from an older template: image, resources) is rolled out one instance at a time, standbys
+ * first, then the primary by a switchover to a caught-up standby (in place only when no standby can
+ * take over). Nothing is restarted while any instance's file holds an error: it would not start again.
  */
-public final class ConfigRollout {
+public final class Rollout {
 
   /**
    * Restart-only settings whose value on a standby may not be lower than on its primary: PostgreSQL
@@ -28,7 +29,7 @@ public final class ConfigRollout {
 
   static final double MAX_TARGET_LAG_SECONDS = 5;
 
-  private ConfigRollout() {}
+  private Rollout() {}
 
   /** Where the rollout stands, for the status and the decision. */
   public record Progress(List<String> reloading, List<String> waitingForFile, List<String> pendingRestart,
@@ -68,6 +69,9 @@ public final class ConfigRollout {
     for (InstanceState i : instances(spec, state)) {
       ConfigFacts c = i.config();
       if (c == null) {
+        if (i.podOutdated()) {
+          pending.add(i.name() + " (" + what(i) + ")");
+        }
         continue;
       }
       c.fileErrors().forEach(e -> errors.add(i.name() + ": " + e));
@@ -75,9 +79,8 @@ public final class ConfigRollout {
         waiting.add(i.name());
       } else if (!renderedHash.equals(c.loadedHash())) {
         reloading.add(i.name());
-      } else if (!c.pendingRestart().isEmpty()) {
-        pending.add(i.name() + " (" + c.pendingRestart().stream().map(Object::toString)
-            .collect(Collectors.joining(", ")) + ")");
+      } else if (needsRestart(i)) {
+        pending.add(i.name() + " (" + what(i) + ")");
       }
     }
     return new Progress(reloading, waiting, pending, errors, pending.isEmpty() ? null : restartBlocker(spec, state));
@@ -108,19 +111,19 @@ public final class ConfigRollout {
     }
     InstanceState primary = state.healthyPrimary().orElseThrow();
     Optional<InstanceState> standby = instances(spec, state).stream()
-        .filter(i -> !i.name().equals(primary.name()) && !i.config().pendingRestart().isEmpty())
+        .filter(i -> !i.name().equals(primary.name()) && needsRestart(i))
         .max(Comparator.comparingInt(InstanceState::ordinal));
     if (standby.isPresent()) {
-      return List.of(new Action.RestartForConfiguration(standby.get().name(), standby.get().podUid(),
+      return List.of(new Action.RestartForUpdate(standby.get().name(), standby.get().podUid(),
           restartReason(standby.get())));
     }
     Optional<InstanceState> target = switchoverTarget(spec, state);
     if (target.isPresent()) {
       return mayPlanSwitchover ? List.of(new Action.Switchover(primary.name(), primary.podUid(), target.get().name(),
-          null, "restart of primary " + primary.name() + " for " + names(primary))) : List.of();
+          null, "restart of primary " + primary.name() + " for " + what(primary))) : List.of();
     }
     if (promotableStandbys(spec, state).isEmpty()) {
-      return List.of(new Action.RestartForConfiguration(primary.name(), primary.podUid(), restartReason(primary)
+      return List.of(new Action.RestartForUpdate(primary.name(), primary.podUid(), restartReason(primary)
           + "; no standby can take over, so the primary restarts in place (writes pause meanwhile)"));
     }
     return List.of();
@@ -179,12 +182,24 @@ public final class ConfigRollout {
     return state.instances().stream().filter(i -> i.ordinal() < spec.instances).toList();
   }
 
-  private static String restartReason(InstanceState i) {
-    return "restarting " + i.name() + " for " + names(i) + " (settings that need a restart)";
+  private static boolean needsRestart(InstanceState i) {
+    return i.podOutdated() || (i.config() != null && !i.config().pendingRestart().isEmpty());
   }
 
-  private static String names(InstanceState i) {
-    return i.config().pendingRestart().stream().map(Object::toString).collect(Collectors.joining(", "));
+  private static String restartReason(InstanceState i) {
+    return "restarting " + i.name() + " for " + what(i);
+  }
+
+  /** What a restart of {@code i} would bring: its settings pending a restart, a newer pod template. */
+  private static String what(InstanceState i) {
+    List<String> parts = new ArrayList<>();
+    if (i.config() != null) {
+      i.config().pendingRestart().forEach(p -> parts.add(p.toString()));
+    }
+    if (i.podOutdated()) {
+      parts.add("the StatefulSet's new pod template");
+    }
+    return String.join(", ", parts);
   }
 
   private static boolean lower(String pending, String current) {

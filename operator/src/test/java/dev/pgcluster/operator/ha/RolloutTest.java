@@ -16,7 +16,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** One row per test: the instances' configuration as observed, and the rollout's next step. */
-class ConfigRolloutTest {
+class RolloutTest {
   private static final String NEW = "new";
   private static final String OLD = "old";
   private static final InstanceFacts PRIMARY = new InstanceFacts(false, 1, "0/3000000", null, null);
@@ -27,7 +27,7 @@ class ConfigRolloutTest {
   void waitsForTheKubeletToRefreshTheFileBeforeReloading() {
     ClusterState state = state(3, config(OLD, OLD), config(OLD, OLD), config(OLD, OLD));
     assertEquals(List.of(), decide(3, state));
-    ConfigRollout.Progress progress = ConfigRollout.progress(spec(3), NEW, state);
+    Rollout.Progress progress = Rollout.progress(spec(3), NEW, state);
     assertEquals(List.of("pg-0", "pg-1", "pg-2"), progress.waitingForFile());
     assertFalse(progress.converged());
   }
@@ -44,7 +44,7 @@ class ConfigRolloutTest {
   void convergedWhenEveryInstanceRunsTheRenderedConfiguration() {
     ClusterState state = state(3, config(NEW, NEW), config(NEW, NEW), config(NEW, NEW));
     assertEquals(List.of(), decide(3, state));
-    assertTrue(ConfigRollout.progress(spec(3), NEW, state).converged());
+    assertTrue(Rollout.progress(spec(3), NEW, state).converged());
   }
 
   @Test
@@ -52,8 +52,8 @@ class ConfigRolloutTest {
     ClusterState state = state(3, pending(SHARED_BUFFERS), pending(SHARED_BUFFERS), pending(SHARED_BUFFERS));
     List<Action> actions = decide(3, state);
     assertEquals(1, actions.size());
-    assertEquals("pg-2", ((Action.RestartForConfiguration) actions.get(0)).pod());
-    assertTrue(((Action.RestartForConfiguration) actions.get(0)).reason().contains("shared_buffers 128MB -> 256MB"));
+    assertEquals("pg-2", ((Action.RestartForUpdate) actions.get(0)).pod());
+    assertTrue(((Action.RestartForUpdate) actions.get(0)).reason().contains("shared_buffers 128MB -> 256MB"));
   }
 
   @Test
@@ -62,15 +62,15 @@ class ConfigRolloutTest {
     ClusterState restarting = withInstance(state, new InstanceState("pg-2", 2, false, "10.0.0.2", "replica", STANDBY,
         null, "uid-2", config(NEW, NEW)));
     assertEquals(List.of(), decide(3, restarting));
-    assertEquals("not ready: pg-2", ConfigRollout.progress(spec(3), NEW, restarting).blockedBy());
+    assertEquals("not ready: pg-2", Rollout.progress(spec(3), NEW, restarting).blockedBy());
   }
 
   @Test
   void noRestartWhileTheHaDeciderActs() {
     ClusterState state = state(3, pending(SHARED_BUFFERS), pending(SHARED_BUFFERS), pending(SHARED_BUFFERS));
-    assertEquals(List.of(), ConfigRollout.decide(spec(3), NEW, state,
+    assertEquals(List.of(), Rollout.decide(spec(3), NEW, state,
         List.of(new Action.CreateSlot("pgc_pg_2")), true));
-    assertEquals(1, ConfigRollout.decide(spec(3), NEW, state, List.of(new Action.RenewLease()), true).size());
+    assertEquals(1, Rollout.decide(spec(3), NEW, state, List.of(new Action.RenewLease()), true).size());
   }
 
   @Test
@@ -78,7 +78,7 @@ class ConfigRolloutTest {
     ConfigFacts broken = new ConfigFacts(NEW, NEW, List.of(), List.of("pgcluster.conf:20: work_mem = 'lots': invalid"));
     ClusterState state = state(3, pending(SHARED_BUFFERS), pending(SHARED_BUFFERS), broken);
     assertEquals(List.of(), decide(3, state));
-    ConfigRollout.Progress progress = ConfigRollout.progress(spec(3), NEW, state);
+    Rollout.Progress progress = Rollout.progress(spec(3), NEW, state);
     assertEquals(List.of("pg-2: pgcluster.conf:20: work_mem = 'lots': invalid"), progress.errors());
     assertTrue(progress.blockedBy().contains("a restarted instance would not start"));
   }
@@ -93,7 +93,7 @@ class ConfigRolloutTest {
         List.of(), streaming("pg-1", "pg-2"));
     assertEquals(List.of(new Action.Switchover("pg-0", "uid-0", "pg-2", null,
         "restart of primary pg-0 for shared_buffers 128MB -> 256MB")), decide(3, state));
-    assertEquals(List.of(), ConfigRollout.decide(spec(3), NEW, state, List.of(), false),
+    assertEquals(List.of(), Rollout.decide(spec(3), NEW, state, List.of(), false),
         "not again soon after a planned switchover gave up");
   }
 
@@ -109,14 +109,30 @@ class ConfigRolloutTest {
         new InstanceState("pg-1", 1, true, "10.0.0.1", "replica", lagging, null, "uid-1", config(NEW, NEW)),
         new InstanceState("pg-2", 2, true, "10.0.0.2", "replica", STANDBY, null, "uid-2", config(NEW, NEW))),
         List.of(), streaming("pg-1", "pg-2"));
-    assertEquals(List.of(), ConfigRollout.decide(spec, NEW, state, List.of(), true),
+    assertEquals(List.of(), Rollout.decide(spec, NEW, state, List.of(), true),
         "pg-2 is delayed, pg-1 replays 30 s behind: wait rather than restart the primary in place");
+  }
+
+  @Test
+  void aNewPodTemplateRollsLikeARestartOnlySetting() {
+    ClusterState state = new ClusterState(record(), List.of(
+        new InstanceState("pg-0", 0, true, "10.0.0.0", "primary", PRIMARY, null, "uid-0", config(NEW, NEW), true),
+        new InstanceState("pg-1", 1, true, "10.0.0.1", "replica", STANDBY, null, "uid-1", config(NEW, NEW), true),
+        new InstanceState("pg-2", 2, true, "10.0.0.2", "replica", STANDBY, null, "uid-2", config(NEW, NEW), false)),
+        List.of(), streaming("pg-1", "pg-2"));
+    assertEquals(List.of(new Action.RestartForUpdate("pg-1", "uid-1", "restarting pg-1 for the StatefulSet's new"
+        + " pod template")), decide(3, state), "pg-2 already runs the new template");
+    ClusterState standbysDone = withInstance(state, new InstanceState("pg-1", 1, true, "10.0.0.1", "replica", STANDBY,
+        null, "uid-1b", config(NEW, NEW), false));
+    assertEquals(List.of(new Action.Switchover("pg-0", "uid-0", "pg-1", null,
+        "restart of primary pg-0 for the StatefulSet's new pod template")), decide(3, standbysDone),
+        "equally advanced standbys: the lowest ordinal");
   }
 
   @Test
   void aSingleInstanceRestartsInPlace() {
     ClusterState state = state(1, pending(SHARED_BUFFERS));
-    Action.RestartForConfiguration restart = (Action.RestartForConfiguration) decide(1, state).get(0);
+    Action.RestartForUpdate restart = (Action.RestartForUpdate) decide(1, state).get(0);
     assertEquals("pg-0", restart.pod());
     assertTrue(restart.reason().contains("restarts in place"));
   }
@@ -126,14 +142,14 @@ class ConfigRolloutTest {
     List<PendingSetting> lower = List.of(new PendingSetting("max_connections", "200", "100"));
     ClusterState state = state(3, pending(lower), pending(lower), pending(lower));
     assertEquals(List.of(), decide(3, state));
-    assertTrue(ConfigRollout.progress(spec(3), NEW, state).blockedBy().startsWith("max_connections decreases"));
+    assertTrue(Rollout.progress(spec(3), NEW, state).blockedBy().startsWith("max_connections decreases"));
     List<PendingSetting> higher = List.of(new PendingSetting("max_connections", "100", "200"));
     assertEquals(1, decide(3, state(3, pending(higher), pending(higher), pending(higher))).size(),
         "raising it goes standbys first, as PostgreSQL requires");
   }
 
   private static List<Action> decide(int instances, ClusterState state) {
-    return ConfigRollout.decide(spec(instances), NEW, state, List.of(new Action.RenewLease()), true);
+    return Rollout.decide(spec(instances), NEW, state, List.of(new Action.RenewLease()), true);
   }
 
   private static PgClusterSpec spec(int instances) {
