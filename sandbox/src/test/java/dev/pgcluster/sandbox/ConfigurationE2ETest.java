@@ -157,6 +157,9 @@ class ConfigurationE2ETest {
       throws Exception {
     Map<String, String> podsBefore = podUids();
     String primaryBefore = conf.get().getStatus().currentPrimary;
+    try (Connection rw = conf.viaService("conf-rw"); var s = rw.createStatement()) {
+      s.execute("DROP TABLE IF EXISTS chaos");  // a writer numbers its rows from 0
+    }
     try (ChaosHarness writer = new ChaosHarness(conf)) {
       writer.start();
       Await.until(Duration.ofSeconds(10), "writes acknowledged", () -> writer.acknowledged.size() > 50);
