@@ -84,18 +84,20 @@ public final class Actuator {
           events.normal(cluster, "RestartedForUpdate", restart.reason());
         }
       } else if (action instanceof Action.ReloadConfiguration reload) {
-        reload(cluster, state.instance(reload.pod()).orElseThrow(), reload.reason());
+        if (onInstance(cluster, state, reload.pod(), "reload its configuration", InstanceProbe::reloadConfiguration)) {
+          LOG.info("reloaded the configuration of {}: {}", reload.pod(), reload.reason());
+          events.normal(cluster, "ConfigurationReloaded", reload.pod() + ": " + reload.reason());
+        }
       } else if (action instanceof Action.Promote promote) {
         if (promote(cluster, state, promote, record)) {
           record = lease.markPromoted(ns, names.primaryLease(), record);
         }
       } else if (action instanceof Action.ReattachStandby reattach) {
-        InstanceState standby = state.instance(reattach.pod()).orElseThrow();
-        try (Connection c = connect(cluster, standby)) {
-          InstanceProbe.reattachToUpstream(c);
+        if (onInstance(cluster, state, reattach.pod(), "reconnect it to its upstream",
+            InstanceProbe::reattachToUpstream)) {
+          LOG.info("standby {} follows {} again (its upstream was cut during a failover)", reattach.pod(),
+              state.primary().holder());
         }
-        LOG.info("standby {} follows {} again (its upstream was cut during a failover)", reattach.pod(),
-            state.primary().holder());
       } else if (action instanceof Action.MarkInitialized) {
         record = lease.markInitialized(ns, names.primaryLease(), record);
         events.normal(cluster, "ClusterInitialized", "primary " + record.holder() + " is up; the cluster is"
@@ -192,14 +194,19 @@ public final class Actuator {
     return true;
   }
 
-  private void reload(PgCluster cluster, InstanceState instance, String reason) throws SQLException {
-    String password = credentials.superuserPassword(cluster).orElseThrow();
-    try (Connection c = connector.connect(instance.podIp(), PgClusterNames.POSTGRES_PORT, PgClusterNames.SUPERUSER,
-        password)) {
-      InstanceProbe.reloadConfiguration(c);
+  /** SQL on one instance that may fail without failing the reconcile: the next one tries again. */
+  private boolean onInstance(PgCluster cluster, ClusterState state, String pod, String what, SqlStep step) {
+    try (Connection c = connect(cluster, state.instance(pod).orElseThrow())) {
+      step.run(c);
+      return true;
+    } catch (SQLException e) {
+      LOG.warn("could not {} on {} ({}); trying again on the next reconcile", what, pod, e.getMessage());
+      return false;
     }
-    LOG.info("reloaded the configuration of {}: {}", instance.name(), reason);
-    events.normal(cluster, "ConfigurationReloaded", instance.name() + ": " + reason);
+  }
+
+  private interface SqlStep {
+    void run(Connection c) throws SQLException;
   }
 
   /** When a switchover the operator planned itself last gave up, per cluster (it is not retried for a while). */
@@ -259,12 +266,7 @@ public final class Actuator {
     }
     // The new primary is writable and holds the Lease: the others may follow it (through -rw) at once.
     for (String other : frozenAt.keySet()) {
-      try (Connection c = connect(cluster, state.instance(other).orElseThrow())) {
-        InstanceProbe.reattachToUpstream(c);
-      } catch (SQLException e) {
-        LOG.warn("could not point standby {} at the new primary yet ({}); retried on the next reconcile", other,
-            e.getMessage());
-      }
+      onInstance(cluster, state, other, "reconnect it to its upstream", InstanceProbe::reattachToUpstream);
     }
     double promoteSeconds = (System.nanoTime() - start) / 1e9;
     java.time.Duration sinceChange = record.changedAt() == null ? null
