@@ -175,6 +175,14 @@ public final class StatusAssembler {
       s.replayedLsn = i.facts().replayedLsn();
       s.lagSeconds = i.facts().replayLagSeconds();
     }
+    List<String> pending = new ArrayList<>();
+    if (i.config() != null) {
+      i.config().pendingRestart().forEach(p -> pending.add(p.toString()));
+    }
+    if (i.podOutdated()) {
+      pending.add("pod template");
+    }
+    s.pendingRestart = pending.isEmpty() ? null : pending;
     if (s.role != InstanceRole.PRIMARY) {
       state.standbys().stream().filter(c -> i.name().equals(c.applicationName())).findFirst()
           .ifPresent((StandbyConnection c) -> {

@@ -86,6 +86,36 @@ class StatusAssemblerTest {
     assertEquals("InvalidSpec", condition(invalid, "Ready").getReason());
   }
 
+  @Test
+  void aRolloutShowsWhatWaitsForARestartAndAConfigurationErrorDegrades() {
+    PgCluster cluster = TestClusters.cluster("pg", 2);
+    String hash = dev.pgcluster.operator.render.PostgresConfig.configHash(cluster);
+    var pending = new dev.pgcluster.operator.postgres.ConfigFacts(hash, hash,
+        List.of(new dev.pgcluster.operator.postgres.ConfigFacts.PendingSetting("shared_buffers", "128MB", "256MB")),
+        List.of());
+    var done = new dev.pgcluster.operator.postgres.ConfigFacts(hash, hash, List.of(), List.of());
+    ClusterState rolling = new ClusterState(new PrimaryRecord("pg-0", 0, true, "1"),
+        List.of(new InstanceState("pg-0", 0, true, "127.0.1.1", "primary", PRIMARY, null, "u0", pending, false),
+            new InstanceState("pg-1", 1, true, "127.0.1.2", "replica", STANDBY, null, "u1", done, true)),
+        List.of(), List.of(new StandbyConnection("pg-1", "streaming", "quorum", "0/2000000", 0L)));
+    PgClusterStatus status = StatusAssembler.observed(cluster, rolling, T0);
+    assertEquals(List.of("shared_buffers 128MB -> 256MB"), status.instances.get(0).pendingRestart);
+    assertEquals(List.of("pod template"), status.instances.get(1).pendingRestart);
+    assertEquals("RollingOut", condition(status, "Progressing").getReason());
+    assertEquals(ClusterPhase.Healthy, status.phase, "a rollout alone does not degrade the cluster");
+
+    var broken = new dev.pgcluster.operator.postgres.ConfigFacts(hash, hash, List.of(),
+        List.of("postgresql.conf:16: work_mem = 'plenty': setting could not be applied"));
+    ClusterState rejected = new ClusterState(new PrimaryRecord("pg-0", 0, true, "1"),
+        List.of(new InstanceState("pg-0", 0, true, "127.0.1.1", "primary", PRIMARY, null, "u0", broken, false),
+            new InstanceState("pg-1", 1, true, "127.0.1.2", "replica", STANDBY, null, "u1", done, false)),
+        List.of(), List.of(new StandbyConnection("pg-1", "streaming", "quorum", "0/2000000", 0L)));
+    PgClusterStatus degraded = StatusAssembler.observed(cluster, rejected, T0);
+    assertEquals(ClusterPhase.Degraded, degraded.phase);
+    assertEquals("InvalidConfiguration", condition(degraded, "Degraded").getReason());
+    assertEquals(true, condition(degraded, "Degraded").getMessage().contains("pg-0: postgresql.conf:16: work_mem"));
+  }
+
   private static ClusterState healthy() {
     return new ClusterState(new PrimaryRecord("pg-0", 0, true, "1"),
         List.of(new InstanceState("pg-0", 0, true, "127.0.1.1", "primary", PRIMARY, null),

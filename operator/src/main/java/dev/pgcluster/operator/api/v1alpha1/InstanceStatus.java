@@ -8,7 +8,7 @@ public class InstanceStatus {
   /** Whether the operator could reach PostgreSQL over SQL in its last probe. */
   public Boolean reachable;
   public Long timeline;
-  /** Primary: current WAL write LSN. Standby: last LSN received from the primary. */
+  /** Primary: current WAL write LSN. Standby: how far its WAL goes (received or replayed, the further). */
   public String receivedLsn;
   /** Standby: last LSN replayed. */
   public String replayedLsn;
@@ -18,4 +18,9 @@ public class InstanceStatus {
   public Double lagSeconds;
   /** Standby: sync_state as the primary reports it (async, potential, sync, quorum). */
   public String syncState;
+  /**
+   * What the next restart of this instance brings ("shared_buffers 128MB -> 256MB", "pod template"):
+   * the operator rolls restarts out one instance at a time. Absent when nothing waits.
+   */
+  public java.util.List<String> pendingRestart;
 }
