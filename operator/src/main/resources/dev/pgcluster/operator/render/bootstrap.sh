@@ -32,14 +32,14 @@ replication_conninfo() {
 }
 
 wait_for_primary() {
-  local waited=0
+  local start=$SECONDS
+  # Polled twice a second: a new cluster's standbys wait here for the first primary.
   until pg_isready -q -h "$PRIMARY_HOST" -p "$PGPORT" -t 2; do
-    if [ "$waited" -ge "$CLONE_WAIT_SECONDS" ]; then
-      log "primary service $PRIMARY_HOST:$PGPORT not ready after ${waited}s; giving up this attempt"
+    if [ $((SECONDS - start)) -ge "$CLONE_WAIT_SECONDS" ]; then
+      log "primary service $PRIMARY_HOST:$PGPORT not ready after $((SECONDS - start))s; giving up this attempt"
       exit 1
     fi
-    sleep 2
-    waited=$((waited + 2))
+    sleep 0.5
   done
 }
 
