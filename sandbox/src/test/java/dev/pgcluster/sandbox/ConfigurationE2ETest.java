@@ -103,19 +103,32 @@ class ConfigurationE2ETest {
   @Order(2)
   void aValuePostgresRejectsIsReportedAndNothingRestarts() throws Exception {
     Map<String, String> podsBefore = podUids();
-    setParameter("work_mem", "plenty");
+    sandbox.editCluster(NS, "conf", c -> {
+      c.getSpec().postgresql.parameters.put("work_mem", "plenty");
+      c.getSpec().postgresql.parameters.put("max_connections", "200");  // would need a restart
+      c.getSpec().postgresql.pgHba = List.of("host all reporting all reject", "host all all 10.0.0.0/99 scram-sha-256");
+      return c;
+    });
     Condition degraded = Await.until(Duration.ofSeconds(30), "Degraded/InvalidConfiguration",
-        () -> condition("Degraded"), c -> "InvalidConfiguration".equals(c.getReason()));
-    assertTrue(degraded.getMessage().contains("work_mem = 'plenty'"), degraded.getMessage());
+        () -> condition("Degraded"), c -> "InvalidConfiguration".equals(c.getReason())
+            && c.getMessage().contains("pg_hba.conf") && c.getMessage().contains("work_mem = 'plenty'"));
+    assertTrue(degraded.getMessage().contains("invalid CIDR mask"), degraded.getMessage());
     try (Connection c = conf.toPod(conf.get().getStatus().currentPrimary)) {
       assertEquals("8MB", one(c, "SHOW work_mem"), "the rejected value is not in effect");
     }
     assertTrue(sandbox.client().v1().events().inNamespace(NS).list().getItems().stream()
         .anyMatch(e -> "InvalidConfiguration".equals(e.getReason())), "a Warning event names the problem");
-    assertEquals(podsBefore, podUids(), "no pod was restarted");
-    setParameter("work_mem", "16MB");
+    Thread.sleep(3000);
+    assertEquals(podsBefore, podUids(), "no pod was restarted, although max_connections waits for a restart");
+    sandbox.editCluster(NS, "conf", c -> {
+      c.getSpec().postgresql.parameters.put("work_mem", "16MB");
+      c.getSpec().postgresql.parameters.remove("max_connections");
+      c.getSpec().postgresql.pgHba = List.of("host all reporting all reject");
+      return c;
+    });
     Await.until(Duration.ofSeconds(30), "no longer degraded", () -> condition("Degraded"),
         c -> "False".equals(c.getStatus()));
+    assertEquals(podsBefore, podUids(), "no pod was restarted");
   }
 
   @Test
@@ -187,13 +200,6 @@ class ConfigurationE2ETest {
       System.out.printf("rolling restart for %s: %.1f s for 3 instances, %d writes acknowledged, 0 lost,"
           + " longest write gap %.2f s%n", what, seconds, acknowledged, writer.longestGapNanos.get() / 1e9);
     }
-  }
-
-  private void setParameter(String name, String value) {
-    sandbox.editCluster(NS, "conf", c -> {
-      c.getSpec().postgresql.parameters.put(name, value);
-      return c;
-    });
   }
 
   private Condition condition(String type) {

@@ -95,6 +95,14 @@ public final class InstanceProbe {
           errors.add(f[1]);
         }
       }
+      // pg_hba.conf as it is on disk now: PostgreSQL keeps the old rules on a reload that finds an
+      // error, and refuses to start with it.
+      try (ResultSet rs = st.executeQuery("SELECT line_number, error FROM pg_hba_file_rules WHERE error IS NOT NULL"
+          + " ORDER BY line_number")) {
+        while (rs.next()) {
+          errors.add("pg_hba.conf:" + rs.getInt(1) + ": " + rs.getString(2));
+        }
+      }
       return new ConfigFacts(loaded, onDisk, pending, errors);
     }
   }
