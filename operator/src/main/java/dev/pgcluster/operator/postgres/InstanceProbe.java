@@ -199,7 +199,6 @@ public final class InstanceProbe {
     }
   }
 
-  /** Ends recovery and waits (up to 30 s) until the instance accepts writes. */
   /**
    * Cut a standby off its upstream: with primary_conninfo empty (a reload restarts the WAL receiver)
    * it receives nothing more, so it can no longer acknowledge a former primary's synchronous commits.
@@ -244,6 +243,7 @@ public final class InstanceProbe {
     }
   }
 
+  /** Ends recovery and waits (up to 30 s) until the instance accepts writes. */
   public static void promote(Connection standby) throws SQLException {
     try (Statement st = standby.createStatement();
         ResultSet rs = st.executeQuery("SELECT pg_is_in_recovery() AND NOT pg_promote(true, 30)")) {
