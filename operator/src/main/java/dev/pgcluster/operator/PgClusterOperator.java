@@ -72,7 +72,7 @@ public final class PgClusterOperator implements AutoCloseable {
     });
     AtomicBoolean started = new AtomicBoolean();
     PgClusterOperator running = new PgClusterOperator(operator,
-        new HttpEndpoints(config.httpPort(), registry, started::get), started);
+        new HttpEndpoints(config.httpAddress(), config.httpPort(), registry, started::get), started);
     operator.start();
     running.started.set(true);
     LOG.info("pgcluster-operator started as {} (leader election {}, namespaces {}), http port {}",

@@ -1,70 +1,107 @@
 package dev.pgcluster.sandbox;
 
-import dev.pgcluster.operator.PgClusterOperator;
 import dev.pgcluster.operator.api.v1alpha1.PgCluster;
-import dev.pgcluster.operator.config.OperatorConfig;
-import dev.pgcluster.sandbox.api.SandboxApiServer;
-import dev.pgcluster.sandbox.controller.GarbageCollector;
-import dev.pgcluster.sandbox.controller.StatefulSetController;
+import dev.pgcluster.sandbox.controller.VolumeProvisioner;
+import dev.pgcluster.sandbox.controlplane.ControlPlane;
+import dev.pgcluster.sandbox.controlplane.ControlPlaneBuild;
+import dev.pgcluster.sandbox.kubelet.Images;
 import dev.pgcluster.sandbox.kubelet.Kubelet;
+import dev.pgcluster.sandbox.kubelet.VolumeAttachments;
 import dev.pgcluster.sandbox.net.AddressPool;
+import dev.pgcluster.sandbox.net.LocalRoutes;
 import dev.pgcluster.sandbox.net.ServiceNetwork;
-import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.TaintBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A Kubernetes stand-in on one machine: the embedded API server, a StatefulSet controller, a garbage
- * collector, one kubelet running pods as local processes, and the Service network. The operator runs
- * against it unmodified, as it would against any cluster. Everything stops with {@link #close()}.
+ * A Kubernetes cluster on one machine: a real control plane ({@link ControlPlane}: etcd, kube-apiserver,
+ * kube-controller-manager, kube-scheduler), and the parts that stand in for what the machine cannot
+ * have: kubelets ({@link Kubelet}: one system node for the operator, three worker nodes for databases)
+ * running pods as local processes, Service proxies following EndpointSlices, and a volume provisioner.
+ * The operator is installed into it with its Helm chart ({@link #installOperator}). Everything stops
+ * with {@link #close()}.
  */
 public final class Sandbox implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Sandbox.class);
   private static final AtomicInteger BLOCKS = new AtomicInteger();
+  /** The node the operator runs on, tainted as an AKS system pool is, so databases go elsewhere. */
+  public static final String SYSTEM_NODE = "sandbox-system";
+  public static final List<String> WORKER_NODES = List.of("sandbox-1", "sandbox-2", "sandbox-3");
+  public static final String OPERATOR_NAMESPACE = "pgcluster-system";
 
   private final Path root;
   private final boolean keepRoot;
-  private final SandboxApiServer api;
+  private final ControlPlane controlPlane;
   private final KubernetesClient client;
+  private final KubernetesClient proxyClient;
   private final ServiceNetwork network;
-  private final Kubelet kubelet;
-  private final StatefulSetController statefulSets;
-  private final GarbageCollector garbageCollector;
+  private final Map<String, Kubelet> kubelets = new LinkedHashMap<>();
+  private final VolumeProvisioner provisioner;
   private final Thread loop;
-  private final List<PgClusterOperator> operators = new ArrayList<>();
   private volatile boolean closed;
 
   private Sandbox(Path root, boolean keepRoot) throws IOException {
     this.root = root;
     this.keepRoot = keepRoot;
-    // Each sandbox takes its own 127.x block so that sandboxes in one run never meet on an address.
-    int block = 100 + Math.floorMod((int) ProcessHandle.current().pid() * 7 + BLOCKS.getAndIncrement(), 100);
-    AddressPool addresses = new AddressPool(block);
-    this.api = new SandboxApiServer(root.resolve("kubeconfig"));
-    this.client = api.newClient();
-    this.network = new ServiceNetwork(addresses, root.resolve("dns"));
-    this.kubelet = new Kubelet(client, addresses, network, root, api::takeDeletionGrace);
-    this.statefulSets = new StatefulSetController(client, kubelet::hasPod);
-    this.garbageCollector = new GarbageCollector(client);
-    this.loop = new Thread(this::controlLoop, "sandbox control loop");
+    LocalRoutes.ensure();
+    // Each sandbox takes its own /22 of pod and Service addresses, so that sandboxes never meet.
+    int third = 4 * Math.floorMod((int) ProcessHandle.current().pid() * 7 + BLOCKS.getAndIncrement(), 64);
+    AddressPool addresses = new AddressPool("198.18", third);
+    String apiAddress = addresses.allocate(6443);
+    String serviceCidr = "198.19." + third + ".0/22";
+    List<String> nodes = new ArrayList<>(List.of(SYSTEM_NODE));
+    nodes.addAll(WORKER_NODES);
+    this.controlPlane = ControlPlane.start(root.resolve("control-plane"), apiAddress, serviceCidr, nodes);
+    this.client = controlPlane.client(ControlPlane.ADMIN);
+    this.proxyClient = controlPlane.client("system:kube-proxy");
+    this.network = new ServiceNetwork(root.resolve("dns"));
+    this.provisioner = new VolumeProvisioner(client, root.resolve("volumes"));
+    String kubernetesIp = "198.19." + third + ".1";
+    Map<String, String> serviceEnv = Map.of(
+        "KUBERNETES_SERVICE_HOST", kubernetesIp,
+        "KUBERNETES_SERVICE_PORT", "443",
+        "KUBERNETES_SERVICE_PORT_HTTPS", "443",
+        "KUBERNETES_PORT", "tcp://" + kubernetesIp + ":443",
+        "KUBERNETES_PORT_443_TCP", "tcp://" + kubernetesIp + ":443",
+        "KUBERNETES_PORT_443_TCP_PROTO", "tcp",
+        "KUBERNETES_PORT_443_TCP_PORT", "443",
+        "KUBERNETES_PORT_443_TCP_ADDR", kubernetesIp);
+    Images images = new Images(operatorJar().orElse(null));
+    AtomicInteger podSequence = new AtomicInteger();
+    VolumeAttachments attachments = new VolumeAttachments();
+    for (String node : nodes) {
+      kubelets.put(node, new Kubelet(node, addresses.allocate(10250), controlPlane.client("system:node:" + node),
+          addresses, network, root, images, serviceEnv, podSequence, attachments,
+          () -> controlPlane.client("system:node:" + node)));
+    }
+    // A system node pool: only what tolerates the taint (the operator, as installed here) runs there.
+    client.nodes().withName(SYSTEM_NODE).edit(n -> {
+      n.getSpec().setTaints(List.of(new TaintBuilder().withKey("CriticalAddonsOnly").withValue("true")
+          .withEffect("NoSchedule").build()));
+      n.getMetadata().getLabels().put("pgcluster.dev/node-pool", "system");
+      return n;
+    });
+    this.loop = new Thread(this::controlLoop, "sandbox network and volumes");
     this.loop.setDaemon(true);
     this.loop.start();
-    LOG.info("sandbox up: API {} kubeconfig {} addresses 127.{}.x.y, data in {}", api.url(), api.kubeconfig(),
-        block, root);
+    LOG.info("sandbox up: API {}, kubeconfig {}, pods in 198.18.{}.0/22, Services in {}, PostgreSQL {}, data in {}",
+        controlPlane.apiUrl(), kubeconfig(), third, serviceCidr, images.postgresVersion(), root);
   }
 
   /**
@@ -99,12 +136,18 @@ public final class Sandbox implements AutoCloseable {
     return new Sandbox(root, true);
   }
 
+  /** A client with administrator rights (system:masters), as a cluster admin's kubectl has. */
   public KubernetesClient client() {
     return client;
   }
 
+  public ControlPlane controlPlane() {
+    return controlPlane;
+  }
+
+  /** The administrator's kubeconfig: {@code kubectl --kubeconfig <this>} works against the sandbox. */
   public Path kubeconfig() {
-    return api.kubeconfig();
+    return controlPlane.adminKubeconfig();
   }
 
   public Path root() {
@@ -112,35 +155,59 @@ public final class Sandbox implements AutoCloseable {
   }
 
   public String apiUrl() {
-    return api.url();
+    return controlPlane.apiUrl();
   }
 
-  /** The operator, in this JVM, with its own client from the kubeconfig, as a Deployment replica would run. */
-  public PgClusterOperator startOperator(String identity) throws IOException {
-    OperatorConfig config = OperatorConfig.fromEnv(Map.of(
-        "PGC_HTTP_PORT", "0",
-        "PGC_LEASE_NAMESPACE", "default",
-        "POD_NAME", identity,
-        "PGC_STATUS_REFRESH_SECONDS", "2"));
-    PgClusterOperator operator = PgClusterOperator.start(api.newClient(), config, false);
-    synchronized (operators) {
-      operators.add(operator);
-    }
-    return operator;
+  /**
+   * Installs the operator as users do: {@code helm install} of helm/pgcluster-operator (two replicas,
+   * leader election, the chart's ServiceAccount and ClusterRole), with the locally built image name the
+   * kubelets map to the operator jar. Returns once an operator pod is Ready.
+   */
+  public void installOperator(String... extraValues) {
+    Helm helm = new Helm(kubeconfig());
+    List<String> values = new ArrayList<>(List.of(
+        "image.repository=pgcluster-operator", "image.tag=dev", "image.pullPolicy=Never",
+        // Pods share this machine's network, as with hostNetwork: each replica listens on its pod IP.
+        "operator.httpAddress=podIP",
+        "operator.logFormat=text",
+        "operator.statusRefreshSeconds=2",
+        "nodeSelector.pgcluster\\.dev/node-pool=system",
+        "tolerations[0].key=CriticalAddonsOnly", "tolerations[0].operator=Exists",
+        "tolerations[0].effect=NoSchedule"));
+    values.addAll(List.of(extraValues));
+    helm.install("pgcluster-operator", ControlPlaneBuild.repositoryRoot().resolve("helm/pgcluster-operator"),
+        OPERATOR_NAMESPACE, values);
+    Await.untilTrue(Duration.ofSeconds(120), "an operator pod Ready", () -> operatorPods().stream()
+        .anyMatch(Sandbox::ready));
   }
 
-  public void stopOperator(PgClusterOperator operator) {
-    operator.close();
-    synchronized (operators) {
-      operators.remove(operator);
-    }
+  /** The operator's pods (the Deployment's), oldest first. */
+  public List<Pod> operatorPods() {
+    return client.pods().inNamespace(OPERATOR_NAMESPACE).withLabel("app.kubernetes.io/name", "pgcluster-operator")
+        .list().getItems().stream().filter(p -> p.getMetadata().getDeletionTimestamp() == null)
+        .sorted(Comparator.comparing(p -> p.getMetadata().getCreationTimestamp())).toList();
   }
 
-  /** Creates the resource in the manifest (YAML or JSON) in {@code namespace}. */
+  /** The operator replica holding the leader Lease (its pod name), if any. */
+  public Optional<String> operatorLeader() {
+    var lease = client.leases().inNamespace(OPERATOR_NAMESPACE).withName("pgcluster-operator-leader").get();
+    return lease == null || lease.getSpec() == null ? Optional.empty()
+        : Optional.ofNullable(lease.getSpec().getHolderIdentity());
+  }
+
+  /** Creates the resource in the manifest (YAML or JSON) in {@code namespace}, creating the namespace. */
   public PgCluster apply(String namespace, String manifest) {
+    ensureNamespace(namespace);
     PgCluster cluster = io.fabric8.kubernetes.client.utils.Serialization.unmarshal(manifest, PgCluster.class);
     cluster.getMetadata().setNamespace(namespace);
     return client.resources(PgCluster.class).inNamespace(namespace).resource(cluster).create();
+  }
+
+  public void ensureNamespace(String namespace) {
+    if (client.namespaces().withName(namespace).get() == null) {
+      client.namespaces().resource(new io.fabric8.kubernetes.api.model.NamespaceBuilder().withNewMetadata()
+          .withName(namespace).endMetadata().build()).create();
+    }
   }
 
   /**
@@ -159,24 +226,36 @@ public final class Sandbox implements AutoCloseable {
     }
   }
 
-  /** The address of a Service on the sandbox network (its "cluster IP"). */
+  /** The cluster IP of a Service (where its proxy listens). */
   public String serviceAddress(String namespace, String service) {
-    return network.serviceAddress(namespace, service);
+    String known = network.serviceAddress(namespace, service);
+    if (known != null) {
+      return known;
+    }
+    var s = client.services().inNamespace(namespace).withName(service).get();
+    return s == null ? null : s.getSpec().getClusterIP();
   }
 
   public String podIp(String namespace, String pod) {
-    return kubelet.pod(namespace, pod).map(Kubelet.PodRunnerView::ip)
-        .orElseThrow(() -> new IllegalArgumentException("no pod " + namespace + "/" + pod + " runs"));
+    return runner(namespace, pod).ip();
   }
 
   public Path podLogs(String namespace, String pod) {
-    return kubelet.pod(namespace, pod).map(Kubelet.PodRunnerView::logDirectory)
-        .orElseThrow(() -> new IllegalArgumentException("no pod " + namespace + "/" + pod + " runs"));
+    return runner(namespace, pod).logDirectory();
   }
 
   /** The pid of a container's main process, or null when it does not run. */
   public Long kubeletPid(String namespace, String pod, String container) {
     return runner(namespace, pod).mainPid(container);
+  }
+
+  /** The node a pod is bound to. */
+  public String nodeOf(String namespace, String pod) {
+    Pod p = client.pods().inNamespace(namespace).withName(pod).get();
+    if (p == null || p.getSpec().getNodeName() == null) {
+      throw new IllegalArgumentException("pod " + namespace + "/" + pod + " is not bound to a node");
+    }
+    return p.getSpec().getNodeName();
   }
 
   // Faults on demand.
@@ -195,45 +274,69 @@ public final class Sandbox implements AutoCloseable {
     runner(namespace, pod).signal(container, "CONT");
   }
 
-  /** SIGCONT if the pod still runs here (it may have been deleted and stopped meanwhile). */
+  /** SIGCONT if the pod still runs somewhere (it may have been deleted and stopped meanwhile). */
   public void thawContainerIfRunning(String namespace, String pod, String container) {
-    kubelet.pods(namespace, pod).forEach(r -> {
+    kubelets.values().forEach(k -> k.pods(namespace, pod).forEach(r -> {
       try {
         r.signal(container, "CONT");
       } catch (IllegalArgumentException e) {
         // That container no longer runs.
       }
-    });
+    }));
   }
 
   public void deletePod(String namespace, String pod) {
     client.pods().inNamespace(namespace).withName(pod).delete();
   }
 
-  /** The API server answers 503 to everything for {@code duration} (the control plane is unreachable). */
-  public void apiOutage(java.time.Duration duration) {
-    api.outage(duration);
-  }
-
-  /** The pod's node dies: all its processes get SIGKILL, nothing restarts, the pod status goes stale. */
-  public void loseNode(String namespace, String pod) {
-    runner(namespace, pod).loseNode();
+  /** The API server is stopped for {@code duration} and started again (operator, kubelets, controllers lose it alike). */
+  public void apiOutage(Duration duration) {
+    controlPlane.apiOutage(duration);
   }
 
   /**
-   * The pod's node stops hearing from the API server: a deletion of the pod (even a force deletion,
-   * which removes it from the API at once) is not carried out and its processes run on until
-   * {@link #healPartition}. Returns the pod's uid, which names it after it left the API.
+   * The node of the pod dies: all its pods' processes get SIGKILL, its kubelet writes nothing more. The
+   * node-lifecycle controller marks it NotReady after {@link ControlPlane#NODE_MONITOR_GRACE}. Returns the node.
+   */
+  public String loseNode(String namespace, String pod) {
+    String node = nodeOf(namespace, pod);
+    kubelets.get(node).lose();
+    return node;
+  }
+
+  /**
+   * Nodes that were lost come back, as after a reboot: a new kubelet under the same name registers, renews
+   * its Lease and runs whatever is bound to it (the pods it ran before were deleted meanwhile, or start anew).
+   */
+  public void restoreLostNodes() {
+    kubelets.replaceAll((name, kubelet) -> {
+      if (!kubelet.lost()) {
+        return kubelet;
+      }
+      kubelet.close();
+      try {
+        LOG.info("node {} comes back", name);
+        return kubelet.restarted();
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    });
+  }
+
+  /**
+   * The pod's node stops hearing from the API server: no heartbeats, no status, no deletion carried out
+   * (a force deletion removes the pod from the API at once, but its processes run on) until
+   * {@link #healPartition}. Returns the node's name.
    */
   public String partitionNode(String namespace, String pod) {
-    String uid = runner(namespace, pod).uid();
-    kubelet.partition(uid);
-    return uid;
+    String node = nodeOf(namespace, pod);
+    kubelets.get(node).partition();
+    return node;
   }
 
   /** The node hears from the API server again: a pod deleted meanwhile is stopped now. */
-  public void healPartition(String uid) {
-    kubelet.heal(uid);
+  public void healPartition(String node) {
+    kubelets.get(node).heal();
   }
 
   /** No Service forwards to the pod any more, and forwarded connections to it are cut. */
@@ -246,59 +349,39 @@ public final class Sandbox implements AutoCloseable {
   }
 
   private Kubelet.PodRunnerView runner(String namespace, String pod) {
-    return kubelet.pod(namespace, pod)
+    return kubelets.values().stream().flatMap(k -> k.pod(namespace, pod).stream()).findFirst()
         .orElseThrow(() -> new IllegalArgumentException("no pod " + namespace + "/" + pod + " runs"));
   }
 
+  private static boolean ready(Pod pod) {
+    return pod.getStatus() != null && pod.getStatus().getConditions() != null && pod.getStatus().getConditions()
+        .stream().anyMatch(c -> "Ready".equals(c.getType()) && "True".equals(c.getStatus()));
+  }
+
   private void controlLoop() {
-    long lastCollection = 0;
     while (!closed) {
       try {
-        List<Pod> pods = client.pods().inAnyNamespace().list().getItems();
-        var sets = client.apps().statefulSets().inAnyNamespace().list().getItems();
-        var services = client.services().inAnyNamespace().list().getItems();
-        kubelet.sync(pods);
-        statefulSets.sync(sets, pods);
-        network.sync(services, pods);
-        if (System.currentTimeMillis() - lastCollection > 1000) {
-          collectGarbage(pods, sets, services);
-          lastCollection = System.currentTimeMillis();
-        }
+        network.sync(proxyClient.services().inAnyNamespace().list().getItems(),
+            proxyClient.discovery().v1().endpointSlices().inAnyNamespace().list().getItems());
+        provisioner.sync(client.persistentVolumeClaims().inAnyNamespace().list().getItems());
         Thread.sleep(200);
       } catch (InterruptedException e) {
         return;
       } catch (RuntimeException e) {
         if (!closed) {
-          LOG.warn("sandbox control loop: {}", e.toString(), e);
+          LOG.debug("sandbox network loop: {}", e.toString());
+          try {
+            Thread.sleep(500);
+          } catch (InterruptedException ie) {
+            return;
+          }
         }
       }
     }
   }
 
-  private void collectGarbage(List<Pod> pods, List<? extends HasMetadata> sets, List<? extends HasMetadata> services) {
-    List<HasMetadata> dependents = new ArrayList<>();
-    dependents.addAll(pods);
-    dependents.addAll(sets);
-    dependents.addAll(services);
-    dependents.addAll(client.configMaps().inAnyNamespace().list().getItems());
-    dependents.addAll(client.secrets().inAnyNamespace().list().getItems());
-    dependents.addAll(client.policy().v1().podDisruptionBudget().inAnyNamespace().list().getItems());
-    dependents.addAll(client.leases().inAnyNamespace().list().getItems());
-    Set<String> live = new HashSet<>();
-    client.resources(PgCluster.class).inAnyNamespace().list().getItems()
-        .forEach(c -> live.add(c.getMetadata().getUid()));
-    dependents.forEach(d -> live.add(d.getMetadata().getUid()));
-    garbageCollector.collect(live, dependents);
-  }
-
   @Override
   public void close() {
-    List<PgClusterOperator> running;
-    synchronized (operators) {
-      running = new ArrayList<>(operators);
-      operators.clear();
-    }
-    running.forEach(PgClusterOperator::close);
     closed = true;
     loop.interrupt();
     try {
@@ -306,14 +389,32 @@ public final class Sandbox implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    kubelet.close();
+    // Workers first, the system node (the operator) last, as when a cluster is torn down.
+    List<Kubelet> order = new ArrayList<>(kubelets.values());
+    java.util.Collections.reverse(order);
+    order.forEach(Kubelet::close);
     network.close();
+    proxyClient.close();
     client.close();
-    api.close();
+    controlPlane.close();
     if (!keepRoot) {
       deleteTree(root);
     }
     LOG.info("sandbox stopped");
+  }
+
+  /** The operator jar the pgcluster-operator image maps to (operator/target, built by Maven). */
+  static Optional<Path> operatorJar() {
+    Path target = ControlPlaneBuild.repositoryRoot().resolve("operator/target");
+    if (!Files.isDirectory(target)) {
+      return Optional.empty();
+    }
+    try (Stream<Path> files = Files.list(target)) {
+      return files.filter(p -> p.getFileName().toString().matches("pgcluster-operator-.*\\.jar"))
+          .filter(p -> !p.getFileName().toString().endsWith("-sources.jar")).findFirst();
+    } catch (IOException e) {
+      return Optional.empty();
+    }
   }
 
   /**
@@ -342,7 +443,8 @@ public final class Sandbox implements AutoCloseable {
           } catch (IOException e) {
             // Not readable: rely on the environment.
           }
-          if (cwd.startsWith(root.toString()) || indexOf(Files.readAllBytes(p.resolve("environ")), marker) >= 0) {
+          if (cwd.startsWith(root.toString()) || indexOf(Files.readAllBytes(p.resolve("environ")), marker) >= 0
+              || indexOf(Files.readAllBytes(p.resolve("cmdline")), marker) >= 0) {
             found.add(Long.parseLong(name));
           }
         } catch (IOException | RuntimeException e) {

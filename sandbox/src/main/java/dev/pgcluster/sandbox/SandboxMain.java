@@ -85,13 +85,13 @@ public final class SandboxMain {
     }
     CountDownLatch stopped = new CountDownLatch(1);
     Thread hook = new Thread(() -> {
-      out.println("\nstopping the sandbox: operator, pods, proxies, API server...");
+      out.println("\nstopping the sandbox: operator, pods, proxies, control plane...");
       sandbox.close();
       stopped.countDown();
     }, "sandbox-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);
     try {
-      sandbox.startOperator("operator-0");
+      sandbox.installOperator();
       PgCluster cluster;
       try {
         cluster = sandbox.apply(options.namespace(), Files.readString(options.manifest()));
@@ -169,7 +169,7 @@ public final class SandboxMain {
         sandbox.serviceAddress(ns, names.readOnlyService()), db, owner, app);
     out.printf("  superuser:  psql \"host=%s port=5432 dbname=postgres user=postgres password=%s\"%n",
         sandbox.serviceAddress(ns, names.readWriteService()), su);
-    out.println("  kubeconfig: " + sandbox.kubeconfig() + "  (API " + sandbox.apiUrl() + ")");
+    out.println("  kubectl:    " + Helm.tool("KUBECTL") + " --kubeconfig " + sandbox.kubeconfig() + " get pgc,pods -A");
     out.println("  pod logs:   " + sandbox.root().resolve("pods"));
   }
 

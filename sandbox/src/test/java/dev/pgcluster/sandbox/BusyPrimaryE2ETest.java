@@ -31,7 +31,7 @@ class BusyPrimaryE2ETest {
   @BeforeAll
   void startCluster() throws Exception {
     sandbox = Sandbox.start();
-    sandbox.startOperator("operator-0");
+    sandbox.installOperator();
     sandbox.apply(NS, """
         apiVersion: pgcluster.dev/v1alpha1
         kind: PgCluster

@@ -2,7 +2,6 @@ package dev.pgcluster.sandbox;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.pgcluster.operator.PgClusterOperator;
 import dev.pgcluster.operator.api.v1alpha1.PgCluster;
 import java.sql.Connection;
 import java.time.Duration;
@@ -31,14 +30,12 @@ class ChaosE2ETest {
   Sandbox sandbox;
   SandboxCluster chaos;
   ChaosHarness harness;
-  final List<PgClusterOperator> operators = new ArrayList<>();
   final List<String> tally = new ArrayList<>();
 
   @BeforeAll
   void startClusterWriterAndChecker() throws Exception {
     sandbox = Sandbox.start();
-    operators.add(sandbox.startOperator("operator-a"));
-    operators.add(sandbox.startOperator("operator-b"));
+    sandbox.installOperator();
     sandbox.apply(NS, """
         apiVersion: pgcluster.dev/v1alpha1
         kind: PgCluster
@@ -99,9 +96,8 @@ class ChaosE2ETest {
       sandbox.loseNode(NS, primary);
       Await.until(Duration.ofSeconds(60), "the Lease moving", () -> sandbox.client().leases().inNamespace(NS)
           .withName("chaos-primary").get().getSpec().getLeaseTransitions() > epoch);
-      PgClusterOperator leader = operators.remove(0);
-      sandbox.stopOperator(leader);
-      operators.add(sandbox.startOperator("operator-" + System.nanoTime()));
+      String leader = sandbox.operatorLeader().orElseThrow();
+      sandbox.killContainer(Sandbox.OPERATOR_NAMESPACE, leader, "operator");
     });
   }
 
@@ -140,6 +136,7 @@ class ChaosE2ETest {
       fault.inject(primary);
       rto.add(harness.secondsToFirstAckAfter(faultAt, 120));
       PgCluster healed = awaitHealed();
+      sandbox.restoreLostNodes();
       if (!primary.equals(healed.getStatus().currentPrimary)) {
         failovers++;
       }

@@ -37,7 +37,7 @@ class ClusterLifecycleE2ETest {
   @BeforeAll
   void startSandboxOperatorAndCluster() throws Exception {
     sandbox = Sandbox.start();
-    sandbox.startOperator("operator-0");
+    sandbox.installOperator();
     sandbox.apply("default", """
         apiVersion: pgcluster.dev/v1alpha1
         kind: PgCluster

@@ -29,7 +29,7 @@ class SandboxFaultsE2ETest {
   @BeforeAll
   void startCluster() throws Exception {
     sandbox = Sandbox.start();
-    sandbox.startOperator("operator-0");
+    sandbox.installOperator();
     sandbox.apply("default", """
         apiVersion: pgcluster.dev/v1alpha1
         kind: PgCluster

@@ -42,7 +42,7 @@ class SynchronousReplicationE2ETest {
   @BeforeAll
   void startCluster() throws Exception {
     sandbox = Sandbox.start();
-    sandbox.startOperator("operator-0");
+    sandbox.installOperator();
     sandbox.apply(NS, """
         apiVersion: pgcluster.dev/v1alpha1
         kind: PgCluster

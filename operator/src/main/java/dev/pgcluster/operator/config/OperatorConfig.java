@@ -14,6 +14,8 @@ import java.util.stream.Collectors;
  * @param logLevel root log level (PGC_LOG_LEVEL: TRACE, DEBUG, INFO, WARN, ERROR)
  * @param logFormat text or json (PGC_LOG_FORMAT)
  * @param httpPort port of /healthz, /readyz and /metrics (PGC_HTTP_PORT; 0 = any free port)
+ * @param httpAddress address they listen on (PGC_HTTP_ADDRESS; empty = every interface). The pod's IP
+ *     when pods share the node's network (hostNetwork), where two replicas on one node would clash.
  * @param leaderElection run only while holding the operator Lease (PGC_LEADER_ELECTION)
  * @param leaseNamespace namespace of the operator Lease (PGC_LEASE_NAMESPACE, default POD_NAMESPACE)
  * @param identity this replica's identity in the operator Lease and in events (POD_NAME or hostname)
@@ -26,6 +28,7 @@ public record OperatorConfig(
     String logLevel,
     String logFormat,
     int httpPort,
+    String httpAddress,
     boolean leaderElection,
     String leaseName,
     String leaseNamespace,
@@ -48,6 +51,7 @@ public record OperatorConfig(
         env.getOrDefault("PGC_LOG_LEVEL", "INFO").toUpperCase(),
         format,
         intValue(env, "PGC_HTTP_PORT", 8080),
+        env.getOrDefault("PGC_HTTP_ADDRESS", "").trim(),
         Boolean.parseBoolean(env.getOrDefault("PGC_LEADER_ELECTION", "true")),
         env.getOrDefault("PGC_LEASE_NAME", LEASE_NAME),
         env.getOrDefault("PGC_LEASE_NAMESPACE", env.getOrDefault("POD_NAMESPACE", "default")),

@@ -16,8 +16,10 @@ import java.util.function.BooleanSupplier;
 public final class HttpEndpoints implements AutoCloseable {
   private final HttpServer server;
 
-  public HttpEndpoints(int port, PrometheusMeterRegistry registry, BooleanSupplier started) throws IOException {
-    server = HttpServer.create(new InetSocketAddress(port), 0);
+  /** Listens on {@code address}:{@code port}; an empty address means every interface. */
+  public HttpEndpoints(String address, int port, PrometheusMeterRegistry registry, BooleanSupplier started)
+      throws IOException {
+    server = HttpServer.create(address.isEmpty() ? new InetSocketAddress(port) : new InetSocketAddress(address, port), 0);
     server.createContext("/healthz", ex -> respond(ex, 200, "ok\n", "text/plain"));
     server.createContext("/readyz", ex -> {
       boolean ok = started.getAsBoolean();

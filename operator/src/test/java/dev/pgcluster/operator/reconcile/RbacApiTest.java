@@ -35,7 +35,9 @@ class RbacApiTest {
       "/pods/delete", "fencing a failed primary, restarting a diverged standby: FailoverE2ETest, ChaosE2ETest",
       "coordination.k8s.io/leases/update", "renewing the primary Lease and moving it on failover (needs a running"
           + " primary): ClusterLifecycleE2ETest, FailoverE2ETest",
-      "pgcluster.dev/pgclusters/get", "a read JOSDK may make of the primary resource (retries); harmless");
+      "pgcluster.dev/pgclusters/get", "a read JOSDK may make of the primary resource (retries); harmless",
+      "pgcluster.dev/pgclusters/finalizers/update", "not a request: OwnerReferencesPermissionEnforcement checks it"
+          + " when a dependent with blockOwnerDeletion is created (every E2E test on the real API server)");
   private static final Pattern PATH = Pattern.compile(
       "/(?:api/v1|apis/([^/]+)/[^/]+)(?:/namespaces/[^/]+)?/([a-z]+)(?:/([^/?]+))?(?:/([a-z]+))?(?:\\?(.*))?");
 

@@ -49,7 +49,7 @@ public final class BootstrapBenchmark {
 
   static double throughOperator() throws Exception {
     try (Sandbox sandbox = Sandbox.start()) {
-      sandbox.startOperator("bench-operator");
+      sandbox.installOperator();
       long start = System.nanoTime();
       sandbox.apply("default", MANIFEST);
       while (true) {

@@ -34,7 +34,7 @@ public final class FailoverBenchmark {
     for (Mode mode : List.of(new Mode("async", "mode: async"),
         new Mode("sync ANY 1, required", "mode: sync\n    number: 1\n    durability: required"))) {
       try (Sandbox sandbox = Sandbox.start()) {
-        sandbox.startOperator("bench-operator");
+        sandbox.installOperator();
         sandbox.apply("default", """
             apiVersion: pgcluster.dev/v1alpha1
             kind: PgCluster
@@ -56,6 +56,7 @@ public final class FailoverBenchmark {
             sandbox.loseNode("default", primary);
             rto.add(writer.secondsToWriteAfter(fault));
             awaitHealed(sandbox, primary);
+            sandbox.restoreLostNodes();
             System.out.printf("%s: failover %d/%d, %.2f s%n", mode.name(), i + 1, rounds, rto.get(i));
           }
           int lost = writer.lost(sandbox);

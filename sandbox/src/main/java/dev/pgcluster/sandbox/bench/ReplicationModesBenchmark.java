@@ -34,7 +34,7 @@ public final class ReplicationModesBenchmark {
     String bin = BootstrapBenchmark.newestPostgresBin();
     List<String[]> rows = new ArrayList<>();
     try (Sandbox sandbox = Sandbox.start()) {
-      sandbox.startOperator("bench-operator");
+      sandbox.installOperator();
       int n = 0;
       for (Mode mode : MODES) {
         String name = "bench" + n++;

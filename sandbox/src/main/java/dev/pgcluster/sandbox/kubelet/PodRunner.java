@@ -86,7 +86,8 @@ final class PodRunner {
     this.ip = ip;
     this.directory = directory;
     this.id = pod.getMetadata().getNamespace() + "/" + pod.getMetadata().getName();
-    this.volumes = new PodVolumes(kubelet.client(), kubelet.user(), pod, directory, kubelet.claimsDirectory());
+    this.volumes = new PodVolumes(kubelet.client(), kubelet.user(), pod, directory, kubelet.claimsDirectory(),
+        kubelet.attachments());
     if (pod.getSpec().getInitContainers() != null) {
       pod.getSpec().getInitContainers().forEach(c -> init.put(c.getName(), new ContainerState(c)));
     }
@@ -189,6 +190,7 @@ final class PodRunner {
       }
     } finally {
       shutDown();
+      kubelet.attachments().detachAll(uid());
     }
   }
 
@@ -321,11 +323,11 @@ final class PodRunner {
   private boolean startContainer(ContainerState state) throws Exception {
     Container c = state.spec;
     state.process = null;
-    String path = kubelet.images().path(c.getImage()).orElse(null);
-    if (path == null) {
+    Images.Launch launch = kubelet.images().launch(c.getImage()).orElse(null);
+    if (launch == null) {
       state.waitingReason = "ErrImagePull";
-      waitingMessage = "image " + c.getImage() + " cannot run in the sandbox: only postgres images map to local "
-          + "binaries";
+      waitingMessage = "image " + c.getImage() + " cannot run in the sandbox: only postgres and pgcluster-operator "
+          + "images map to local programs";
       state.nextStartMillis = System.currentTimeMillis() + 10_000;
       return false;
     }
@@ -341,22 +343,27 @@ final class PodRunner {
       return false;
     }
     Map<String, String> processEnv = new LinkedHashMap<>();
-    processEnv.put("PATH", path);
+    processEnv.put("PATH", launch.path());
     processEnv.put("HOME", directory.toString());
     processEnv.put("LANG", "C.UTF-8");
     processEnv.put("HOSTNAME", pod.getMetadata().getName());
+    processEnv.putAll(kubelet.serviceEnvironment());
     env.forEach((k, v) -> processEnv.put(k, mapper.map(v)));
+    launch.environment().forEach((k, v) -> processEnv.put(k, mapper.map(v)));
     processEnv.putAll(kubelet.dnsEnvironment(pod.getMetadata().getNamespace()));
+    // As in Kubernetes: command replaces the image's entrypoint, args follow it.
     List<String> command = new ArrayList<>();
-    if (c.getCommand() != null) {
+    if (c.getCommand() != null && !c.getCommand().isEmpty()) {
       c.getCommand().forEach(s -> command.add(mapper.map(EnvResolver.expand(s, env))));
+    } else {
+      command.addAll(launch.entrypoint());
     }
     if (c.getArgs() != null) {
       c.getArgs().forEach(s -> command.add(mapper.map(EnvResolver.expand(s, env))));
     }
     if (command.isEmpty()) {
-      throw new IllegalStateException(id + " container " + c.getName() + " has no command: image entrypoints "
-          + "do not exist in the sandbox");
+      throw new IllegalStateException(id + " container " + c.getName() + " has no command and its image no "
+          + "entrypoint in the sandbox");
     }
     String workingDir = c.getWorkingDir() == null ? directory.toString() : mapper.map(c.getWorkingDir());
     state.env = processEnv;
@@ -403,7 +410,10 @@ final class PodRunner {
           return true;
         }
       }
-      LOG.warn("{}: only exec and tcpSocket probes exist in the sandbox", id);
+      if (probe.getHttpGet() != null) {
+        return httpProbe(state, probe.getHttpGet(), timeoutMs);
+      }
+      LOG.warn("{}: only exec, tcpSocket and httpGet probes exist in the sandbox", id);
       return false;
     } catch (IOException e) {
       return false;
@@ -412,6 +422,32 @@ final class PodRunner {
       return false;
     }
   }
+
+  /** An HTTP GET to the pod's address: 200-399 is a success, as for the kubelet. */
+  private boolean httpProbe(ContainerState state, io.fabric8.kubernetes.api.model.HTTPGetAction get, long timeoutMs)
+      throws IOException, InterruptedException {
+    Integer port = get.getPort().getIntVal();
+    if (port == null) {
+      port = state.spec.getPorts() == null ? null : state.spec.getPorts().stream()
+          .filter(p -> get.getPort().getStrVal().equals(p.getName()))
+          .map(io.fabric8.kubernetes.api.model.ContainerPort::getContainerPort).findFirst().orElse(null);
+    }
+    if (port == null) {
+      return false;
+    }
+    String path = get.getPath() == null ? "/" : get.getPath();
+    java.net.http.HttpRequest request = java.net.http.HttpRequest.newBuilder(
+        java.net.URI.create("http://" + ip + ":" + port + path)).timeout(java.time.Duration.ofMillis(timeoutMs)).GET().build();
+    try {
+      int code = HTTP.send(request, java.net.http.HttpResponse.BodyHandlers.discarding()).statusCode();
+      return code >= 200 && code < 400;
+    } catch (java.net.http.HttpTimeoutException e) {
+      return false;
+    }
+  }
+
+  private static final java.net.http.HttpClient HTTP = java.net.http.HttpClient.newBuilder()
+      .connectTimeout(java.time.Duration.ofSeconds(1)).build();
 
   /** preStop, SIGTERM to the main process, the rest of the grace period, then SIGKILL to everything. */
   private void stopContainer(ContainerState state, long graceSeconds) {
@@ -510,12 +546,12 @@ final class PodRunner {
       copy.setStatus(new PodStatus());
     }
     copy.getStatus().setPodIP(ip);
-    copy.getStatus().setHostIP("127.0.0.1");
+    copy.getStatus().setHostIP(kubelet.nodeIp());
     return copy;
   }
 
   private void writeStatus() {
-    if (nodeLost || terminating || kubelet.closing()) {
+    if (nodeLost || terminating || !kubelet.writesToApi()) {
       return;
     }
     boolean initialized = init.values().stream().allMatch(s -> s.completed);
@@ -525,7 +561,7 @@ final class PodRunner {
         .withPhase(running ? "Running" : "Pending")
         .withPodIP(ip)
         .withPodIPs(new PodIPBuilder().withIp(ip).build())
-        .withHostIP("127.0.0.1")
+        .withHostIP(kubelet.nodeIp())
         .withStartTime(startTime)
         .withConditions(condition("PodScheduled", true, null), condition("Initialized", initialized, null),
             condition("ContainersReady", ready, null), condition("Ready", ready, waitingMessage))

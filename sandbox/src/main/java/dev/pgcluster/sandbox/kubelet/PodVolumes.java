@@ -40,8 +40,12 @@ final class PodVolumes {
   private final Path claimsDirectory;
   private final Map<String, Path> hostDirectories = new HashMap<>();
 
-  PodVolumes(KubernetesClient client, HostUser user, Pod pod, Path podDirectory, Path claimsDirectory) {
+  private final VolumeAttachments attachments;
+
+  PodVolumes(KubernetesClient client, HostUser user, Pod pod, Path podDirectory, Path claimsDirectory,
+      VolumeAttachments attachments) {
     this.client = client;
+    this.attachments = attachments;
     this.user = user;
     this.pod = pod;
     this.podDirectory = podDirectory;
@@ -60,6 +64,7 @@ final class PodVolumes {
           throw new NotReady("persistentvolumeclaim \"" + claim + "\" not found");
         }
         dir = claimsDirectory.resolve(ns).resolve(claim);
+        attachments.attach(dir, pod.getMetadata().getUid(), ns + "/" + pod.getMetadata().getName());
         if (!Files.isDirectory(dir)) {
           Files.createDirectories(dir);
           user.handOver(dir);
@@ -88,9 +93,11 @@ final class PodVolumes {
         v.getDownwardAPI().getItems().forEach(item -> files.put(item.getPath(),
             EnvResolver.field(pod, item.getFieldRef().getFieldPath()).getBytes(StandardCharsets.UTF_8)));
         dir = projected(v.getName(), files, null);
+      } else if (v.getProjected() != null) {
+        dir = projected(v.getName(), projectedSources(v.getProjected()), null);
       } else {
         throw new NotReady("volume \"" + v.getName() + "\": only persistentVolumeClaim, emptyDir, configMap, "
-            + "secret and downwardAPI volumes exist in the sandbox");
+            + "secret, downwardAPI and projected volumes exist in the sandbox");
       }
       hostDirectories.put(v.getName(), dir);
     }
@@ -145,6 +152,71 @@ final class PodVolumes {
     }
     user.handOverTree(dir);
     return dir;
+  }
+
+  /**
+   * A projected volume, notably the service-account one the API server's admission adds to every pod
+   * (kube-api-access-*): a token from the TokenRequest API bound to this pod, the cluster CA from the
+   * kube-root-ca.crt ConfigMap and the namespace. The token is requested once per pod start (it lives an
+   * hour by default, longer than any sandbox run needs; a real kubelet renews it at 80%).
+   */
+  private Map<String, byte[]> projectedSources(io.fabric8.kubernetes.api.model.ProjectedVolumeSource projected)
+      throws NotReady {
+    String ns = pod.getMetadata().getNamespace();
+    Map<String, byte[]> files = new LinkedHashMap<>();
+    for (var source : projected.getSources()) {
+      if (source.getServiceAccountToken() != null) {
+        if (token == null) {
+          token = requestToken(source.getServiceAccountToken());
+        }
+        files.put(source.getServiceAccountToken().getPath(), token.getBytes(StandardCharsets.UTF_8));
+      } else if (source.getConfigMap() != null) {
+        ConfigMap map = client.configMaps().inNamespace(ns).withName(source.getConfigMap().getName()).get();
+        if (map == null && !Boolean.TRUE.equals(source.getConfigMap().getOptional())) {
+          throw new NotReady("configmap \"" + source.getConfigMap().getName() + "\" not found");
+        }
+        files.putAll(select(map == null ? Map.of() : text(map.getData()), source.getConfigMap().getItems()));
+      } else if (source.getSecret() != null) {
+        Secret secret = client.secrets().inNamespace(ns).withName(source.getSecret().getName()).get();
+        if (secret == null && !Boolean.TRUE.equals(source.getSecret().getOptional())) {
+          throw new NotReady("secret \"" + source.getSecret().getName() + "\" not found");
+        }
+        files.putAll(select(secret == null ? Map.of() : EnvResolver.secretData(secret), source.getSecret().getItems()));
+      } else if (source.getDownwardAPI() != null) {
+        source.getDownwardAPI().getItems().forEach(item -> files.put(item.getPath(),
+            EnvResolver.field(pod, item.getFieldRef().getFieldPath()).getBytes(StandardCharsets.UTF_8)));
+      }
+    }
+    return files;
+  }
+
+  private String token;
+
+  private String requestToken(io.fabric8.kubernetes.api.model.ServiceAccountTokenProjection projection)
+      throws NotReady {
+    String account = pod.getSpec().getServiceAccountName() == null ? "default" : pod.getSpec().getServiceAccountName();
+    var request = new io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder()
+        .withNewSpec()
+        .withAudiences(projection.getAudience() == null ? List.of() : List.of(projection.getAudience()))
+        .withExpirationSeconds(projection.getExpirationSeconds() == null ? 3607L : projection.getExpirationSeconds())
+        .withNewBoundObjectRef().withApiVersion("v1").withKind("Pod").withName(pod.getMetadata().getName())
+        .withUid(pod.getMetadata().getUid()).endBoundObjectRef()
+        .endSpec().build();
+    try {
+      return client.serviceAccounts().inNamespace(pod.getMetadata().getNamespace()).withName(account)
+          .tokenRequest(request).getStatus().getToken();
+    } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+      throw new NotReady("token for service account " + account + ": " + e.getMessage());
+    }
+  }
+
+  private static Map<String, byte[]> select(Map<String, byte[]> data, List<KeyToPath> items) {
+    if (items == null || items.isEmpty()) {
+      return data;
+    }
+    Map<String, byte[]> out = new LinkedHashMap<>();
+    items.stream().filter(i -> data.containsKey(i.getKey())).forEach(i -> out.put(i.getPath(), data.get(i.getKey())));
+    return out;
   }
 
   private static Map<String, byte[]> text(Map<String, String> data) {

@@ -1,9 +1,9 @@
 package dev.pgcluster.sandbox.net;
 
-import io.fabric8.kubernetes.api.model.ContainerPort;
-import io.fabric8.kubernetes.api.model.IntOrString;
-import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.discovery.v1.Endpoint;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointPort;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.ServicePort;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -23,24 +23,23 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * What kube-proxy and cluster DNS do, on loopback: every Service with a selector gets an address of its
- * own and a {@link TcpProxy} per port whose endpoints are the ready pods its selector matches; Service
- * and pod names resolve through one hosts file per namespace, read by processes in pods through
+ * What kube-proxy and cluster DNS do, on the sandbox network: every Service's cluster IP gets a
+ * {@link TcpProxy} per port whose endpoints are the ready endpoints of its EndpointSlices (kept by the
+ * real EndpointSlice controller, or by the API server for {@code kubernetes}); Service and pod names
+ * resolve through one hosts file per namespace, read by processes in pods through
  * nss_wrapper ({@code LD_PRELOAD}), so no machine file is touched and no root is needed.
  */
 public final class ServiceNetwork implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ServiceNetwork.class);
   public static final String CLUSTER_DOMAIN = "cluster.local";
 
-  private final AddressPool addresses;
   private final Path dnsDirectory;
   private final Map<String, String> serviceAddresses = new ConcurrentHashMap<>();
   private final Map<String, TcpProxy> proxies = new HashMap<>();
   private final Set<String> cutOff = ConcurrentHashMap.newKeySet();
   private final Map<String, String> writtenHosts = new HashMap<>();
 
-  public ServiceNetwork(AddressPool addresses, Path dnsDirectory) throws IOException {
-    this.addresses = addresses;
+  public ServiceNetwork(Path dnsDirectory) throws IOException {
     this.dnsDirectory = Files.createDirectories(dnsDirectory);
   }
 
@@ -71,57 +70,77 @@ public final class ServiceNetwork implements AutoCloseable {
     cutOff.remove(podIp);
   }
 
-  /** Brings proxies, endpoints and hosts files in line with the Services and pods that exist now. */
-  public synchronized void sync(List<Service> services, List<Pod> pods) {
+  /**
+   * Brings proxies, endpoints and hosts files in line with the Services and EndpointSlices that exist now,
+   * as kube-proxy and cluster DNS do: a proxy per Service port on its cluster IP, forwarding to the
+   * slice endpoints that are ready; names for Services (their cluster IP, or for a headless Service its
+   * ready endpoints) and for endpoints with a hostname ({@code pod.service}).
+   */
+  public synchronized void sync(List<Service> services, List<EndpointSlice> slices) {
     Set<String> wanted = new HashSet<>();
     Map<String, TreeMap<String, List<String>>> hosts = new HashMap<>();
+    Map<String, List<EndpointSlice>> slicesByService = new HashMap<>();
+    for (EndpointSlice slice : slices) {
+      String service = slice.getMetadata().getLabels() == null ? null
+          : slice.getMetadata().getLabels().get("kubernetes.io/service-name");
+      if (service != null) {
+        slicesByService.computeIfAbsent(slice.getMetadata().getNamespace() + "/" + service, k -> new ArrayList<>())
+            .add(slice);
+      }
+    }
     for (Service service : services) {
       String ns = service.getMetadata().getNamespace();
       String name = service.getMetadata().getName();
       String key = ns + "/" + name;
-      Map<String, String> selector = service.getSpec().getSelector();
-      boolean headless = "None".equals(service.getSpec().getClusterIP());
-      List<Pod> selected = selector == null || selector.isEmpty() ? List.of()
-          : pods.stream().filter(p -> ns.equals(p.getMetadata().getNamespace()))
-              .filter(p -> matches(selector, p.getMetadata().getLabels())).toList();
-      if (headless) {
-        boolean notReadyToo = Boolean.TRUE.equals(service.getSpec().getPublishNotReadyAddresses());
-        for (Pod pod : selected) {
-          String ip = podIp(pod);
-          if (ip == null || !(notReadyToo || ready(pod))) {
-            continue;
-          }
-          addNames(hosts, ns, ip, serviceNames(name, ns));
-          String hostname = pod.getSpec().getHostname();
-          if (hostname != null && name.equals(pod.getSpec().getSubdomain())) {
-            addNames(hosts, ns, ip, serviceNames(hostname + "." + name, ns));
+      List<EndpointSlice> own = slicesByService.getOrDefault(key, List.of());
+      String clusterIp = service.getSpec().getClusterIP();
+      if (clusterIp == null || clusterIp.isEmpty() || "None".equals(clusterIp)) {
+        for (EndpointSlice slice : own) {
+          for (Endpoint endpoint : endpoints(slice)) {
+            if (!ready(endpoint)) {
+              continue;
+            }
+            for (String ip : endpoint.getAddresses()) {
+              addNames(hosts, ns, ip, serviceNames(name, ns));
+              if (endpoint.getHostname() != null) {
+                addNames(hosts, ns, ip, serviceNames(endpoint.getHostname() + "." + name, ns));
+              }
+            }
           }
         }
         continue;
       }
-      String address = serviceAddresses.computeIfAbsent(key, k -> addresses.allocate(5432));
-      addNames(hosts, ns, address, serviceNames(name, ns));
+      serviceAddresses.put(key, clusterIp);
+      addNames(hosts, ns, clusterIp, serviceNames(name, ns));
       for (ServicePort port : service.getSpec().getPorts()) {
         String proxyKey = key + ":" + port.getPort();
         wanted.add(proxyKey);
-        TcpProxy proxy = proxies.computeIfAbsent(proxyKey, k -> openProxy(k, address, port.getPort()));
+        TcpProxy proxy = proxies.computeIfAbsent(proxyKey, k -> openProxy(k, clusterIp, port.getPort()));
         if (proxy == null) {
           continue;
         }
         List<TcpProxy.Endpoint> endpoints = new ArrayList<>();
-        for (Pod pod : selected) {
-          String ip = podIp(pod);
-          Integer target = targetPort(port, pod);
-          if (ip != null && target != null && ready(pod) && !cutOff.contains(ip)) {
-            endpoints.add(new TcpProxy.Endpoint(ip, target));
+        for (EndpointSlice slice : own) {
+          Integer target = slicePort(slice, port);
+          if (target == null) {
+            continue;
+          }
+          for (Endpoint endpoint : endpoints(slice)) {
+            if (ready(endpoint)) {
+              endpoint.getAddresses().stream().filter(ip -> !cutOff.contains(ip))
+                  .forEach(ip -> endpoints.add(new TcpProxy.Endpoint(ip, target)));
+            }
           }
         }
+        endpoints.sort(java.util.Comparator.comparing(TcpProxy.Endpoint::toString));
         if (!endpoints.equals(proxy.endpoints())) {
           LOG.debug("service {} port {} endpoints {}", key, port.getPort(), endpoints);
           proxy.endpoints(endpoints);
         }
       }
     }
+    serviceAddresses.keySet().removeIf(k -> services.stream()
+        .noneMatch(s -> k.equals(s.getMetadata().getNamespace() + "/" + s.getMetadata().getName())));
     proxies.entrySet().removeIf(e -> {
       if (!wanted.contains(e.getKey())) {
         e.getValue().close();
@@ -130,6 +149,31 @@ public final class ServiceNetwork implements AutoCloseable {
       return false;
     });
     writeHostsFiles(hosts, services);
+  }
+
+  private static List<Endpoint> endpoints(EndpointSlice slice) {
+    return slice.getEndpoints() == null ? List.of() : slice.getEndpoints();
+  }
+
+  /** Ready, as kube-proxy reads it: an unset condition counts as ready. */
+  private static boolean ready(Endpoint endpoint) {
+    return endpoint.getConditions() == null || endpoint.getConditions().getReady() == null
+        || endpoint.getConditions().getReady();
+  }
+
+  /** The slice's port for a Service port: same name (slices carry the resolved target port). */
+  private static Integer slicePort(EndpointSlice slice, ServicePort port) {
+    if (slice.getPorts() == null) {
+      return null;
+    }
+    return slice.getPorts().stream()
+        .filter(p -> Objects.equals(emptyToNull(p.getName()), emptyToNull(port.getName())))
+        .filter(p -> p.getProtocol() == null || p.getProtocol().equals(port.getProtocol() == null ? "TCP" : port.getProtocol()))
+        .map(EndpointPort::getPort).filter(Objects::nonNull).findFirst().orElse(null);
+  }
+
+  private static String emptyToNull(String s) {
+    return s == null || s.isEmpty() ? null : s;
   }
 
   /** Short names resolve only inside the Service's namespace, as with the cluster DNS search path. */
@@ -172,34 +216,6 @@ public final class ServiceNetwork implements AutoCloseable {
       LOG.error("service {} cannot listen on {}:{}: {}", key, address, port, e.toString());
       return null;
     }
-  }
-
-  private static Integer targetPort(ServicePort port, Pod pod) {
-    IntOrString target = port.getTargetPort();
-    if (target == null) {
-      return port.getPort();
-    }
-    if (target.getIntVal() != null) {
-      return target.getIntVal();
-    }
-    return pod.getSpec().getContainers().stream()
-        .flatMap(c -> c.getPorts() == null ? java.util.stream.Stream.<ContainerPort>empty() : c.getPorts().stream())
-        .filter(p -> Objects.equals(target.getStrVal(), p.getName()))
-        .map(ContainerPort::getContainerPort).findFirst().orElse(null);
-  }
-
-  static boolean matches(Map<String, String> selector, Map<String, String> labels) {
-    return labels != null && selector.entrySet().stream().allMatch(e -> e.getValue().equals(labels.get(e.getKey())));
-  }
-
-  private static String podIp(Pod pod) {
-    return pod.getStatus() == null ? null : pod.getStatus().getPodIP();
-  }
-
-  private static boolean ready(Pod pod) {
-    return pod.getStatus() != null && pod.getStatus().getConditions() != null
-        && pod.getStatus().getConditions().stream()
-            .anyMatch(c -> "Ready".equals(c.getType()) && "True".equals(c.getStatus()));
   }
 
   private static void write(Path file, String text) {

@@ -4,10 +4,10 @@ import java.time.Duration;
 import java.util.concurrent.Callable;
 
 /** Polls a condition until it holds; fails with what was awaited and the last value seen. */
-final class Await {
+public final class Await {
   private Await() {}
 
-  static <T> T until(Duration timeout, String what, Callable<T> probe, java.util.function.Predicate<T> done)
+  public static <T> T until(Duration timeout, String what, Callable<T> probe, java.util.function.Predicate<T> done)
       throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     T last = null;
@@ -28,7 +28,17 @@ final class Await {
         + last + (lastError == null ? "" : "; last error: " + lastError));
   }
 
-  static void until(Duration timeout, String what, Callable<Boolean> condition) throws InterruptedException {
+  public static void until(Duration timeout, String what, Callable<Boolean> condition) throws InterruptedException {
     until(timeout, what, condition, Boolean.TRUE::equals);
+  }
+
+  /** {@link #until(Duration, String, Callable)} for callers that cannot be interrupted meaningfully. */
+  public static void untilTrue(Duration timeout, String what, Callable<Boolean> condition) {
+    try {
+      until(timeout, what, condition);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while waiting for " + what);
+    }
   }
 }
