@@ -38,7 +38,7 @@ public final class Helm {
   }
 
   /** kubectl with {@code stdin} as its input (for {@code apply -f -}). */
-  public Result kubectl(String stdin, String... args) {
+  public Result kubectlWithInput(String stdin, String... args) {
     List<String> command = new ArrayList<>(List.of(tool("KUBECTL"), "--kubeconfig", kubeconfig.toString()));
     command.addAll(List.of(args));
     return run(command, 120, stdin);

@@ -69,6 +69,8 @@ public final class Sandbox implements AutoCloseable {
     nodes.addAll(WORKER_NODES);
     this.controlPlane = ControlPlane.start(root.resolve("control-plane"), apiAddress, serviceCidr, nodes);
     this.client = controlPlane.client(ControlPlane.ADMIN);
+    Files.copy(controlPlane.adminKubeconfig(), root.resolve("kubeconfig"),
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     this.proxyClient = controlPlane.client("system:kube-proxy");
     this.network = new ServiceNetwork(root.resolve("dns"));
     this.provisioner = new VolumeProvisioner(client, root.resolve("volumes"));
@@ -147,7 +149,7 @@ public final class Sandbox implements AutoCloseable {
 
   /** The administrator's kubeconfig: {@code kubectl --kubeconfig <this>} works against the sandbox. */
   public Path kubeconfig() {
-    return controlPlane.adminKubeconfig();
+    return root.resolve("kubeconfig");
   }
 
   public Path root() {
@@ -177,8 +179,27 @@ public final class Sandbox implements AutoCloseable {
     values.addAll(List.of(extraValues));
     helm.install("pgcluster-operator", ControlPlaneBuild.repositoryRoot().resolve("helm/pgcluster-operator"),
         OPERATOR_NAMESPACE, values);
-    Await.untilTrue(Duration.ofSeconds(120), "an operator pod Ready", () -> operatorPods().stream()
-        .anyMatch(Sandbox::ready));
+    try {
+      Await.untilTrue(Duration.ofSeconds(120), "an operator pod Ready", () -> operatorPods().stream()
+          .anyMatch(Sandbox::ready));
+    } catch (AssertionError e) {
+      throw new IllegalStateException(e.getMessage() + "; operator log: " + operatorLogTail(), e);
+    }
+  }
+
+  private String operatorLogTail() {
+    try (Stream<Path> pods = Files.list(root.resolve("pods"))) {
+      for (Path pod : pods.filter(p -> p.getFileName().toString().contains("pgcluster-operator")).toList()) {
+        Path log = pod.resolve("logs/operator.log");
+        if (Files.exists(log)) {
+          List<String> lines = Files.readAllLines(log);
+          return String.join("\n", lines.subList(Math.max(0, lines.size() - 10), lines.size()));
+        }
+      }
+    } catch (IOException e) {
+      return e.toString();
+    }
+    return "(none written)";
   }
 
   /** The operator's pods (the Deployment's), oldest first. */
@@ -186,6 +207,27 @@ public final class Sandbox implements AutoCloseable {
     return client.pods().inNamespace(OPERATOR_NAMESPACE).withLabel("app.kubernetes.io/name", "pgcluster-operator")
         .list().getItems().stream().filter(p -> p.getMetadata().getDeletionTimestamp() == null)
         .sorted(Comparator.comparing(p -> p.getMetadata().getCreationTimestamp())).toList();
+  }
+
+  /**
+   * Lines of every operator pod's log (all replicas, restarts included) in which the API server refused
+   * a request (403 Forbidden): the chart's ClusterRole lacks something. Read from the pod log files.
+   */
+  public List<String> operatorRbacDenials() {
+    List<String> denials = new ArrayList<>();
+    try (Stream<Path> pods = Files.list(root.resolve("pods"))) {
+      for (Path pod : pods.filter(p -> p.getFileName().toString().contains("pgcluster-operator")).toList()) {
+        Path log = pod.resolve("logs/operator.log");
+        if (Files.exists(log)) {
+          try (Stream<String> lines = Files.lines(log)) {
+            lines.filter(l -> l.contains("is forbidden") || l.contains("code=403")).limit(5).forEach(denials::add);
+          }
+        }
+      }
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    return denials;
   }
 
   /** The operator replica holding the leader Lease (its pod name), if any. */
@@ -249,8 +291,13 @@ public final class Sandbox implements AutoCloseable {
     return runner(namespace, pod).mainPid(container);
   }
 
-  /** The node a pod is bound to. */
+  /** The node a pod runs on (from the kubelets, so that it works while the API server is down). */
   public String nodeOf(String namespace, String pod) {
+    for (Kubelet kubelet : kubelets.values()) {
+      if (kubelet.pod(namespace, pod).isPresent()) {
+        return kubelet.nodeName();
+      }
+    }
     Pod p = client.pods().inNamespace(namespace).withName(pod).get();
     if (p == null || p.getSpec().getNodeName() == null) {
       throw new IllegalArgumentException("pod " + namespace + "/" + pod + " is not bound to a node");
@@ -289,7 +336,10 @@ public final class Sandbox implements AutoCloseable {
     client.pods().inNamespace(namespace).withName(pod).delete();
   }
 
-  /** The API server is stopped for {@code duration} and started again (operator, kubelets, controllers lose it alike). */
+  /**
+   * The API server stops now and starts again after {@code duration}, in the background (operator,
+   * kubelets and controllers lose it alike). Returns at once.
+   */
   public void apiOutage(Duration duration) {
     controlPlane.apiOutage(duration);
   }
@@ -411,7 +461,7 @@ public final class Sandbox implements AutoCloseable {
     }
     try (Stream<Path> files = Files.list(target)) {
       return files.filter(p -> p.getFileName().toString().matches("pgcluster-operator-.*\\.jar"))
-          .filter(p -> !p.getFileName().toString().endsWith("-sources.jar")).findFirst();
+          .filter(p -> !p.getFileName().toString().matches(".*-(sources|tests|javadoc)\\.jar")).findFirst();
     } catch (IOException e) {
       return Optional.empty();
     }

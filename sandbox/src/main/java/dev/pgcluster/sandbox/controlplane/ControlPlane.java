@@ -155,24 +155,37 @@ public final class ControlPlane implements AutoCloseable {
     awaitApiServer(Duration.ofSeconds(60));
   }
 
-  /** The API server is gone (SIGKILL) for {@code duration}, then starts again on the same etcd. */
+  /**
+   * The API server is gone (SIGKILL) now and starts again on the same etcd after {@code duration}, in the
+   * background; returns once it is down. {@link #awaitApiServer} tells when it is back.
+   */
   public void apiOutage(Duration duration) {
     Process running = apiServer;
     running.destroyForcibly();
     try {
       running.waitFor(10, TimeUnit.SECONDS);
-      LOG.info("kube-apiserver stopped for {} s", duration.toMillis() / 1000.0);
-      Thread.sleep(duration.toMillis());
-      startApiServer();
-      LOG.info("kube-apiserver back");
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+      return;
     }
+    LOG.info("kube-apiserver stopped for {} s", duration.toMillis() / 1000.0);
+    Thread restart = new Thread(() -> {
+      try {
+        Thread.sleep(duration.toMillis());
+        startApiServer();
+        LOG.info("kube-apiserver back");
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (IOException | RuntimeException e) {
+        LOG.error("kube-apiserver did not come back: {}", e.toString());
+      }
+    }, "api outage");
+    restart.setDaemon(true);
+    restart.start();
   }
 
-  private void awaitApiServer(Duration timeout) {
+  /** Waits until the API server answers /readyz (after an outage, say). */
+  public void awaitApiServer(Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
     try (KubernetesClient client = client(ADMIN)) {
       String last = "";

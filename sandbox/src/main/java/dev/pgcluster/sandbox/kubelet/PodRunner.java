@@ -205,7 +205,7 @@ final class PodRunner {
         volumes.prepare();
         waitingMessage = null;
         return;
-      } catch (PodVolumes.NotReady e) {
+      } catch (PodVolumes.NotReady | KubernetesClientException e) {
         if (!Objects.equals(waitingMessage, e.getMessage())) {
           LOG.info("{}: waiting to mount volumes: {}", id, e.getMessage());
         }
@@ -314,8 +314,9 @@ final class PodRunner {
     lastVolumeRefresh = now;
     try {
       volumes.prepare();
-    } catch (PodVolumes.NotReady e) {
-      // Keeps the last content, as the kubelet does when an object disappears from under a running pod.
+    } catch (PodVolumes.NotReady | KubernetesClientException e) {
+      // Keeps the last content, as the kubelet does when an object disappears from under a running pod
+      // or the API server cannot be reached: running containers never depend on the API.
     }
   }
 

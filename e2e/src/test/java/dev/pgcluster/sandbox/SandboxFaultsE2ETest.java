@@ -2,6 +2,7 @@ package dev.pgcluster.sandbox;
 
 import static dev.pgcluster.sandbox.SandboxCluster.one;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -92,22 +93,38 @@ class SandboxFaultsE2ETest {
     });
   }
 
+  /**
+   * A lost node, as on a real cluster: its processes are gone, the node-lifecycle controller marks the
+   * node NotReady and the pod not ready once the node's Lease is stale; a graceful deletion stays pending
+   * (nobody confirms it) and the StatefulSet controller does not replace the pod; only a force deletion
+   * frees the name, and the new pod runs on another node.
+   */
   @Test
   @Order(4)
-  void lostNodeKillsEverythingAndLeavesAStalePodUntilItIsDeleted() throws Exception {
+  void lostNodeIsNoticedAndItsPodReplacedOnlyAfterAForceDeletion() throws Exception {
     String ip = sandbox.podIp("default", "faults-1");
     String uid = pod("faults-1").getMetadata().getUid();
-    sandbox.loseNode("default", "faults-1");
+    String node = sandbox.loseNode("default", "faults-1");
     assertThrows(SQLException.class, () -> SandboxCluster.connect(ip, "app", "postgres",
         faults.password(faults.names.superuserSecret())));
-    Thread.sleep(3000);
-    Pod stale = pod("faults-1");
-    assertNotNull(stale, "the pod object outlives its node");
-    assertEquals(uid, stale.getMetadata().getUid());
-    assertTrue(ready("faults-1"), "nobody updates the status of a pod on a lost node");
+    long lost = System.nanoTime();
+    Await.until(Duration.ofSeconds(30), "node " + node + " NotReady", () -> sandbox.client().nodes().withName(node)
+        .get().getStatus().getConditions().stream().anyMatch(c -> "Ready".equals(c.getType())
+            && !"True".equals(c.getStatus())));
+    Await.until(Duration.ofSeconds(30), "faults-1 marked not ready", () -> !ready("faults-1"));
+    System.out.printf("node %s NotReady and its pod not ready %.1f s after it was lost%n", node,
+        (System.nanoTime() - lost) / 1e9);
     sandbox.deletePod("default", "faults-1");
+    Thread.sleep(5000);
+    Pod stuck = pod("faults-1");
+    assertNotNull(stuck, "a graceful deletion on a lost node is never confirmed");
+    assertEquals(uid, stuck.getMetadata().getUid(), "not replaced while the old pod may still run");
+    assertNotNull(stuck.getMetadata().getDeletionTimestamp());
+    sandbox.client().pods().inNamespace("default").withName("faults-1").withGracePeriod(0).delete();
     Await.until(READY, "a new faults-1", () -> pod("faults-1") != null && !uid.equals(pod("faults-1").getMetadata().getUid()));
     faults.awaitReadyInstances(2, READY);
+    assertNotEquals(node, pod("faults-1").getSpec().getNodeName(), "scheduled away from the lost node");
+    sandbox.restoreLostNodes();
   }
 
   private Pod pod(String name) {

@@ -197,9 +197,9 @@ class SynchronousReplicationE2ETest {
     }
   }
 
+  /** Their nodes come back (as after a reboot): the kubelets run the pods bound to them again. */
   private void bringStandbysBack() {
-    sandbox.deletePod(NS, "sync-1");
-    sandbox.deletePod(NS, "sync-2");
+    sandbox.restoreLostNodes();
   }
 
   private static Condition degraded(PgCluster cluster) {

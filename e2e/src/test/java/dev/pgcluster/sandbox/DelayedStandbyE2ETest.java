@@ -4,7 +4,6 @@ import static dev.pgcluster.sandbox.SandboxCluster.one;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.pgcluster.operator.PgClusterOperator;
 import dev.pgcluster.operator.api.v1alpha1.InstanceRole;
 import dev.pgcluster.operator.api.v1alpha1.InstanceStatus;
 import dev.pgcluster.operator.api.v1alpha1.PgCluster;
@@ -36,7 +35,6 @@ class DelayedStandbyE2ETest {
   static final String NS = "default";
   static final long DELAY_MS = 4000;
   Sandbox sandbox;
-  PgClusterOperator operator;
   SandboxCluster delay;
 
   @BeforeAll
@@ -140,7 +138,8 @@ class DelayedStandbyE2ETest {
 
   private String metrics() throws Exception {
     HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-        URI.create("http://127.0.0.1:" + operator.httpPort() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
+        URI.create("http://" + sandbox.podIp(Sandbox.OPERATOR_NAMESPACE, sandbox.operatorLeader().orElseThrow())
+            + ":8080/metrics")).build(), HttpResponse.BodyHandlers.ofString());
     return response.body();
   }
 

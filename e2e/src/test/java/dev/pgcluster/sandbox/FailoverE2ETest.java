@@ -106,6 +106,7 @@ class FailoverE2ETest {
     String bootstrap = Files.readString(sandbox.podLogs(NS, oldPrimary).resolve("bootstrap.log"));
     assertTrue(bootstrap.contains("pg_rewind succeeded") || bootstrap.contains("clone complete"), bootstrap);
     assertNotEquals(oldPrimary, newPrimary);
+    sandbox.restoreLostNodes();
   }
 
   /**

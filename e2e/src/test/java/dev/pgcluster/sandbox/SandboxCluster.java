@@ -88,11 +88,16 @@ final class SandboxCluster {
     }
   }
 
-  /** Stops everything and checks that no process of the sandbox survived (for @AfterAll). */
+  /**
+   * Stops everything and checks that no process of the sandbox survived and that the API server never
+   * refused the operator a request (its chart's ClusterRole was enough), for @AfterAll.
+   */
   static void closeAndCheckNoLeftovers(Sandbox sandbox) {
     if (sandbox != null) {
+      List<String> denials = sandbox.operatorRbacDenials();
       sandbox.close();
       assertEquals(List.of(), sandbox.leftoverProcesses(), "processes of the sandbox still alive after close");
+      assertEquals(List.of(), denials, "the API server refused the operator (RBAC)");
     }
   }
 }

@@ -185,7 +185,11 @@ class ConfigurationE2ETest {
       for (String pod : podsBefore.keySet()) {
         Await.until(Duration.ofSeconds(180), what + " on " + pod, () -> check.updated(pod));
       }
-      PgCluster done = conf.awaitReadyInstances(3, READY);
+      // The status may still describe the cluster before the last restart: wait for the switched-over primary.
+      PgCluster done = Await.until(READY, "3 ready instances with the primary switched over from " + primaryBefore,
+          conf::get, c -> c.getStatus() != null && Integer.valueOf(3).equals(c.getStatus().readyInstances)
+              && c.getStatus().phase == dev.pgcluster.operator.api.v1alpha1.ClusterPhase.Healthy
+              && !primaryBefore.equals(c.getStatus().currentPrimary));
       double seconds = (System.nanoTime() - start) / 1e9;
       Await.until(Duration.ofSeconds(30), "the rollout reported done", () -> condition("Progressing"),
           c -> "Reconciled".equals(c.getReason()));

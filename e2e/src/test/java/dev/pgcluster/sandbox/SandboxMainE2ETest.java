@@ -28,7 +28,7 @@ class SandboxMainE2ETest {
     String output = captured.toString(StandardCharsets.UTF_8);
     assertEquals(0, exit, output);
     assertTrue(output.contains("is Ready."), output);
-    assertTrue(output.contains("kubeconfig: " + keep.resolve("kubeconfig")), output);
+    assertTrue(output.contains(" --kubeconfig " + keep.resolve("kubeconfig") + " get pgc"), output);
     Matcher rw = Pattern.compile("read-write: psql \"host=(\\S+) port=5432 dbname=(\\S+) user=(\\S+) password=(\\S+)\"")
         .matcher(output);
     assertTrue(rw.find(), output);

@@ -1,0 +1,181 @@
+package dev.pgcluster.sandbox;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pgcluster.operator.api.v1alpha1.PgCluster;
+import dev.pgcluster.operator.crd.CrdCases;
+import dev.pgcluster.sandbox.controlplane.ControlPlaneBuild;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.params.provider.Arguments;
+
+/**
+ * What users and GitOps tools see with kubectl against a real API server: the CRD's schema and CEL
+ * rules reject every invalid manifest of {@link CrdCases} with the message the in-process validator
+ * expects; valid manifests and the examples are accepted; applying the same manifest twice changes
+ * nothing; {@code kubectl wait --for=condition=Ready} waits for the current generation; printer columns
+ * and {@code kubectl explain} work.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class KubectlE2ETest {
+  static final String NS = "kubectl";
+  Sandbox sandbox;
+  Helm kubectl;
+  final Path repo = ControlPlaneBuild.repositoryRoot();
+
+  @BeforeAll
+  void startSandboxWithTheCrd() throws Exception {
+    sandbox = Sandbox.start();
+    kubectl = new Helm(sandbox.kubeconfig());
+    Helm.Result crd = kubectl.kubectl("apply", "-f", repo.resolve("crds").toString());
+    assertEquals(0, crd.exit(), crd.output());
+    assertEquals(0, kubectl.kubectl("wait", "--for=condition=Established", "crd/pgclusters.pgcluster.dev",
+        "--timeout=60s").exit());
+    sandbox.ensureNamespace(NS);
+  }
+
+  @AfterAll
+  void stopEverything() {
+    SandboxCluster.closeAndCheckNoLeftovers(sandbox);
+  }
+
+  /** The manifest of a case under its own name, so that cases never meet. */
+  static String named(String spec, String name) {
+    return CrdCases.manifest(spec).replace("name: pg\n", "name: " + name + "\n");
+  }
+
+  @Test
+  @Order(1)
+  void everyInvalidManifestIsRejectedWithItsMessage() {
+    List<String> failures = new ArrayList<>();
+    int n = 0;
+    for (Arguments args : CrdCases.invalid().toList()) {
+      Object[] a = args.get();
+      String name = "invalid-" + n++;
+      String spec = (String) a[1];
+      String oldSpec = (String) a[2];
+      String expected = CrdCases.apiServerMessage((String) a[3]);
+      if (oldSpec != null) {
+        Helm.Result created = kubectl.kubectlWithInput(named(oldSpec, name), "apply", "-n", NS, "-f", "-");
+        if (created.exit() != 0) {
+          failures.add(a[0] + ": the old spec was refused: " + created.output());
+          continue;
+        }
+      }
+      Helm.Result result = kubectl.kubectlWithInput(named(spec, name), "apply", "-n", NS, "-f", "-");
+      System.out.printf("kubectl apply (%s): exit %d: %s%n", a[0], result.exit(), result.output().trim());
+      if (result.exit() == 0 || !result.output().contains(expected)) {
+        failures.add(a[0] + ": expected a rejection containing '" + expected + "', got exit " + result.exit() + ": "
+            + result.output().trim());
+      }
+    }
+    assertEquals(List.of(), failures);
+  }
+
+  @Test
+  @Order(2)
+  void validManifestsAndTheExamplesAreAccepted() throws Exception {
+    List<String> failures = new ArrayList<>();
+    int n = 0;
+    for (Arguments args : CrdCases.valid().toList()) {
+      Object[] a = args.get();
+      String name = "valid-" + n++;
+      if (a[2] != null) {
+        Helm.Result created = kubectl.kubectlWithInput(named((String) a[2], name), "apply", "-n", NS, "-f", "-");
+        if (created.exit() != 0) {
+          failures.add(a[0] + ": old spec refused: " + created.output());
+        }
+      }
+      // Server-side dry run: the API server validates and admits it, nothing is stored.
+      Helm.Result result = kubectl.kubectlWithInput(named((String) a[1], name), "apply", "--dry-run=server", "-n", NS, "-f", "-");
+      if (result.exit() != 0) {
+        failures.add(a[0] + ": " + result.output());
+      }
+    }
+    try (var examples = Files.list(repo.resolve("examples"))) {
+      for (Path example : examples.filter(p -> p.toString().endsWith(".yaml")).sorted().toList()) {
+        Helm.Result result = kubectl.kubectl("apply", "--dry-run=server", "-n", NS, "-f", example.toString());
+        if (result.exit() != 0) {
+          failures.add(example.getFileName() + ": " + result.output());
+        }
+      }
+    }
+    assertEquals(List.of(), failures);
+    // What the validation cases stored goes before the operator arrives (it would run them).
+    assertEquals(0, kubectl.kubectl("delete", "pgc", "--all", "-n", NS, "--wait=true").exit());
+  }
+
+  @Test
+  @Order(3)
+  void explainAndPrinterColumns() {
+    Helm.Result explain = kubectl.kubectl("explain", "pgc.spec.replication");
+    assertEquals(0, explain.exit(), explain.output());
+    assertTrue(explain.output().contains("mode") && explain.output().contains("durability"), explain.output());
+    Helm.Result get = kubectl.kubectl("get", "pgc", "-A");
+    assertEquals(0, get.exit(), get.output());
+  }
+
+  @Test
+  @Order(4)
+  void appliedTwiceChangesNothingAndWaitForReadyWaitsForTheCurrentGeneration() throws Exception {
+    sandbox.installOperator();
+    String manifest = Files.readString(repo.resolve("examples/pgcluster-async.yaml"));
+    String name = sandbox.client().resources(PgCluster.class).load(new java.io.ByteArrayInputStream(
+        manifest.getBytes(java.nio.charset.StandardCharsets.UTF_8))).item().getMetadata().getName();
+    assertEquals(0, kubectl.kubectlWithInput(manifest, "apply", "-n", NS, "-f", "-").exit());
+    Helm.Result waited = kubectl.kubectl("wait", "-n", NS, "--for=condition=Ready", "pgc/" + name, "--timeout=120s");
+    assertEquals(0, waited.exit(), waited.output());
+
+    Helm.Result columns = kubectl.kubectl("get", "pgc", "-n", NS);
+    System.out.println(columns.output());
+    for (String column : List.of("INSTANCES", "MODE", "PRIMARY", "PHASE", "READY", "AGE")) {
+      assertTrue(columns.output().contains(column), column + " in " + columns.output());
+    }
+    assertTrue(columns.output().contains(name + "-0") && columns.output().contains("Healthy"), columns.output());
+
+    // The same manifest again, as a GitOps tool re-syncs: nothing changes, not even the status.
+    PgCluster before = get(name);
+    Thread.sleep(3000);
+    Helm.Result again = kubectl.kubectlWithInput(manifest, "apply", "-n", NS, "-f", "-");
+    assertTrue(again.output().contains("unchanged"), again.output());
+    Helm.Result diff = kubectl.kubectlWithInput(manifest, "diff", "-n", NS, "-f", "-");
+    assertEquals(0, diff.exit(), "kubectl diff sees drift: " + diff.output());
+    Thread.sleep(6000);
+    PgCluster after = get(name);
+    assertEquals(before.getMetadata().getGeneration(), after.getMetadata().getGeneration(), "generation bumped");
+    assertEquals(before.getMetadata().getResourceVersion(), after.getMetadata().getResourceVersion(),
+        "the resource changed (status churn) while nothing happened");
+
+    // A spec change: Ready is only true again for the new generation.
+    String changed = manifest.replace("instances: 3", "instances: 2");
+    assertNotEquals(manifest, changed, "the example names instances: 3");
+    assertEquals(0, kubectl.kubectlWithInput(changed, "apply", "-n", NS, "-f", "-").exit());
+    long generation = get(name).getMetadata().getGeneration();
+    assertTrue(generation > before.getMetadata().getGeneration());
+    waited = kubectl.kubectl("wait", "-n", NS, "--for=condition=Ready", "pgc/" + name, "--timeout=120s");
+    assertEquals(0, waited.exit(), waited.output());
+    var ready = get(name).getStatus().conditions.stream().filter(c -> "Ready".equals(c.getType())).findFirst()
+        .orElseThrow();
+    assertNotNull(ready.getObservedGeneration(), "Ready carries observedGeneration (kubectl wait relies on it)");
+    assertTrue(ready.getObservedGeneration() >= generation, "kubectl wait returned on generation "
+        + ready.getObservedGeneration() + " < " + generation);
+  }
+
+  private PgCluster get(String name) {
+    return sandbox.client().resources(PgCluster.class).inNamespace(NS).withName(name).get();
+  }
+}

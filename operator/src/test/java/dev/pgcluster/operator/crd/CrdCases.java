@@ -1,0 +1,88 @@
+package dev.pgcluster.operator.crd;
+
+import java.util.stream.Stream;
+import org.junit.jupiter.params.provider.Arguments;
+
+/**
+ * Manifests a user can get wrong (name, spec, the spec it replaces or null, a part of the message they
+ * must see) and manifests they should write (name, spec, old spec or null). CrdValidationTest evaluates
+ * them against the CRD's schema and CEL rules in-process; the sandbox's KubectlE2ETest applies them with
+ * kubectl to a real API server, which must answer the same.
+ */
+public final class CrdCases {
+  private CrdCases() {}
+
+  public static String manifest(String spec) {
+    return "apiVersion: pgcluster.dev/v1alpha1\nkind: PgCluster\nmetadata:\n  name: pg\nspec:\n"
+        + spec.indent(2);
+  }
+
+  public static final String BASE = "instances: 3\nstorage:\n  size: 10Gi\n";
+
+  public static Stream<Arguments> invalid() {
+    return Stream.of(
+        Arguments.of("instances missing", "storage:\n  size: 1Gi\n", null, "instances"),
+        Arguments.of("storage missing", "instances: 3\n", null, "storage"),
+        Arguments.of("no instances", "instances: 0\nstorage:\n  size: 1Gi\n", null, "minimum value of 1"),
+        Arguments.of("too many instances", "instances: 10\nstorage:\n  size: 1Gi\n", null, "maximum value of 9"),
+        Arguments.of("size not a quantity", "instances: 3\nstorage:\n  size: ten gigs\n", null, "does not match"),
+        Arguments.of("unknown replication mode", BASE + "replication:\n  mode: semi-sync\n", null, "enum"),
+        Arguments.of("unknown sync method", BASE + "replication:\n  mode: sync\n  method: most\n", null, "enum"),
+        Arguments.of("unknown durability", BASE + "replication:\n  mode: sync\n  durability: maybe\n", null, "enum"),
+        Arguments.of("sync quorum larger than the standbys", BASE + "replication:\n  mode: sync\n  number: 3\n", null,
+            "replication.number must not exceed the number of standbys that can be synchronous"),
+        Arguments.of("sync quorum counting a delayed standby", "instances: 4\nstorage:\n  size: 1Gi\nreplication:\n"
+            + "  mode: sync\n  number: 3\n  delayedReplicas:\n    instances: 1\n    applyDelay: 1h\n", null,
+            "replication.number must not exceed"),
+        Arguments.of("delayed replicas leave no promotable standby", "instances: 3\nstorage:\n  size: 1Gi\n"
+            + "replication:\n  delayedReplicas:\n    instances: 2\n    applyDelay: 1h\n", null,
+            "delayedReplicas.instances must leave at least one promotable"),
+        Arguments.of("apply delay without unit", BASE + "replication:\n  delayedReplicas:\n    instances: 1\n"
+            + "    applyDelay: \"3600\"\n", null, "does not match"),
+        Arguments.of("probe period out of range", BASE + "failover:\n  probePeriodSeconds: 0\n", null,
+            "minimum value of 1"),
+        Arguments.of("lease shorter than 5 s", BASE + "failover:\n  leaseDurationSeconds: 2\n", null,
+            "minimum value of 5"),
+        Arguments.of("reserved owner role", BASE + "bootstrap:\n  owner: postgres\n", null,
+            "bootstrap.owner may not be a role reserved"),
+        Arguments.of("database name with a dash", BASE + "bootstrap:\n  database: my-app\n", null, "does not match"),
+        Arguments.of("storage shrinks", "instances: 3\nstorage:\n  size: 5Gi\n", BASE, "storage.size may not shrink"),
+        Arguments.of("storage class changes", BASE + "  storageClass: fast\n", BASE + "  storageClass: slow\n",
+            "storage.storageClass is immutable"),
+        Arguments.of("database renamed", BASE + "bootstrap:\n  database: other\n", BASE + "bootstrap:\n  database: app\n",
+            "bootstrap.database is immutable"),
+        Arguments.of("image with a space", BASE + "image: \"postgres 16\"\n", null, "does not match"));
+  }
+
+  public static Stream<Arguments> valid() {
+    return Stream.of(
+        Arguments.of("minimal 3-instance async", BASE, null),
+        Arguments.of("sync ANY 1", BASE + "replication:\n  mode: sync\n  number: 1\n", null),
+        Arguments.of("sync FIRST 2 of 4", "instances: 4\nstorage:\n  size: 1Gi\nreplication:\n  mode: sync\n"
+            + "  method: first\n  number: 2\n  durability: preferred\n  synchronousCommit: remote_apply\n", null),
+        Arguments.of("delayed standby", "instances: 4\nstorage:\n  size: 1Gi\nreplication:\n  delayedReplicas:\n"
+            + "    instances: 1\n    applyDelay: 1h\n", null),
+        Arguments.of("storage grows", "instances: 3\nstorage:\n  size: 20Gi\n", BASE),
+        Arguments.of("scale and tune", "instances: 5\nstorage:\n  size: 10Gi\npostgresql:\n  parameters:\n"
+            + "    max_connections: \"200\"\n", BASE));
+  }
+
+  /**
+   * The part of the API server's message for a case's expected message: CEL rules answer with their own
+   * message; schema violations are worded by the API server differently from the in-process validator.
+   */
+  public static String apiServerMessage(String expected) {
+    if (expected.startsWith("minimum value of ")) {
+      return "should be greater than or equal to " + expected.substring("minimum value of ".length());
+    }
+    if (expected.startsWith("maximum value of ")) {
+      return "should be less than or equal to " + expected.substring("maximum value of ".length());
+    }
+    return switch (expected) {
+      case "does not match" -> "should match";
+      case "enum" -> "supported values";
+      case "instances", "storage" -> "spec." + expected + ": Required value";
+      default -> expected;
+    };
+  }
+}
