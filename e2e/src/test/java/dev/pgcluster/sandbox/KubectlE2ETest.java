@@ -132,7 +132,7 @@ class KubectlE2ETest {
   @Test
   @Order(4)
   void appliedTwiceChangesNothingAndWaitForReadyWaitsForTheCurrentGeneration() throws Exception {
-    sandbox.installOperator();
+    sandbox.installOperator(true);  // the CRD is there already, applied with kubectl
     String manifest = Files.readString(repo.resolve("examples/pgcluster-async.yaml"));
     String name = sandbox.client().resources(PgCluster.class).load(new java.io.ByteArrayInputStream(
         manifest.getBytes(java.nio.charset.StandardCharsets.UTF_8))).item().getMetadata().getName();

@@ -20,9 +20,12 @@ public final class Helm {
     this.kubeconfig = kubeconfig;
   }
 
-  public void install(String release, Path chart, String namespace, List<String> values) {
+  public void install(String release, Path chart, String namespace, List<String> values, boolean skipCrds) {
     List<String> command = new ArrayList<>(List.of(tool("HELM"), "install", release, chart.toString(),
         "--namespace", namespace, "--create-namespace", "--kubeconfig", kubeconfig.toString()));
+    if (skipCrds) {
+      command.add("--skip-crds");
+    }
     values.forEach(v -> command.addAll(List.of("--set", v)));
     Result result = run(command, 120);
     if (result.exit() != 0) {

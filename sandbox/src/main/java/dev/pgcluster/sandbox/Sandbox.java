@@ -166,6 +166,15 @@ public final class Sandbox implements AutoCloseable {
    * kubelets map to the operator jar. Returns once an operator pod is Ready.
    */
   public void installOperator(String... extraValues) {
+    installOperator(false, extraValues);
+  }
+
+  /**
+   * As {@link #installOperator(String...)}; with {@code skipCrds} the chart's CRD is left out
+   * ({@code helm install --skip-crds}), for a CRD applied beforehand with kubectl: Helm 4 applies CRDs
+   * server-side and refuses to take over fields kubectl's client-side apply owns.
+   */
+  public void installOperator(boolean skipCrds, String... extraValues) {
     Helm helm = new Helm(kubeconfig());
     List<String> values = new ArrayList<>(List.of(
         "image.repository=pgcluster-operator", "image.tag=dev", "image.pullPolicy=Never",
@@ -178,7 +187,7 @@ public final class Sandbox implements AutoCloseable {
         "tolerations[0].effect=NoSchedule"));
     values.addAll(List.of(extraValues));
     helm.install("pgcluster-operator", ControlPlaneBuild.repositoryRoot().resolve("helm/pgcluster-operator"),
-        OPERATOR_NAMESPACE, values);
+        OPERATOR_NAMESPACE, values, skipCrds);
     try {
       Await.untilTrue(Duration.ofSeconds(120), "an operator pod Ready", () -> operatorPods().stream()
           .anyMatch(Sandbox::ready));
