@@ -135,8 +135,10 @@ class ChaosE2ETest {
       long faultAt = System.nanoTime();
       fault.inject(primary);
       rto.add(harness.secondsToFirstAckAfter(faultAt, 120));
-      PgCluster healed = awaitHealed();
+      // A lost node comes back once the failover is done, as after a reboot (the fenced primary's new
+      // pod may have been bound to it before it was marked NotReady).
       sandbox.restoreLostNodes();
+      PgCluster healed = awaitHealed();
       if (!primary.equals(healed.getStatus().currentPrimary)) {
         failovers++;
       }

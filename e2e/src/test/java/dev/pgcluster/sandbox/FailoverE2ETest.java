@@ -88,6 +88,9 @@ class FailoverE2ETest {
     System.out.printf("failover %s -> %s: first acknowledged write through -rw after %.1f s%n", oldPrimary, newPrimary,
         rto);
 
+    // The fenced primary's pod is created again at once, and may be bound to the lost node before the
+    // node-lifecycle controller marks it NotReady; it runs when the node comes back, as after a reboot.
+    sandbox.restoreLostNodes();
     PgCluster healed = ha.awaitReadyInstances(3, READY);
     assertEquals(newPrimary, healed.getStatus().currentPrimary);
     assertEquals(1, healed.getStatus().primaryEpoch);
@@ -106,7 +109,6 @@ class FailoverE2ETest {
     String bootstrap = Files.readString(sandbox.podLogs(NS, oldPrimary).resolve("bootstrap.log"));
     assertTrue(bootstrap.contains("pg_rewind succeeded") || bootstrap.contains("clone complete"), bootstrap);
     assertNotEquals(oldPrimary, newPrimary);
-    sandbox.restoreLostNodes();
   }
 
   /**

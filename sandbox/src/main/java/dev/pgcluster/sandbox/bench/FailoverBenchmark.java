@@ -55,8 +55,8 @@ public final class FailoverBenchmark {
             long fault = System.nanoTime();
             sandbox.loseNode("default", primary);
             rto.add(writer.secondsToWriteAfter(fault));
-            awaitHealed(sandbox, primary);
             sandbox.restoreLostNodes();
+            awaitHealed(sandbox, primary);
             System.out.printf("%s: failover %d/%d, %.2f s%n", mode.name(), i + 1, rounds, rto.get(i));
           }
           int lost = writer.lost(sandbox);
