@@ -35,12 +35,15 @@ if ! (cd "$here" && go build -ldflags="-s -w" -o "$tmp/" \
       k8s.io/kubernetes/cmd/kube-apiserver \
       k8s.io/kubernetes/cmd/kube-controller-manager \
       k8s.io/kubernetes/cmd/kube-scheduler) >"$log" 2>&1; then
-  failed="$(grep -m1 -oE '(go: [^ ]+@v[^ :]+|[a-z0-9.-]+\.[a-z]+/[^ :]+)' "$log" || true)"
-  echo "control plane build failed for Kubernetes $release (${failed:-see log}): $(grep -m1 -vE '^#' "$log" | cut -c1-300)" >&2
+  reason="$(grep -v -e '^go: downloading' -e '^#' "$log" | head -n1 | cut -c1-300)"
+  failed="$(grep -v '^go: downloading' "$log" | grep -m1 -oE '[A-Za-z0-9._~/-]+@v[0-9][^: ]*' || true)"
+  echo "control plane build failed for Kubernetes $release at ${failed:-an unnamed module}: $reason" >&2
   echo "full log: $log; fix or change the version in $here/go.mod, then retry: $0" >&2
   rm -rf "$tmp"
   exit 1
 fi
 rm -rf "$out"; mv "$tmp" "$out"
+# Binaries of an older go.mod or script are dead weight (about 330 MB each).
+find "$cache" -mindepth 1 -maxdepth 1 -type d -name 'v*-*' ! -path "$cache/$release-$key" -exec rm -rf {} +
 echo "control plane build: done in $(( $(date +%s) - started )) s" >&2
 echo "$out"

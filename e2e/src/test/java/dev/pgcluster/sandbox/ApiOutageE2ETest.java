@@ -27,9 +27,7 @@ class ApiOutageE2ETest {
 
   @BeforeAll
   void startCluster() throws Exception {
-    sandbox = Sandbox.start();
-    sandbox.installOperator();
-    sandbox.apply(NS, """
+    cp = SandboxCluster.start(NS, """
         apiVersion: pgcluster.dev/v1alpha1
         kind: PgCluster
         metadata:
@@ -38,9 +36,8 @@ class ApiOutageE2ETest {
           instances: 3
           storage:
             size: 1Gi
-        """);
-    cp = new SandboxCluster(sandbox, NS, "cp");
-    cp.awaitReadyInstances(3, Duration.ofSeconds(120));
+        """, 3, Duration.ofSeconds(120));
+    sandbox = cp.sandbox;
   }
 
   @AfterAll

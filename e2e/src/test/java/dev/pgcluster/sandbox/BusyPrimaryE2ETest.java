@@ -30,9 +30,7 @@ class BusyPrimaryE2ETest {
 
   @BeforeAll
   void startCluster() throws Exception {
-    sandbox = Sandbox.start();
-    sandbox.installOperator();
-    sandbox.apply(NS, """
+    busy = SandboxCluster.start(NS, """
         apiVersion: pgcluster.dev/v1alpha1
         kind: PgCluster
         metadata:
@@ -41,9 +39,8 @@ class BusyPrimaryE2ETest {
           instances: 3
           storage:
             size: 1Gi
-        """);
-    busy = new SandboxCluster(sandbox, NS, "busy");
-    busy.awaitReadyInstances(3, Duration.ofSeconds(120));
+        """, 3, Duration.ofSeconds(120));
+    sandbox = busy.sandbox;
   }
 
   @AfterAll

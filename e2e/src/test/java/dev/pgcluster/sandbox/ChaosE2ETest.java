@@ -34,9 +34,7 @@ class ChaosE2ETest {
 
   @BeforeAll
   void startClusterWriterAndChecker() throws Exception {
-    sandbox = Sandbox.start();
-    sandbox.installOperator();
-    sandbox.apply(NS, """
+    chaos = SandboxCluster.start(NS, """
         apiVersion: pgcluster.dev/v1alpha1
         kind: PgCluster
         metadata:
@@ -49,9 +47,8 @@ class ChaosE2ETest {
             mode: sync
             number: 1
             durability: required
-        """);
-    chaos = new SandboxCluster(sandbox, NS, "chaos");
-    chaos.awaitReadyInstances(3, HEAL);
+        """, 3, HEAL);
+    sandbox = chaos.sandbox;
     harness = new ChaosHarness(chaos);
     harness.start();
   }

@@ -36,9 +36,7 @@ class ConfigurationE2ETest {
 
   @BeforeAll
   void startCluster() throws Exception {
-    sandbox = Sandbox.start();
-    sandbox.installOperator();
-    sandbox.apply(NS, """
+    conf = SandboxCluster.start(NS, """
         apiVersion: pgcluster.dev/v1alpha1
         kind: PgCluster
         metadata:
@@ -51,9 +49,8 @@ class ConfigurationE2ETest {
             mode: sync
             number: 1
             durability: required
-        """);
-    conf = new SandboxCluster(sandbox, NS, "conf");
-    conf.awaitReadyInstances(3, READY);
+        """, 3, READY);
+    sandbox = conf.sandbox;
   }
 
   @AfterAll

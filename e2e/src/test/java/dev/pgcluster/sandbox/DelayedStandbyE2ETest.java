@@ -39,9 +39,7 @@ class DelayedStandbyE2ETest {
 
   @BeforeAll
   void startCluster() throws Exception {
-    sandbox = Sandbox.start();
-    sandbox.installOperator();
-    sandbox.apply(NS, """
+    delay = SandboxCluster.start(NS, """
         apiVersion: pgcluster.dev/v1alpha1
         kind: PgCluster
         metadata:
@@ -54,9 +52,8 @@ class DelayedStandbyE2ETest {
             delayedReplicas:
               instances: 1
               applyDelay: 4s
-        """);
-    delay = new SandboxCluster(sandbox, NS, "delay");
-    delay.awaitReadyInstances(3, READY);
+        """, 3, READY);
+    sandbox = delay.sandbox;
     try (Connection rw = delay.viaService("delay-rw"); Statement s = rw.createStatement()) {
       s.execute("CREATE TABLE events (id serial primary key, at timestamptz default clock_timestamp(), note text)");
     }

@@ -33,9 +33,7 @@ class FailoverE2ETest {
 
   @BeforeAll
   void startCluster() throws Exception {
-    sandbox = Sandbox.start();
-    sandbox.installOperator();
-    sandbox.apply(NS, """
+    ha = SandboxCluster.start(NS, """
         apiVersion: pgcluster.dev/v1alpha1
         kind: PgCluster
         metadata:
@@ -48,9 +46,8 @@ class FailoverE2ETest {
             mode: sync
             number: 1
             durability: required
-        """);
-    ha = new SandboxCluster(sandbox, NS, "ha");
-    ha.awaitReadyInstances(3, READY);
+        """, 3, READY);
+    sandbox = ha.sandbox;
     try (Connection rw = ha.viaService("ha-rw"); Statement s = rw.createStatement()) {
       s.execute("CREATE TABLE acked (id int primary key)");
     }

@@ -32,6 +32,25 @@ final class SandboxCluster {
     this.names = PgClusterNames.of(name);
   }
 
+  /**
+   * The fixture every end-to-end class starts from: a sandbox, the operator installed by its Helm chart,
+   * the manifest applied in {@code namespace}, and {@code ready} instances Ready. The sandbox is closed
+   * again if any of that fails.
+   */
+  static SandboxCluster start(String namespace, String manifest, int ready, Duration timeout) throws Exception {
+    Sandbox sandbox = Sandbox.start();
+    try {
+      sandbox.installOperator();
+      PgCluster applied = sandbox.apply(namespace, manifest);
+      SandboxCluster cluster = new SandboxCluster(sandbox, namespace, applied.getMetadata().getName());
+      cluster.awaitReadyInstances(ready, timeout);
+      return cluster;
+    } catch (Exception | AssertionError e) {
+      closeAndCheckNoLeftovers(sandbox);
+      throw e;
+    }
+  }
+
   PgCluster get() {
     return sandbox.client().resources(PgCluster.class).inNamespace(namespace).withName(name).get();
   }

@@ -64,6 +64,28 @@ class SandboxMainE2ETest {
   }
 
   @Test
+  void showsTheApiServersMessageForAManifestItRejects() throws Exception {
+    Path manifest = dir.resolve("too-many.yaml");
+    Files.writeString(manifest, """
+        apiVersion: pgcluster.dev/v1alpha1
+        kind: PgCluster
+        metadata:
+          name: big
+        spec:
+          instances: 10
+          storage:
+            size: 1Gi
+        """);
+    ByteArrayOutputStream captured = new ByteArrayOutputStream();
+    int exit = SandboxMain.run(new String[] {manifest.toString(), "--exit-when-ready", "--timeout-seconds", "60"},
+        new PrintStream(captured, true, StandardCharsets.UTF_8));
+    String output = captured.toString(StandardCharsets.UTF_8);
+    assertEquals(1, exit, output);
+    assertTrue(output.contains("the API server rejected"), output);
+    assertTrue(output.contains("spec.instances in body should be less than or equal to 9"), output);
+  }
+
+  @Test
   void refusesAMissingManifest() throws Exception {
     ByteArrayOutputStream captured = new ByteArrayOutputStream();
     int exit = SandboxMain.run(new String[] {dir.resolve("nope.yaml").toString()},

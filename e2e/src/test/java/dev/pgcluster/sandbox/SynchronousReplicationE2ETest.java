@@ -41,9 +41,7 @@ class SynchronousReplicationE2ETest {
 
   @BeforeAll
   void startCluster() throws Exception {
-    sandbox = Sandbox.start();
-    sandbox.installOperator();
-    sandbox.apply(NS, """
+    sync = SandboxCluster.start(NS, """
         apiVersion: pgcluster.dev/v1alpha1
         kind: PgCluster
         metadata:
@@ -57,9 +55,8 @@ class SynchronousReplicationE2ETest {
             method: any
             number: 1
             durability: required
-        """);
-    sync = new SandboxCluster(sandbox, NS, "sync");
-    sync.awaitReadyInstances(3, READY);
+        """, 3, READY);
+    sandbox = sync.sandbox;
     try (Connection rw = sync.viaService("sync-rw"); Statement s = rw.createStatement()) {
       s.execute("CREATE TABLE ledger (id int primary key, note text)");
     }
