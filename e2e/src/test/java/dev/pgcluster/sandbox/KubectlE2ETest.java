@@ -147,9 +147,17 @@ class KubectlE2ETest {
     }
     assertTrue(columns.output().contains(name + "-0") && columns.output().contains("Healthy"), columns.output());
 
-    // The same manifest again, as a GitOps tool re-syncs: nothing changes, not even the status.
+    // The same manifest again, as a GitOps tool re-syncs: nothing changes, not even the status. First let
+    // the freshly bootstrapped cluster settle (its first WAL positions and conditions still move).
+    String[] seen = {get(name).getMetadata().getResourceVersion()};
+    Await.until(Duration.ofSeconds(90), "the status unchanged for 6 s", () -> {
+      Thread.sleep(6000);
+      String now = get(name).getMetadata().getResourceVersion();
+      boolean stable = now.equals(seen[0]);
+      seen[0] = now;
+      return stable;
+    });
     PgCluster before = get(name);
-    Thread.sleep(3000);
     Helm.Result again = kubectl.kubectlWithInput(manifest, "apply", "-n", NS, "-f", "-");
     assertTrue(again.output().contains("unchanged"), again.output());
     Helm.Result diff = kubectl.kubectlWithInput(manifest, "diff", "-n", NS, "-f", "-");

@@ -114,6 +114,10 @@ final class SandboxCluster {
   static void closeAndCheckNoLeftovers(Sandbox sandbox) {
     if (sandbox != null) {
       List<String> denials = sandbox.operatorRbacDenials();
+      // Pod and control-plane logs outlive the sandbox, for a look after a failure (CI keeps target/).
+      String caller = StackWalker.getInstance().walk(frames -> frames.skip(1).findFirst().orElseThrow())
+          .getClassName().replaceAll(".*\\.", "");
+      sandbox.saveLogs(java.nio.file.Path.of("target", "sandbox-logs", caller));
       sandbox.close();
       assertEquals(List.of(), sandbox.leftoverProcesses(), "processes of the sandbox still alive after close");
       assertEquals(List.of(), denials, "the API server refused the operator (RBAC)");

@@ -239,6 +239,29 @@ public final class Sandbox implements AutoCloseable {
     return denials;
   }
 
+  /**
+   * Copies every pod's and every control-plane component's log into {@code target} (for a look after a
+   * test run, when the sandbox directory itself is gone).
+   */
+  public void saveLogs(Path target) {
+    try {
+      for (Path logs : List.of(root.resolve("pods"), root.resolve("control-plane/logs"))) {
+        if (!Files.isDirectory(logs)) {
+          continue;
+        }
+        try (Stream<Path> files = Files.walk(logs)) {
+          for (Path file : files.filter(f -> Files.isRegularFile(f) && f.toString().endsWith(".log")).toList()) {
+            Path copy = target.resolve(root.relativize(file));
+            Files.createDirectories(copy.getParent());
+            Files.copy(file, copy, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+          }
+        }
+      }
+    } catch (IOException e) {
+      LOG.warn("could not save the sandbox's logs to {}: {}", target, e.toString());
+    }
+  }
+
   /** The operator replica holding the leader Lease (its pod name), if any. */
   public Optional<String> operatorLeader() {
     var lease = client.leases().inNamespace(OPERATOR_NAMESPACE).withName("pgcluster-operator-leader").get();
@@ -361,6 +384,31 @@ public final class Sandbox implements AutoCloseable {
     String node = nodeOf(namespace, pod);
     kubelets.get(node).lose();
     return node;
+  }
+
+  /**
+   * Spreads the instances of a cluster (pods labelled {@code pgcluster.dev/cluster=<cluster>}) so that no
+   * node holds two: a recreated pod may have been scheduled next to another one while a node was down.
+   * Deletes the standbys that share a node (gracefully, as an administrator rebalancing would; the
+   * scheduler's preferred anti-affinity places them on a free node). Returns how many were deleted.
+   */
+  public int spreadInstances(String namespace, String cluster, String primary) {
+    Map<String, List<Pod>> byNode = new LinkedHashMap<>();
+    client.pods().inNamespace(namespace).withLabel("pgcluster.dev/cluster", cluster).list().getItems().stream()
+        .filter(p -> p.getSpec().getNodeName() != null && p.getMetadata().getDeletionTimestamp() == null)
+        .forEach(p -> byNode.computeIfAbsent(p.getSpec().getNodeName(), n -> new ArrayList<>()).add(p));
+    int deleted = 0;
+    for (var entry : byNode.entrySet()) {
+      List<Pod> pods = new ArrayList<>(entry.getValue());
+      pods.sort(Comparator.comparing(p -> p.getMetadata().getName().equals(primary) ? 0 : 1));
+      for (Pod extra : pods.subList(Math.min(1, pods.size()), pods.size())) {
+        LOG.info("spreading {}: {} shares node {} with {}; deleting it", cluster, extra.getMetadata().getName(),
+            entry.getKey(), pods.get(0).getMetadata().getName());
+        deletePod(namespace, extra.getMetadata().getName());
+        deleted++;
+      }
+    }
+    return deleted;
   }
 
   /**

@@ -118,9 +118,13 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     int failed = failures.observe(key(cluster), primary.holder(), primary.epoch(), state.healthyPrimary().isPresent(),
         clock.instant(), Duration.ofSeconds(cluster.getSpec().failover.probePeriodSeconds));
     if (failed > 0 && primary.initialized()) {
-      LOG.warn("primary {} not reachable as a primary ({} of {} failures before failover): {}", primary.holder(),
+      // Past the threshold, say why nothing happens when the failover is held (at 3 a.m. that is the question).
+      String held = failed >= cluster.getSpec().failover.failureThreshold
+          && dev.pgcluster.operator.ha.FailoverPolicy.decide(cluster.getSpec(), state, failed)
+              instanceof dev.pgcluster.operator.ha.FailoverPolicy.Blocked blocked ? "; failover held: " + blocked.reason() : "";
+      LOG.warn("primary {} not reachable as a primary ({} of {} failures before failover): {}{}", primary.holder(),
           failed, cluster.getSpec().failover.failureThreshold, state.instance(primary.holder())
-              .map(i -> i.probeError() == null ? "running as a standby" : i.probeError()).orElse("no pod"));
+              .map(i -> i.probeError() == null ? "running as a standby" : i.probeError()).orElse("no pod"), held);
     }
     java.util.Set<String> stuck = new java.util.TreeSet<>();
     java.util.Set<String> offTimeline = state.standbysOffTheTimeline();
