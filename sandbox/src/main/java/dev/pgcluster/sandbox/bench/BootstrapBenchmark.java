@@ -56,6 +56,10 @@ public final class BootstrapBenchmark {
     try (Sandbox sandbox = Sandbox.start()) {
       double upSeconds = (System.nanoTime() - up) / 1e9;
       sandbox.installOperator();
+      // A user applies to an operator that runs already: one replica leads, both JVMs have started.
+      dev.pgcluster.sandbox.Await.untilTrue(java.time.Duration.ofSeconds(60), "an operator leader",
+          () -> sandbox.operatorLeader().isPresent());
+      Thread.sleep(5000);
       long start = System.nanoTime();
       sandbox.apply("default", MANIFEST);
       while (true) {
