@@ -186,4 +186,32 @@ class KubectlE2ETest {
   private PgCluster get(String name) {
     return sandbox.client().resources(PgCluster.class).inNamespace(NS).withName(name).get();
   }
+
+  /**
+   * Two replicas, one leader: the leading replica's pod deleted (a node drain, a rollout), the other one
+   * takes the operator Lease and reconciles; the Deployment brings the second replica back.
+   */
+  @Test
+  @Order(5)
+  void theOtherReplicaLeadsWhenTheLeaderGoes() throws Exception {
+    String leader = sandbox.operatorLeader().orElseThrow();
+    assertEquals(2, sandbox.operatorPods().size(), "two replicas");
+    sandbox.client().pods().inNamespace(Sandbox.OPERATOR_NAMESPACE).withName(leader).withGracePeriod(0).delete();
+    long gone = System.nanoTime();
+    String next = Await.until(Duration.ofSeconds(60), "another replica leading", () -> sandbox.operatorLeader()
+        .orElse(leader), l -> !l.equals(leader));
+    System.out.printf("operator leader %s deleted; %s leads %.1f s later%n", leader, next, (System.nanoTime() - gone) / 1e9);
+    // The previous test scaled the example to 2 instances; applying it as written (3) is a spec change.
+    String manifest = Files.readString(repo.resolve("examples/pgcluster-async.yaml"));
+    String name = sandbox.client().resources(PgCluster.class).inNamespace(NS).list().getItems().get(0)
+        .getMetadata().getName();
+    assertEquals(2, get(name).getSpec().instances);
+    assertEquals(0, kubectl.kubectlWithInput(manifest, "apply", "-n", NS, "-f", "-").exit());
+    Helm.Result waited = kubectl.kubectl("wait", "-n", NS, "--for=jsonpath={.status.readyInstances}=3", "pgc/" + name,
+        "--timeout=120s");
+    assertEquals(0, waited.exit(), "the new leader reconciles a spec change: " + waited.output());
+    Await.until(Duration.ofSeconds(60), "the Deployment back at 2 replicas",
+        () -> sandbox.operatorPods().size() == 2 && !sandbox.operatorPods().stream()
+            .anyMatch(p -> p.getMetadata().getName().equals(leader)));
+  }
 }

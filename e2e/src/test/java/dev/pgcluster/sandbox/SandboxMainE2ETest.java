@@ -54,11 +54,7 @@ class SandboxMainE2ETest {
             pgHba:
               - "host all all 0.0.0.0/0 trust"
         """);
-    ByteArrayOutputStream captured = new ByteArrayOutputStream();
-    int exit = SandboxMain.run(new String[] {manifest.toString(), "--exit-when-ready", "--timeout-seconds", "60"},
-        new PrintStream(captured, true, StandardCharsets.UTF_8));
-    String output = captured.toString(StandardCharsets.UTF_8);
-    assertEquals(1, exit, output);
+    String output = tryItFails(manifest);
     assertTrue(output.contains("InvalidSpec"), output);
     assertTrue(output.contains("uses a weak method"), output);
   }
@@ -76,13 +72,19 @@ class SandboxMainE2ETest {
           storage:
             size: 1Gi
         """);
+    String output = tryItFails(manifest);
+    assertTrue(output.contains("the API server rejected"), output);
+    assertTrue(output.contains("spec.instances in body should be less than or equal to 9"), output);
+  }
+
+  /** Runs the try-it command on a manifest that must not come up: exit code 1; returns what it printed. */
+  private static String tryItFails(Path manifest) throws Exception {
     ByteArrayOutputStream captured = new ByteArrayOutputStream();
     int exit = SandboxMain.run(new String[] {manifest.toString(), "--exit-when-ready", "--timeout-seconds", "60"},
         new PrintStream(captured, true, StandardCharsets.UTF_8));
     String output = captured.toString(StandardCharsets.UTF_8);
     assertEquals(1, exit, output);
-    assertTrue(output.contains("the API server rejected"), output);
-    assertTrue(output.contains("spec.instances in body should be less than or equal to 9"), output);
+    return output;
   }
 
   @Test
