@@ -175,7 +175,7 @@ public final class Sandbox implements AutoCloseable {
    * server-side and refuses to take over fields kubectl's client-side apply owns.
    */
   public void installOperator(boolean skipCrds, String... extraValues) {
-    Helm helm = new Helm(kubeconfig());
+    KubeTools helm = new KubeTools(kubeconfig());
     List<String> values = new ArrayList<>(List.of(
         "image.repository=pgcluster-operator", "image.tag=dev", "image.pullPolicy=Never",
         // Pods share this machine's network, as with hostNetwork: each replica listens on its pod IP.

@@ -169,7 +169,7 @@ public final class SandboxMain {
         sandbox.serviceAddress(ns, names.readOnlyService()), db, owner, app);
     out.printf("  superuser:  psql \"host=%s port=5432 dbname=postgres user=postgres password=%s\"%n",
         sandbox.serviceAddress(ns, names.readWriteService()), su);
-    out.println("  kubectl:    " + Helm.tool("KUBECTL") + " --kubeconfig " + sandbox.kubeconfig() + " get pgc,pods -A");
+    out.println("  kubectl:    " + KubeTools.tool("KUBECTL") + " --kubeconfig " + sandbox.kubeconfig() + " get pgc,pods -A");
     out.println("  pod logs:   " + sandbox.root().resolve("pods"));
   }
 

@@ -337,7 +337,8 @@ final class PodRunner {
     try {
       mapper = volumes.mapperFor(c);
       env = EnvResolver.resolve(kubelet.client(), podWithIp(), c);
-    } catch (PodVolumes.NotReady e) {
+    } catch (PodVolumes.NotReady | KubernetesClientException e) {
+      // A missing Secret key, or the API server unreachable: retried, the pod lives on.
       state.waitingReason = "CreateContainerConfigError";
       waitingMessage = e.getMessage();
       state.nextStartMillis = System.currentTimeMillis() + 2000;

@@ -13,10 +13,10 @@ import java.util.concurrent.TimeUnit;
  * The pinned {@code helm} and {@code kubectl} (from sandbox/tools/k8s-clients.sh, cached outside the
  * repository), run against one kubeconfig, as a user runs them.
  */
-public final class Helm {
+public final class KubeTools {
   private final Path kubeconfig;
 
-  public Helm(Path kubeconfig) {
+  public KubeTools(Path kubeconfig) {
     this.kubeconfig = kubeconfig;
   }
 
