@@ -40,6 +40,7 @@ public final class ControlPlane implements AutoCloseable {
   private final String apiAddress;
   private final String serviceCidr;
   private final Pki pki;
+  /** Identity -> its bearer token. */
   private final Map<String, String> tokens = new LinkedHashMap<>();
   private final List<String> apiServerArgs;
   private final int etcdPort;
@@ -75,22 +76,20 @@ public final class ControlPlane implements AutoCloseable {
         List.of("localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
             "kubernetes.default.svc.cluster.local"),
         List.of("127.0.0.1", apiAddress, kubernetesServiceIp));
-    tokens.put(ADMIN, ADMIN + ",," + "system:masters");
-    tokens.put("system:kube-controller-manager", "system:kube-controller-manager,,");
-    tokens.put("system:kube-scheduler", "system:kube-scheduler,,");
-    tokens.put("system:kube-proxy", "system:kube-proxy,,");
-    nodes.forEach(n -> tokens.put("system:node:" + n, "system:node:" + n + ",,system:nodes"));
+    // Identity -> groups; each gets a random bearer token (token file: token,user,uid,"groups").
+    Map<String, String> groups = new LinkedHashMap<>();
+    groups.put(ADMIN, "system:masters");
+    groups.put("system:kube-controller-manager", "");
+    groups.put("system:kube-scheduler", "");
+    groups.put("system:kube-proxy", "");
+    nodes.forEach(n -> groups.put("system:node:" + n, "system:nodes"));
     StringBuilder file = new StringBuilder();
-    Map<String, String> secrets = new LinkedHashMap<>();
-    tokens.forEach((user, line) -> {
+    groups.forEach((user, userGroups) -> {
       String token = UUID.randomUUID().toString().replace("-", "");
-      secrets.put(user, token);
-      String[] parts = line.split(",", -1);
-      file.append(token).append(',').append(parts[0]).append(',').append(parts[0]).append(",\"")
-          .append(parts[2]).append("\"\n");
+      tokens.put(user, token);
+      file.append(token).append(',').append(user).append(',').append(user).append(",\"").append(userGroups)
+          .append("\"\n");
     });
-    tokens.clear();
-    tokens.putAll(secrets);
     Files.writeString(dir.resolve("tokens.csv"), file.toString());
     this.etcdPort = freePort();
     Files.writeString(dir.resolve("admin.kubeconfig"), kubeconfigText(ADMIN));

@@ -299,10 +299,6 @@ public final class Kubelet implements AutoCloseable {
     LOG.info("kubelet {}: hears from the API server again", nodeName);
   }
 
-  boolean partitioned() {
-    return partitioned;
-  }
-
   public Optional<PodRunnerView> pod(String namespace, String name) {
     return runners.values().stream()
         .filter(r -> !r.finished() && r.pod().getMetadata().getNamespace().equals(namespace)

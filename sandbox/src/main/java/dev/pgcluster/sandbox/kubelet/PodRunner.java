@@ -140,10 +140,6 @@ final class PodRunner {
     thread.interrupt();
   }
 
-  boolean nodeLost() {
-    return nodeLost;
-  }
-
   /** Sends a signal to every process of one container (fault injection). */
   void signal(String container, String signal) {
     ContainerState state = main.containsKey(container) ? main.get(container) : init.get(container);
