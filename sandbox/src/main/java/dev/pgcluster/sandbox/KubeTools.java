@@ -35,12 +35,10 @@ public final class KubeTools {
 
   /** Runs kubectl with the sandbox's kubeconfig; returns its exit code and combined output. */
   public Result kubectl(String... args) {
-    List<String> command = new ArrayList<>(List.of(tool("KUBECTL"), "--kubeconfig", kubeconfig.toString()));
-    command.addAll(List.of(args));
-    return run(command, 120);
+    return kubectlWithInput(null, args);
   }
 
-  /** kubectl with {@code stdin} as its input (for {@code apply -f -}). */
+  /** kubectl with {@code stdin} as its input (for {@code apply -f -}); null for none. */
   public Result kubectlWithInput(String stdin, String... args) {
     List<String> command = new ArrayList<>(List.of(tool("KUBECTL"), "--kubeconfig", kubeconfig.toString()));
     command.addAll(List.of(args));

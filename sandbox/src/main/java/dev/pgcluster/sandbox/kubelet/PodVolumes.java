@@ -76,25 +76,18 @@ final class PodVolumes {
           user.handOver(dir);
         }
       } else if (v.getConfigMap() != null) {
-        ConfigMap map = client.configMaps().inNamespace(ns).withName(v.getConfigMap().getName()).get();
-        if (map == null && !Boolean.TRUE.equals(v.getConfigMap().getOptional())) {
-          throw new NotReady("configmap \"" + v.getConfigMap().getName() + "\" not found");
-        }
-        dir = projected(v.getName(), map == null ? Map.of() : text(map.getData()), v.getConfigMap().getItems());
+        dir = projected(v.getName(), select(configMapData(v.getConfigMap().getName(), v.getConfigMap().getOptional()),
+            v.getConfigMap().getItems()));
       } else if (v.getSecret() != null) {
-        Secret secret = client.secrets().inNamespace(ns).withName(v.getSecret().getSecretName()).get();
-        if (secret == null && !Boolean.TRUE.equals(v.getSecret().getOptional())) {
-          throw new NotReady("secret \"" + v.getSecret().getSecretName() + "\" not found");
-        }
-        dir = projected(v.getName(), secret == null ? Map.of() : EnvResolver.secretData(secret),
-            v.getSecret().getItems());
+        dir = projected(v.getName(), select(secretData(v.getSecret().getSecretName(), v.getSecret().getOptional()),
+            v.getSecret().getItems()));
       } else if (v.getDownwardAPI() != null) {
         Map<String, byte[]> files = new LinkedHashMap<>();
         v.getDownwardAPI().getItems().forEach(item -> files.put(item.getPath(),
             EnvResolver.field(pod, item.getFieldRef().getFieldPath()).getBytes(StandardCharsets.UTF_8)));
-        dir = projected(v.getName(), files, null);
+        dir = projected(v.getName(), files);
       } else if (v.getProjected() != null) {
-        dir = projected(v.getName(), projectedSources(v.getProjected()), null);
+        dir = projected(v.getName(), projectedSources(v.getProjected()));
       } else {
         throw new NotReady("volume \"" + v.getName() + "\": only persistentVolumeClaim, emptyDir, configMap, "
             + "secret, downwardAPI and projected volumes exist in the sandbox");
@@ -120,19 +113,10 @@ final class PodVolumes {
     return new PathMapper(mounts);
   }
 
-  private Path projected(String name, Map<String, byte[]> data, List<KeyToPath> items) throws IOException {
+  /** Writes {@code files} (path -> content) into the volume's directory, removing files no longer there. */
+  private Path projected(String name, Map<String, byte[]> files) throws IOException {
     Path dir = podDirectory.resolve("volumes").resolve(name);
     Files.createDirectories(dir);
-    Map<String, byte[]> files = new LinkedHashMap<>();
-    if (items == null || items.isEmpty()) {
-      files.putAll(data);
-    } else {
-      for (KeyToPath item : items) {
-        if (data.containsKey(item.getKey())) {
-          files.put(item.getPath(), data.get(item.getKey()));
-        }
-      }
-    }
     for (var file : files.entrySet()) {
       Path target = dir.resolve(file.getKey());
       if (Files.exists(target) && Arrays.equals(Files.readAllBytes(target), file.getValue())) {
@@ -162,7 +146,6 @@ final class PodVolumes {
    */
   private Map<String, byte[]> projectedSources(io.fabric8.kubernetes.api.model.ProjectedVolumeSource projected)
       throws NotReady {
-    String ns = pod.getMetadata().getNamespace();
     Map<String, byte[]> files = new LinkedHashMap<>();
     for (var source : projected.getSources()) {
       if (source.getServiceAccountToken() != null) {
@@ -171,17 +154,11 @@ final class PodVolumes {
         }
         files.put(source.getServiceAccountToken().getPath(), token.getBytes(StandardCharsets.UTF_8));
       } else if (source.getConfigMap() != null) {
-        ConfigMap map = client.configMaps().inNamespace(ns).withName(source.getConfigMap().getName()).get();
-        if (map == null && !Boolean.TRUE.equals(source.getConfigMap().getOptional())) {
-          throw new NotReady("configmap \"" + source.getConfigMap().getName() + "\" not found");
-        }
-        files.putAll(select(map == null ? Map.of() : text(map.getData()), source.getConfigMap().getItems()));
+        files.putAll(select(configMapData(source.getConfigMap().getName(), source.getConfigMap().getOptional()),
+            source.getConfigMap().getItems()));
       } else if (source.getSecret() != null) {
-        Secret secret = client.secrets().inNamespace(ns).withName(source.getSecret().getName()).get();
-        if (secret == null && !Boolean.TRUE.equals(source.getSecret().getOptional())) {
-          throw new NotReady("secret \"" + source.getSecret().getName() + "\" not found");
-        }
-        files.putAll(select(secret == null ? Map.of() : EnvResolver.secretData(secret), source.getSecret().getItems()));
+        files.putAll(select(secretData(source.getSecret().getName(), source.getSecret().getOptional()),
+            source.getSecret().getItems()));
       } else if (source.getDownwardAPI() != null) {
         source.getDownwardAPI().getItems().forEach(item -> files.put(item.getPath(),
             EnvResolver.field(pod, item.getFieldRef().getFieldPath()).getBytes(StandardCharsets.UTF_8)));
@@ -191,6 +168,24 @@ final class PodVolumes {
   }
 
   private String token;
+
+  /** A ConfigMap's data; empty for a missing optional one, NotReady for a missing required one. */
+  private Map<String, byte[]> configMapData(String name, Boolean optional) throws NotReady {
+    ConfigMap map = client.configMaps().inNamespace(pod.getMetadata().getNamespace()).withName(name).get();
+    if (map == null && !Boolean.TRUE.equals(optional)) {
+      throw new NotReady("configmap \"" + name + "\" not found");
+    }
+    return map == null ? Map.of() : text(map.getData());
+  }
+
+  /** A Secret's data, decoded; empty for a missing optional one, NotReady for a missing required one. */
+  private Map<String, byte[]> secretData(String name, Boolean optional) throws NotReady {
+    Secret secret = client.secrets().inNamespace(pod.getMetadata().getNamespace()).withName(name).get();
+    if (secret == null && !Boolean.TRUE.equals(optional)) {
+      throw new NotReady("secret \"" + name + "\" not found");
+    }
+    return secret == null ? Map.of() : EnvResolver.secretData(secret);
+  }
 
   private String requestToken(io.fabric8.kubernetes.api.model.ServiceAccountTokenProjection projection)
       throws NotReady {
@@ -210,6 +205,7 @@ final class PodVolumes {
     }
   }
 
+  /** The files of a ConfigMap or Secret volume: every key, or only the listed items under their paths. */
   private static Map<String, byte[]> select(Map<String, byte[]> data, List<KeyToPath> items) {
     if (items == null || items.isEmpty()) {
       return data;
