@@ -84,7 +84,7 @@ public final class Sandbox implements AutoCloseable {
         "KUBERNETES_PORT_443_TCP_PROTO", "tcp",
         "KUBERNETES_PORT_443_TCP_PORT", "443",
         "KUBERNETES_PORT_443_TCP_ADDR", kubernetesIp);
-    Images images = new Images(operatorJar().orElse(null));
+    Images images = new Images(operatorJar().map(this::pullOperatorImage).orElse(null));
     AtomicInteger podSequence = new AtomicInteger();
     VolumeAttachments attachments = new VolumeAttachments();
     for (String node : nodes) {
@@ -508,6 +508,31 @@ public final class Sandbox implements AutoCloseable {
       deleteTree(root);
     }
     LOG.info("sandbox stopped");
+  }
+
+  /**
+   * The operator "image" unpacked into the sandbox, as a node stores pulled images: the jar and its lib/
+   * copied under {@code images/}, readable by the pod user (the checkout itself may not be, e.g. a
+   * clone in a mode-0700 directory from mktemp). Returns the copied jar.
+   */
+  private Path pullOperatorImage(Path jar) {
+    Path image = root.resolve("images/pgcluster-operator");
+    try {
+      Files.createDirectories(image.resolve("lib"));
+      Files.copy(jar, image.resolve(jar.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      try (Stream<Path> libs = Files.list(jar.resolveSibling("lib"))) {
+        for (Path lib : libs.toList()) {
+          Files.copy(lib, image.resolve("lib").resolve(lib.getFileName()),
+              java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+      }
+      for (Path p = image; !p.equals(root); p = p.getParent()) {
+        Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
+      }
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException("cannot copy the operator jar into the sandbox", e);
+    }
+    return image.resolve(jar.getFileName());
   }
 
   /** The operator jar the pgcluster-operator image maps to (operator/target, built by Maven). */
