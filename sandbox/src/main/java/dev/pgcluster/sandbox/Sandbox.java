@@ -51,6 +51,7 @@ public final class Sandbox implements AutoCloseable {
   private final KubernetesClient client;
   private final KubernetesClient proxyClient;
   private final ServiceNetwork network;
+  private final String apiAddress;
   private final Map<String, Kubelet> kubelets = new LinkedHashMap<>();
   private final VolumeProvisioner provisioner;
   private final Thread loop;
@@ -63,7 +64,7 @@ public final class Sandbox implements AutoCloseable {
     // Each sandbox takes its own /22 of pod and Service addresses, so that sandboxes never meet.
     int third = 4 * Math.floorMod((int) ProcessHandle.current().pid() * 7 + BLOCKS.getAndIncrement(), 64);
     AddressPool addresses = new AddressPool("198.18", third);
-    String apiAddress = addresses.allocate(6443);
+    this.apiAddress = addresses.allocate(6443);
     String serviceCidr = "198.19." + third + ".0/22";
     List<String> nodes = new ArrayList<>(List.of(SYSTEM_NODE));
     nodes.addAll(WORKER_NODES);
@@ -373,7 +374,11 @@ public final class Sandbox implements AutoCloseable {
    * kubelets and controllers lose it alike). Returns at once.
    */
   public void apiOutage(Duration duration) {
-    controlPlane.apiOutage(duration);
+    // In-cluster clients reach the API server through the kubernetes Service, which (like the load
+    // balancer in front of a managed control plane) routes only to an API server that passes /readyz:
+    // a fresh one answers 403 to everybody until its RBAC informers have synced.
+    network.cutOff(apiAddress);
+    controlPlane.apiOutage(duration, () -> network.reconnect(apiAddress));
   }
 
   /**

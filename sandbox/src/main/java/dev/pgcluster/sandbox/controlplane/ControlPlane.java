@@ -157,11 +157,12 @@ public final class ControlPlane implements AutoCloseable {
   /**
    * The API server stops now (SIGTERM, as a restart or upgrade of the control plane stops it) and starts
    * again on the same etcd after {@code duration}, in the background; returns once it is down.
+   * {@code whenReady} runs once the new one passes /readyz.
    * {@link #awaitApiServer} tells when it is back. (With SIGKILL instead, the controller manager's
    * informers were seen to lag for tens of seconds after the restart: "read version ... is not as new as
    * written version", which once left a Service without endpoints for over a minute.)
    */
-  public void apiOutage(Duration duration) {
+  public void apiOutage(Duration duration, Runnable whenReady) {
     Process running = apiServer;
     running.destroy();
     try {
@@ -178,6 +179,7 @@ public final class ControlPlane implements AutoCloseable {
         Thread.sleep(duration.toMillis());
         startApiServer();
         LOG.info("kube-apiserver back");
+        whenReady.run();
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       } catch (IOException | RuntimeException e) {

@@ -57,11 +57,17 @@ public final class ServiceNetwork implements AutoCloseable {
     return serviceAddresses.get(namespace + "/" + name);
   }
 
-  /** The pod keeps running but no Service forwards to it any more, and open forwarded connections end. */
+  /**
+   * The pod keeps running but no Service forwards to it any more (new connections at once, without
+   * waiting for the next sync), and open forwarded connections end.
+   */
   public void cutOff(String podIp) {
     cutOff.add(podIp);
     synchronized (this) {
-      proxies.values().forEach(p -> p.sever(podIp));
+      for (TcpProxy proxy : proxies.values()) {
+        proxy.endpoints(proxy.endpoints().stream().filter(e -> !e.ip().equals(podIp)).toList());
+        proxy.sever(podIp);
+      }
     }
     LOG.info("pod {} cut off the Service network", podIp);
   }
