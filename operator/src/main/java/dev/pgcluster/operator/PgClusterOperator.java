@@ -6,6 +6,8 @@ import dev.pgcluster.operator.metrics.PgClusterMetrics;
 import dev.pgcluster.operator.reconcile.PgClusterReconciler;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
+import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfigurationBuilder;
 import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
@@ -28,11 +30,18 @@ public final class PgClusterOperator implements AutoCloseable {
   private final Operator operator;
   private final HttpEndpoints http;
   private final AtomicBoolean started;
+  private final AtomicBoolean closing;
+  private final KubernetesClient client;
+  private final OperatorConfig config;
 
-  private PgClusterOperator(Operator operator, HttpEndpoints http, AtomicBoolean started) {
+  private PgClusterOperator(Operator operator, HttpEndpoints http, AtomicBoolean started, AtomicBoolean closing,
+      KubernetesClient client, OperatorConfig config) {
     this.operator = operator;
     this.http = http;
     this.started = started;
+    this.closing = closing;
+    this.client = client;
+    this.config = config;
   }
 
   public static void main(String[] args) throws IOException {
@@ -50,6 +59,7 @@ public final class PgClusterOperator implements AutoCloseable {
       throws IOException {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     PgClusterMetrics metrics = new PgClusterMetrics(registry);
+    AtomicBoolean closing = new AtomicBoolean();
     Operator operator = new Operator(o -> {
       o.withKubernetesClient(client)
           .withMetrics(MicrometerMetrics.newMicrometerMetricsBuilder(registry).build())
@@ -61,7 +71,23 @@ public final class PgClusterOperator implements AutoCloseable {
             .aLeaderElectionConfiguration(config.leaseName())
             .withLeaseNamespace(config.leaseNamespace())
             .withIdentity(config.identity())
-            .withExitOnStopLeading(exitOnLeaseLoss)
+            .withLeaseDuration(config.leaderLease().duration())
+            .withRenewDeadline(config.leaderLease().renewDeadline())
+            .withRetryPeriod(config.leaderLease().retryPeriod())
+            // JOSDK's own exit calls System.exit from the elector's stop callback, which during a
+            // SIGTERM runs inside the shutdown hook and blocks the JVM for good. Exit here instead, and
+            // only on a lease lost while running.
+            .withExitOnStopLeading(false)
+            .withLeaderCallbacks(new LeaderCallbacks(
+                () -> LOG.info("{} leads: reconciling", config.identity()),
+                () -> {
+                  if (exitOnLeaseLoss && !closing.get()) {
+                    LOG.error("{} lost the operator Lease (not renewed within {} ms): exiting, to restart as"
+                        + " a follower", config.identity(), config.leaderLease().renewDeadline().toMillis());
+                    new Thread(() -> System.exit(1), "exit-on-lease-loss").start();
+                  }
+                },
+                leader -> LOG.info("operator leader is {}", leader)))
             .build());
       }
     });
@@ -72,7 +98,8 @@ public final class PgClusterOperator implements AutoCloseable {
     });
     AtomicBoolean started = new AtomicBoolean();
     PgClusterOperator running = new PgClusterOperator(operator,
-        new HttpEndpoints(config.httpAddress(), config.httpPort(), registry, started::get), started);
+        new HttpEndpoints(config.httpAddress(), config.httpPort(), registry, started::get), started, closing, client,
+        config);
     operator.start();
     running.started.set(true);
     LOG.info("pgcluster-operator started as {} (leader election {}, namespaces {}), http port {}",
@@ -85,9 +112,39 @@ public final class PgClusterOperator implements AutoCloseable {
     return http.port();
   }
 
+  /**
+   * Stops reconciling, then hands the operator Lease over at once (holder cleared, as client-go's
+   * ReleaseOnCancel does), so that a rolling update or a pod deletion does not leave the clusters
+   * without an operator for a whole lease duration.
+   */
   @Override
   public void close() {
+    if (!closing.compareAndSet(false, true)) {
+      return;
+    }
+    long start = System.nanoTime();
     operator.stop();
+    if (config.leaderElection()) {
+      releaseLeaderLease();
+    }
     http.close();
+    LOG.info("{} stopped in {} ms", config.identity(), (System.nanoTime() - start) / 1_000_000);
+  }
+
+  private void releaseLeaderLease() {
+    try {
+      var leases = client.leases().inNamespace(config.leaseNamespace());
+      Lease lease = leases.withName(config.leaseName()).get();
+      if (lease == null || lease.getSpec() == null || !config.identity().equals(lease.getSpec().getHolderIdentity())) {
+        return;
+      }
+      lease.getSpec().setHolderIdentity("");
+      lease.getSpec().setLeaseDurationSeconds(1);
+      lease.getSpec().setRenewTime(java.time.ZonedDateTime.now(java.time.ZoneOffset.UTC));
+      leases.resource(lease).update();  // a CAS: fails if another replica took it meanwhile
+      LOG.info("{} released the operator Lease {}", config.identity(), config.leaseName());
+    } catch (RuntimeException e) {
+      LOG.info("could not release the operator Lease ({}); the next leader takes it when it expires", e.toString());
+    }
   }
 }

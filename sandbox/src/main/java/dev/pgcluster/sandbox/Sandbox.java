@@ -219,6 +219,22 @@ public final class Sandbox implements AutoCloseable {
         .sorted(Comparator.comparing(p -> p.getMetadata().getCreationTimestamp())).toList();
   }
 
+  /** Everything an operator pod (by name, running or gone) wrote to its log, restarts included. */
+  public String operatorLogs(String pod) {
+    StringBuilder text = new StringBuilder();
+    try (Stream<Path> pods = Files.list(root.resolve("pods"))) {
+      for (Path dir : pods.filter(p -> p.getFileName().toString().endsWith("-" + pod)).toList()) {
+        Path log = dir.resolve("logs/operator.log");
+        if (Files.exists(log)) {
+          text.append(Files.readString(log));
+        }
+      }
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    return text.toString();
+  }
+
   /**
    * Lines of every operator pod's log (all replicas, restarts included) in which the API server refused
    * a request (403 Forbidden): the chart's ClusterRole lacks something. Read from the pod log files.

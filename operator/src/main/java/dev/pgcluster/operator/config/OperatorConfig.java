@@ -22,6 +22,9 @@ import java.util.stream.Collectors;
  * @param sqlConnectTimeout timeout of SQL connections to instances (PGC_SQL_CONNECT_TIMEOUT_SECONDS)
  * @param sqlSocketTimeout timeout of SQL reads from instances (PGC_SQL_SOCKET_TIMEOUT_SECONDS)
  * @param statusRefresh period of status refreshes when nothing changes (PGC_STATUS_REFRESH_SECONDS)
+ * @param leaderLease the operator Lease's timings: a killed leader is replaced within its duration plus
+ *     one retry period (PGC_LEADER_LEASE_DURATION_SECONDS 4, PGC_LEADER_RENEW_DEADLINE_SECONDS 3,
+ *     PGC_LEADER_RETRY_PERIOD_MILLIS 500)
  */
 public record OperatorConfig(
     Set<String> watchNamespaces,
@@ -35,7 +38,24 @@ public record OperatorConfig(
     String identity,
     Duration sqlConnectTimeout,
     Duration sqlSocketTimeout,
-    Duration statusRefresh) {
+    Duration statusRefresh,
+    LeaderLease leaderLease) {
+
+  /**
+   * A leader that cannot renew for {@code renewDeadline} stops leading (and exits); the others try
+   * every {@code retryPeriod} and take over once {@code duration} has passed since the last renewal.
+   */
+  public record LeaderLease(Duration duration, Duration renewDeadline, Duration retryPeriod) {
+    public LeaderLease {
+      if (!(duration.compareTo(renewDeadline) > 0 && renewDeadline.compareTo(retryPeriod) > 0
+          && !retryPeriod.isNegative() && !retryPeriod.isZero())) {
+        throw new IllegalArgumentException("the operator Lease needs duration > renew deadline > retry period > 0,"
+            + " not " + duration.toMillis() + " ms > " + renewDeadline.toMillis() + " ms > " + retryPeriod.toMillis()
+            + " ms (PGC_LEADER_LEASE_DURATION_SECONDS, PGC_LEADER_RENEW_DEADLINE_SECONDS,"
+            + " PGC_LEADER_RETRY_PERIOD_MILLIS)");
+      }
+    }
+  }
 
   public static final String LEASE_NAME = "pgcluster-operator-leader";
 
@@ -58,7 +78,10 @@ public record OperatorConfig(
         identity,
         Duration.ofSeconds(intValue(env, "PGC_SQL_CONNECT_TIMEOUT_SECONDS", 2)),
         Duration.ofSeconds(intValue(env, "PGC_SQL_SOCKET_TIMEOUT_SECONDS", 5)),
-        Duration.ofSeconds(intValue(env, "PGC_STATUS_REFRESH_SECONDS", 10)));
+        Duration.ofSeconds(intValue(env, "PGC_STATUS_REFRESH_SECONDS", 10)),
+        new LeaderLease(Duration.ofSeconds(intValue(env, "PGC_LEADER_LEASE_DURATION_SECONDS", 4)),
+            Duration.ofSeconds(intValue(env, "PGC_LEADER_RENEW_DEADLINE_SECONDS", 3)),
+            Duration.ofMillis(intValue(env, "PGC_LEADER_RETRY_PERIOD_MILLIS", 500))));
   }
 
   private static int intValue(Map<String, String> env, String key, int defaultValue) {
