@@ -20,6 +20,7 @@ import org.junit.jupiter.api.TestInstance;
  * once the API server answers again.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@org.junit.jupiter.api.TestMethodOrder(org.junit.jupiter.api.MethodOrderer.OrderAnnotation.class)
 class ApiOutageE2ETest {
   static final String NS = "default";
   Sandbox sandbox;
@@ -45,7 +46,86 @@ class ApiOutageE2ETest {
     SandboxCluster.closeAndCheckNoLeftovers(sandbox);
   }
 
+  /**
+   * Self-fencing: the primary's agent cannot renew its grant while the API server is away, so within
+   * the grant (5 s) the primary refuses writes and ends its sessions; once the API server is back, the
+   * agent renews and lifts the fence, and the same primary takes writes again, without a failover.
+   */
   @Test
+  @org.junit.jupiter.api.Order(1)
+  void aPrimaryThatCannotRenewItsGrantStopsTakingWritesUntilItCanAgain() throws Exception {
+    PgCluster before = cp.awaitReadyInstances(3, Duration.ofSeconds(60));
+    String primary = before.getStatus().currentPrimary;
+    String ip = sandbox.podIp(NS, primary);
+    String superuser = cp.password(cp.names.superuserSecret());
+    try (Connection c = SandboxCluster.connect(ip, "app", "postgres", superuser); Statement s = c.createStatement()) {
+      s.execute("CREATE TABLE isolated (id int, at timestamptz DEFAULT now())");
+    }
+    Duration lease = Duration.ofSeconds(before.getSpec().failover.leaseDurationSeconds);
+    Duration outage = Duration.ofSeconds(9);
+    // In-cluster clients lose the API server at once (the kubernetes Service stops routing to it); its
+    // graceful stop then takes seconds, and it stays down for `outage` after that.
+    long start = System.nanoTime();
+    Thread outageThread = new Thread(() -> sandbox.apiOutage(outage), "api outage");
+    outageThread.start();
+    long lastAck = -1;
+    long firstRefused = -1;
+    String refusal = null;
+    int id = 0;
+    Connection c = null;
+    while (System.nanoTime() - start < lease.plusSeconds(3).toNanos()) {
+      try {
+        if (c == null) {
+          c = SandboxCluster.connect(ip, "app", "postgres", superuser, 1, 2);
+        }
+        try (Statement s = c.createStatement()) {
+          s.execute("INSERT INTO isolated (id) VALUES (" + (++id) + ")");
+        }
+        lastAck = System.nanoTime() - start;
+      } catch (SQLException e) {
+        if (firstRefused < 0) {
+          firstRefused = System.nanoTime() - start;
+          refusal = e.getMessage();
+        }
+        if (c != null) {
+          try {
+            c.close();
+          } catch (SQLException ignored) {
+            // ended by the fence
+          }
+          c = null;
+        }
+        Thread.sleep(20);
+      }
+    }
+    if (c != null) {
+      c.close();
+    }
+    outageThread.join();
+    System.out.printf("isolated primary %s (lease %d s): last acknowledged write %.2f s after the API server went"
+        + " away, first refused at %.2f s (%s)%n", primary, lease.toSeconds(), lastAck / 1e9, firstRefused / 1e9, refusal);
+    org.junit.jupiter.api.Assertions.assertTrue(lastAck > 0, "the primary took writes before its grant ran out");
+    org.junit.jupiter.api.Assertions.assertTrue(lastAck < lease.toNanos(), "the isolated primary acknowledged a"
+        + " write " + lastAck / 1e9 + " s after the API server went away, past its " + lease.toSeconds() + " s grant");
+    sandbox.controlPlane().awaitApiServer(Duration.ofSeconds(60));
+    long back = System.nanoTime();
+    Await.until(Duration.ofSeconds(60), "writes taken again by " + primary, () -> {
+      try (Connection w = SandboxCluster.connect(ip, "app", "postgres", superuser, 1, 2); Statement s = w.createStatement()) {
+        s.execute("INSERT INTO isolated (id) VALUES (-1)");
+        return true;
+      } catch (SQLException e) {
+        return false;
+      }
+    });
+    System.out.printf("%s takes writes again %.2f s after the API server answered%n", primary,
+        (System.nanoTime() - back) / 1e9);
+    PgCluster after = cp.awaitReadyInstances(3, Duration.ofSeconds(60));
+    assertEquals(primary, after.getStatus().currentPrimary, "no failover: the primary was fine, only isolated");
+    assertEquals(before.getStatus().primaryEpoch, after.getStatus().primaryEpoch);
+  }
+
+  @Test
+  @org.junit.jupiter.api.Order(2)
   void noPromotionWhileTheApiServerIsDownThenFailoverWhenItReturns() throws Exception {
     String superuser = cp.password(cp.names.superuserSecret());
     List<String> standbys = List.of(sandbox.podIp(NS, "cp-1"), sandbox.podIp(NS, "cp-2"));

@@ -45,6 +45,11 @@ public final class PgClusterOperator implements AutoCloseable {
   }
 
   public static void main(String[] args) throws IOException {
+    if (args.length > 0 && args[0].equals("agent")) {
+      LoggingSetup.apply(OperatorConfig.fromEnv(System.getenv()));
+      dev.pgcluster.operator.agent.InstanceAgent.main(args);
+      return;
+    }
     OperatorConfig config = OperatorConfig.fromEnv(System.getenv());
     LoggingSetup.apply(config);
     PgClusterOperator running = start(new KubernetesClientBuilder().build(), config, true);

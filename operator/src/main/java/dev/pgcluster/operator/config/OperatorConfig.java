@@ -25,6 +25,7 @@ import java.util.stream.Collectors;
  * @param leaderLease the operator Lease's timings: a killed leader is replaced within its duration plus
  *     one retry period (PGC_LEADER_LEASE_DURATION_SECONDS 4, PGC_LEADER_RENEW_DEADLINE_SECONDS 3,
  *     PGC_LEADER_RETRY_PERIOD_MILLIS 500)
+ * @param agentImage the image of the agent beside each PostgreSQL: the operator's own (PGC_AGENT_IMAGE)
  */
 public record OperatorConfig(
     Set<String> watchNamespaces,
@@ -39,7 +40,8 @@ public record OperatorConfig(
     Duration sqlConnectTimeout,
     Duration sqlSocketTimeout,
     Duration statusRefresh,
-    LeaderLease leaderLease) {
+    LeaderLease leaderLease,
+    String agentImage) {
 
   /**
    * A leader that cannot renew for {@code renewDeadline} stops leading (and exits); the others try
@@ -81,7 +83,8 @@ public record OperatorConfig(
         Duration.ofSeconds(intValue(env, "PGC_STATUS_REFRESH_SECONDS", 10)),
         new LeaderLease(Duration.ofSeconds(intValue(env, "PGC_LEADER_LEASE_DURATION_SECONDS", 4)),
             Duration.ofSeconds(intValue(env, "PGC_LEADER_RENEW_DEADLINE_SECONDS", 3)),
-            Duration.ofMillis(intValue(env, "PGC_LEADER_RETRY_PERIOD_MILLIS", 500))));
+            Duration.ofMillis(intValue(env, "PGC_LEADER_RETRY_PERIOD_MILLIS", 500))),
+        env.getOrDefault("PGC_AGENT_IMAGE", dev.pgcluster.operator.render.StatefulSetRenderer.DEFAULT_AGENT_IMAGE));
   }
 
   private static int intValue(Map<String, String> env, String key, int defaultValue) {

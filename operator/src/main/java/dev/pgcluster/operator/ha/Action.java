@@ -12,7 +12,11 @@ public sealed interface Action {
   record MarkInitialized() implements Action {}
 
   /** The holder was seen running as primary: renew the Lease. */
-  record RenewLease() implements Action {}
+  /** The holder runs as the primary of its epoch: record when (the status's promotion time). */
+  record MarkPromoted() implements Action {}
+
+  /** The primary Lease's duration (the grant the holder's agent renews) follows spec.failover. */
+  record SetLeaseDuration(int seconds) implements Action {}
 
   record CreateSlot(String slot) implements Action {}
 

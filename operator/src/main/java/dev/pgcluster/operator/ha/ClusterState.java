@@ -1,5 +1,6 @@
 package dev.pgcluster.operator.ha;
 
+import dev.pgcluster.operator.lease.GrantWatch;
 import dev.pgcluster.operator.lease.PrimaryRecord;
 import dev.pgcluster.operator.postgres.SlotInfo;
 import dev.pgcluster.operator.postgres.StandbyConnection;
@@ -17,11 +18,13 @@ import java.util.Optional;
  */
 public record ClusterState(
     PrimaryRecord primary, List<InstanceState> instances, List<SlotInfo> slots, List<StandbyConnection> standbys,
-    Map<String, String> primarySettings, int primaryFailures, java.util.Set<String> stuckStandbys) {
+    Map<String, String> primarySettings, int primaryFailures, java.util.Set<String> stuckStandbys,
+    GrantWatch.Grant grant) {
 
   public ClusterState(PrimaryRecord primary, List<InstanceState> instances, List<SlotInfo> slots,
       List<StandbyConnection> standbys, Map<String, String> primarySettings, int primaryFailures) {
-    this(primary, instances, slots, standbys, primarySettings, primaryFailures, java.util.Set.of());
+    this(primary, instances, slots, standbys, primarySettings, primaryFailures, java.util.Set.of(),
+        GrantWatch.Grant.NONE);
   }
 
   public ClusterState(
@@ -36,12 +39,17 @@ public record ClusterState(
 
   /** The same observation, with the number of consecutive failed probes of the Lease holder. */
   public ClusterState withPrimaryFailures(int failures) {
-    return new ClusterState(primary, instances, slots, standbys, primarySettings, failures, stuckStandbys);
+    return new ClusterState(primary, instances, slots, standbys, primarySettings, failures, stuckStandbys, grant);
+  }
+
+  /** The same observation, with what the operator has seen of the primary's grant. */
+  public ClusterState withGrant(GrantWatch.Grant seen) {
+    return new ClusterState(primary, instances, slots, standbys, primarySettings, primaryFailures, stuckStandbys, seen);
   }
 
   /** Standbys that have not streamed from the primary's timeline for a while (see the reconciler). */
   public ClusterState withStuckStandbys(java.util.Set<String> stuck) {
-    return new ClusterState(primary, instances, slots, standbys, primarySettings, primaryFailures, stuck);
+    return new ClusterState(primary, instances, slots, standbys, primarySettings, primaryFailures, stuck, grant);
   }
 
   /**
@@ -67,8 +75,11 @@ public record ClusterState(
     return instances.stream().filter(i -> i.name().equals(name)).findFirst();
   }
 
-  /** The Lease holder, when it is up and running as a primary. */
+  /**
+   * The Lease holder, when it is up and running as a primary and its agent keeps renewing its grant
+   * (a primary that stopped renewing has fenced itself, or is about to).
+   */
   public Optional<InstanceState> healthyPrimary() {
-    return instance(primary.holder()).filter(InstanceState::runningAsPrimary);
+    return instance(primary.holder()).filter(InstanceState::runningAsPrimary).filter(i -> !grant.holderSilent());
   }
 }

@@ -26,7 +26,12 @@ public final class Decider {
       if (!state.primary().initialized()) {
         actions.add(new Action.MarkInitialized());
       }
-      actions.add(new Action.RenewLease());
+      if (state.primary().epoch() > 0 && state.primary().promotedAt() == null) {
+        actions.add(new Action.MarkPromoted());  // promoted, but the operator stopped before recording it
+      }
+      if (state.primary().leaseDurationSeconds() != spec.failover.leaseDurationSeconds) {
+        actions.add(new Action.SetLeaseDuration(spec.failover.leaseDurationSeconds));
+      }
       actions.addAll(slots(spec, names, state));
       primarySettings(spec, names, state).ifPresent(actions::add);
       switchover(spec, state).ifPresent(actions::add);
@@ -89,8 +94,14 @@ public final class Decider {
   static List<Action> takeOver(PgClusterSpec spec, ClusterState state, boolean fenced) {
     String holder = state.primary().holder();
     Optional<InstanceState> current = state.instance(holder);
-    if (current.isPresent() && current.get().reachable()) {
+    // A holder that runs as a primary but stopped renewing its grant has fenced itself: fail over.
+    boolean silentPrimary = current.isPresent() && current.get().runningAsPrimary() && state.grant().holderSilent();
+    if (current.isPresent() && current.get().reachable() && !silentPrimary) {
       if (current.get().facts().inRecovery() && fenced) {
+        // The former primary's own grant must be over first: its old write window closes before ours opens.
+        if (!state.grant().formerGrantLeft().isZero()) {
+          return List.of();
+        }
         // Checked again at promotion time: a standby may have received more since the Lease moved.
         Optional<InstanceState> ahead = FailoverPolicy.moreAdvancedThan(spec, state, current.get());
         if (ahead.isPresent()) {
@@ -140,7 +151,8 @@ public final class Decider {
     }
     SyncReplication.Plan plan = SyncReplication.plan(spec, names, state);
     java.util.Map<String, String> changed = new java.util.LinkedHashMap<>();
-    plan.settings().forEach((k, v) -> {
+    boolean agentFenced = !state.primarySettings().getOrDefault(SyncReplication.AGENT_FENCE_MARKER, "").isEmpty();
+    plan.settings(agentFenced).forEach((k, v) -> {
       if (!v.equals(state.primarySettings().get(k))) {
         changed.put(k, v);
       }

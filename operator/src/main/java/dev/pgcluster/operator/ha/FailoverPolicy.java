@@ -61,11 +61,16 @@ public final class FailoverPolicy {
 
   public static Decision decide(PgClusterSpec spec, ClusterState state, int primaryFailures) {
     int threshold = spec.failover.failureThreshold;
-    if (primaryFailures < threshold) {
+    boolean silent = state.grant().holderSilent();
+    if (primaryFailures < threshold && !silent) {
       return new Waiting(primaryFailures, threshold);
     }
     String holder = state.primary().holder();
-    String failure = "primary " + holder + " failed " + primaryFailures + " consecutive probes";
+    String failure = silent
+        ? "primary " + holder + " has not renewed its grant (the primary Lease) for "
+            + String.format("%.1f", state.grant().silence().toMillis() / 1000.0) + " s (lease "
+            + state.primary().leaseDurationSeconds() + " s): it has fenced itself"
+        : "primary " + holder + " failed " + primaryFailures + " consecutive probes";
     if (!Boolean.TRUE.equals(spec.failover.enabled)) {
       return new Blocked(failure + "; automated failover is disabled (spec.failover.enabled: false)");
     }

@@ -22,6 +22,12 @@ import java.util.stream.Collectors;
  * candidates (down to asynchronous) so that writes go on, and grows back as they return.
  */
 public final class SyncReplication {
+  /**
+   * Set on a primary while its agent has fenced it (see agent.LocalPostgres): the operator then leaves
+   * read-only alone; the agent lifts it once it renews its grant again.
+   */
+  public static final String AGENT_FENCE_MARKER = "pgcluster.fenced";
+
 
   /** How the synchronous set stands. */
   public enum Health {
@@ -43,6 +49,15 @@ public final class SyncReplication {
    */
   public record Plan(String standbyNames, String synchronousCommit, Health health, int required, int streaming,
       List<String> candidates) {
+
+    /** The settings, but default_transaction_read_only only when {@code agentFenced} is false. */
+    public Map<String, String> settings(boolean agentFenced) {
+      Map<String, String> settings = settings();
+      if (agentFenced) {
+        settings.remove("default_transaction_read_only");
+      }
+      return settings;
+    }
 
     public Map<String, String> settings() {
       Map<String, String> settings = new LinkedHashMap<>();

@@ -26,6 +26,8 @@ public final class PrimaryLease {
   public static final String LAST_CHANGE_ANNOTATION = "pgcluster.dev/last-change";
   /** When the holder of this epoch was promoted (RFC 3339), for the status's step durations. */
   public static final String PROMOTED_AT_ANNOTATION = "pgcluster.dev/promoted-at";
+  /** "true" when the former primary was made read-only by the operator before the Lease moved. */
+  public static final String FORMER_READ_ONLY_ANNOTATION = "pgcluster.dev/former-read-only";
   /** The id of the last switchover carried out, so that each is done once. */
   public static final String SWITCHOVER_ID_ANNOTATION = "pgcluster.dev/switchover-id";
 
@@ -57,22 +59,32 @@ public final class PrimaryLease {
     return toRecord(client.leases().inNamespace(namespace).resource(lease).create());
   }
 
-  /** Records that the cluster has been initialized. CAS on {@code expected}. */
+  /**
+   * Records that the cluster has been initialized, as long as the holder and epoch are still those of
+   * {@code expected} (the holder's agent renews the Lease meanwhile: its renewals are not a conflict).
+   */
   public PrimaryRecord markInitialized(String namespace, String name, PrimaryRecord expected) {
-    Lease lease = client.leases().inNamespace(namespace).withName(name).get();
-    requireVersion(lease, expected);
-    if (lease.getMetadata().getAnnotations() == null) {
-      lease.getMetadata().setAnnotations(new HashMap<>());
-    }
-    lease.getMetadata().getAnnotations().put(INITIALIZED_ANNOTATION, "true");
-    return toRecord(client.leases().inNamespace(namespace).resource(lease).update());
+    return annotate(namespace, name, expected, INITIALIZED_ANNOTATION, "true");
   }
 
-  /** The holder was seen healthy: move renewTime forward. CAS on {@code expected}. */
-  public PrimaryRecord renew(String namespace, String name, PrimaryRecord expected, int durationSeconds) {
+  /**
+   * The holder's agent proves it is alive and primary: renewTime moves forward. CAS on {@code expected},
+   * and only while {@code holder} still holds the Lease.
+   */
+  public PrimaryRecord renewAsHolder(String namespace, String name, PrimaryRecord expected, String holder) {
+    if (!holder.equals(expected.holder())) {
+      throw new LeaseConflictException("the primary Lease names " + expected.holder() + ", not " + holder);
+    }
     Lease lease = client.leases().inNamespace(namespace).withName(name).get();
     requireVersion(lease, expected);
     lease.getSpec().setRenewTime(now());
+    return toRecord(client.leases().inNamespace(namespace).resource(lease).update());
+  }
+
+  /** The grant's length follows the spec. CAS on {@code expected}. */
+  public PrimaryRecord setDuration(String namespace, String name, PrimaryRecord expected, int durationSeconds) {
+    Lease lease = client.leases().inNamespace(namespace).withName(name).get();
+    requireVersion(lease, expected);
     lease.getSpec().setLeaseDurationSeconds(durationSeconds);
     return toRecord(client.leases().inNamespace(namespace).resource(lease).update());
   }
@@ -83,12 +95,15 @@ public final class PrimaryLease {
    */
   public PrimaryRecord transfer(String namespace, String name, PrimaryRecord expected, String to, String fencePod,
       String fenceUid, String reason) {
-    return transfer(namespace, name, expected, to, fencePod, fenceUid, reason, null);
+    return transfer(namespace, name, expected, to, fencePod, fenceUid, reason, null, false);
   }
 
-  /** As above; a switchover also records its id. */
+  /**
+   * As above; a switchover also records its id, and that the former primary was made read-only first
+   * ({@code formerReadOnly}).
+   */
   public PrimaryRecord transfer(String namespace, String name, PrimaryRecord expected, String to, String fencePod,
-      String fenceUid, String reason, String switchoverId) {
+      String fenceUid, String reason, String switchoverId, boolean formerReadOnly) {
     Lease lease = client.leases().inNamespace(namespace).withName(name).get();
     requireVersion(lease, expected);
     ZonedDateTime now = now();
@@ -104,18 +119,39 @@ public final class PrimaryLease {
     annotations.put(FENCE_UID_ANNOTATION, fenceUid == null ? "" : fenceUid);
     annotations.put(LAST_CHANGE_ANNOTATION, reason);
     annotations.remove(PROMOTED_AT_ANNOTATION);
+    annotations.put(FORMER_READ_ONLY_ANNOTATION, Boolean.toString(formerReadOnly));
     if (switchoverId != null) {
       annotations.put(SWITCHOVER_ID_ANNOTATION, switchoverId);
     }
     return toRecord(client.leases().inNamespace(namespace).resource(lease).update());
   }
 
-  /** Records that the holder now accepts writes. CAS on {@code expected}. */
+  /** Records that the holder now accepts writes (same condition as {@link #markInitialized}). */
   public PrimaryRecord markPromoted(String namespace, String name, PrimaryRecord expected) {
-    Lease lease = client.leases().inNamespace(namespace).withName(name).get();
-    requireVersion(lease, expected);
-    lease.getMetadata().getAnnotations().put(PROMOTED_AT_ANNOTATION, now().toInstant().toString());
-    return toRecord(client.leases().inNamespace(namespace).resource(lease).update());
+    return annotate(namespace, name, expected, PROMOTED_AT_ANNOTATION, now().toInstant().toString());
+  }
+
+  /** Sets one annotation while holder and epoch stay those of {@code expected}; retried over renewals. */
+  private PrimaryRecord annotate(String namespace, String name, PrimaryRecord expected, String key, String value) {
+    for (int attempt = 1; ; attempt++) {
+      Lease lease = client.leases().inNamespace(namespace).withName(name).get();
+      PrimaryRecord current = lease == null ? null : toRecord(lease);
+      if (current == null || !current.holder().equals(expected.holder()) || current.epoch() != expected.epoch()) {
+        throw new LeaseConflictException("primary Lease moved on (expected " + expected.holder() + " at epoch "
+            + expected.epoch() + ")");
+      }
+      if (lease.getMetadata().getAnnotations() == null) {
+        lease.getMetadata().setAnnotations(new HashMap<>());
+      }
+      lease.getMetadata().getAnnotations().put(key, value);
+      try {
+        return toRecord(client.leases().inNamespace(namespace).resource(lease).update());
+      } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+        if (e.getCode() != 409 || attempt >= 5) {
+          throw e;
+        }
+      }
+    }
   }
 
   private static void requireVersion(Lease lease, PrimaryRecord expected) {
@@ -141,7 +177,11 @@ public final class PrimaryLease {
         annotations == null ? null : annotations.get(LAST_CHANGE_ANNOTATION),
         annotations == null ? null : annotations.get(SWITCHOVER_ID_ANNOTATION),
         annotations == null || annotations.get(PROMOTED_AT_ANNOTATION) == null ? null
-            : java.time.Instant.parse(annotations.get(PROMOTED_AT_ANNOTATION)));
+            : java.time.Instant.parse(annotations.get(PROMOTED_AT_ANNOTATION)),
+        lease.getSpec().getRenewTime() == null ? null : lease.getSpec().getRenewTime().toInstant(),
+        lease.getSpec().getLeaseDurationSeconds() == null ? PrimaryRecord.DEFAULT_LEASE_DURATION_SECONDS
+            : lease.getSpec().getLeaseDurationSeconds(),
+        annotations != null && "true".equals(annotations.get(FORMER_READ_ONLY_ANNOTATION)));
   }
 
   private static String emptyToNull(String value) {

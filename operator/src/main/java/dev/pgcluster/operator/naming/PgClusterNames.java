@@ -73,6 +73,11 @@ public final class PgClusterNames {
     return cluster + "-app";
   }
 
+  /** The instance pods' ServiceAccount (and its Role and RoleBinding): the agent renews the primary Lease. */
+  public String instanceServiceAccount() {
+    return cluster + "-instance";
+  }
+
   public String primaryLease() {
     return cluster + "-primary";
   }

@@ -28,7 +28,7 @@ public final class ClusterObserver {
 
   /** Settings the operator sets on the primary at run time (see SyncReplication). */
   static final List<String> MANAGED_SETTINGS = List.of("synchronous_standby_names", "synchronous_commit",
-      "default_transaction_read_only");
+      "default_transaction_read_only", dev.pgcluster.operator.ha.SyncReplication.AGENT_FENCE_MARKER);
 
   private final KubernetesClient client;
   private final PostgresConnector connector;

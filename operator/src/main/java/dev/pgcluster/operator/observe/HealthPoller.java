@@ -1,6 +1,8 @@
 package dev.pgcluster.operator.observe;
 
 import dev.pgcluster.operator.api.v1alpha1.PgCluster;
+import dev.pgcluster.operator.lease.GrantWatch;
+import dev.pgcluster.operator.lease.PrimaryLease;
 import dev.pgcluster.operator.naming.PgClusterNames;
 import dev.pgcluster.operator.postgres.InstanceFacts;
 import dev.pgcluster.operator.postgres.InstanceProbe;
@@ -24,21 +26,27 @@ import java.util.Set;
  */
 public final class HealthPoller implements PerResourcePollingEventSource.ResourceFetcher<InstanceHealth, PgCluster> {
   public static final String NAME = "postgres-health";
+  /** The entry that stands for the primary's grant (reachable = still renewed) among the instances. */
+  static final String GRANT = "primary-grant";
 
   private final KubernetesClient client;
   private final PostgresConnector connector;
   private final Credentials credentials;
+  private final PrimaryLease leases;
+  private final GrantWatch grants;
 
-  public HealthPoller(KubernetesClient client, PostgresConnector connector) {
+  public HealthPoller(KubernetesClient client, PostgresConnector connector, GrantWatch grants) {
     this.client = client;
     this.connector = connector;
     this.credentials = new Credentials(client);
+    this.leases = new PrimaryLease(client, java.time.Clock.systemUTC());
+    this.grants = grants;
   }
 
   public static PerResourcePollingEventSource<InstanceHealth, PgCluster, String> eventSource(
-      EventSourceContext<PgCluster> context, KubernetesClient client, PostgresConnector connector) {
+      EventSourceContext<PgCluster> context, KubernetesClient client, PostgresConnector connector, GrantWatch grants) {
     var config = new PerResourcePollingConfigurationBuilder<InstanceHealth, PgCluster, String>(
-        new HealthPoller(client, connector), Duration.ofSeconds(1))
+        new HealthPoller(client, connector, grants), Duration.ofSeconds(1))
         .withName(NAME)
         .withResourceIDMapper(InstanceHealth::pod)
         .build();
@@ -54,6 +62,13 @@ public final class HealthPoller implements PerResourcePollingEventSource.Resourc
       String ip = pod.getStatus() == null ? null : pod.getStatus().getPodIP();
       result.add(probe(pod.getMetadata().getName(), ip, password.orElse(null)));
     }
+    // The primary's grant, looked at every probe period so that its end is seen within one: a primary
+    // cut off from the API server (and so fenced by its agent) answers SQL probes like a healthy one.
+    leases.read(cluster.getMetadata().getNamespace(), PgClusterNames.of(cluster).primaryLease()).ifPresent(record -> {
+      GrantWatch.Grant grant = grants.observe(cluster.getMetadata().getNamespace() + "/"
+          + cluster.getMetadata().getName(), record);
+      result.add(new InstanceHealth(GRANT, !grant.holderSilent(), !grant.formerGrantLeft().isZero(), record.epoch()));
+    });
     return result;
   }
 

@@ -114,11 +114,11 @@ public final class InstanceProbe {
     }
   }
 
-  /** Live values of the settings the operator manages on the primary. */
+  /** Live values of the settings the operator manages on the primary ("" for an unknown custom one). */
   public static java.util.Map<String, String> settings(Connection primary, java.util.Collection<String> names)
       throws SQLException {
     java.util.Map<String, String> values = new java.util.LinkedHashMap<>();
-    try (var ps = primary.prepareStatement("SELECT current_setting(?)")) {
+    try (var ps = primary.prepareStatement("SELECT coalesce(current_setting(?, true), '')")) {
       for (String name : names) {
         ps.setString(1, name);
         try (ResultSet rs = ps.executeQuery()) {

@@ -102,8 +102,12 @@ public final class Actuator {
         record = lease.markInitialized(ns, names.primaryLease(), record);
         events.normal(cluster, "ClusterInitialized", "primary " + record.holder() + " is up; the cluster is"
             + " initialized and initdb will never run again for it");
-      } else if (action instanceof Action.RenewLease) {
-        record = lease.renew(ns, names.primaryLease(), record, cluster.getSpec().failover.leaseDurationSeconds);
+      } else if (action instanceof Action.MarkPromoted) {
+        record = lease.markPromoted(ns, names.primaryLease(), record);
+      } else if (action instanceof Action.SetLeaseDuration duration) {
+        int before = record.leaseDurationSeconds();
+        record = lease.setDuration(ns, names.primaryLease(), record, duration.seconds());
+        LOG.info("primary Lease duration {} s -> {} s (spec.failover.leaseDurationSeconds)", before, duration.seconds());
       }
     }
     List<Action> slotActions = actions.stream()
@@ -160,7 +164,7 @@ public final class Actuator {
     String reason = switchover.why() + ": " + switchover.from() + " -> "
         + switchover.target() + " (caught up to " + lsn + ")";
     PrimaryRecord moved = lease.transfer(ns, PgClusterNames.of(cluster).primaryLease(), record, switchover.target(),
-        switchover.from(), switchover.fromUid(), reason, switchover.id());
+        switchover.from(), switchover.fromUid(), reason, switchover.id(), true);
     fence(cluster, new Action.Fence(switchover.from(), switchover.fromUid(), "switched over to "
         + switchover.target()));
     LOG.warn("SWITCHOVER (epoch {}): {} in {} ms so far", moved.epoch(), reason,

@@ -9,6 +9,7 @@ import dev.pgcluster.operator.ha.ClusterState;
 import dev.pgcluster.operator.ha.Rollout;
 import dev.pgcluster.operator.ha.Decider;
 import dev.pgcluster.operator.ha.PrimaryFailureTracker;
+import dev.pgcluster.operator.lease.GrantWatch;
 import dev.pgcluster.operator.lease.LeaseConflictException;
 import dev.pgcluster.operator.lease.PrimaryLease;
 import dev.pgcluster.operator.lease.PrimaryRecord;
@@ -18,6 +19,7 @@ import dev.pgcluster.operator.observe.ClusterObserver;
 import dev.pgcluster.operator.observe.HealthPoller;
 import dev.pgcluster.operator.postgres.PostgresConnector;
 import dev.pgcluster.operator.render.ConfigMapRenderer;
+import dev.pgcluster.operator.render.InstanceRbacRenderer;
 import dev.pgcluster.operator.render.Labels;
 import dev.pgcluster.operator.render.Owned;
 import dev.pgcluster.operator.render.PodDisruptionBudgetRenderer;
@@ -77,6 +79,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
   private final PostgresConnector connector;
   private final SecureRandom random = new SecureRandom();
   private final PrimaryFailureTracker failures = new PrimaryFailureTracker();
+  private final GrantWatch grants = new GrantWatch();
   private final Clock clock;
 
   public PgClusterReconciler(KubernetesClient client, OperatorConfig config, PgClusterMetrics metrics, Clock clock) {
@@ -102,6 +105,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     PrimaryRecord primary = ensurePrimaryLease(cluster);
     applyConfigMaps(cluster, primary);
     applyServices(cluster);
+    applyInstanceRbac(cluster);
     applyStatefulSet(cluster);
     applyPodDisruptionBudget(cluster);
     ClusterState state = observe(cluster, primary);
@@ -114,7 +118,16 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
 
   /** Pods and SQL, plus how long the Lease holder has been failing. */
   ClusterState observe(PgCluster cluster, PrimaryRecord primary) {
-    ClusterState state = observer.observe(cluster, primary);
+    GrantWatch.Grant grant = grants.observe(key(cluster), primary);
+    ClusterState state = observer.observe(cluster, primary).withGrant(grant);
+    state.instance(primary.holder()).filter(i -> i.runningAsPrimary() && grant.holderSilent()).ifPresent(i ->
+        LOG.warn("primary {} runs but has not renewed its grant for {} s (lease {} s): its agent cannot reach the API"
+            + " server or is not running, so it refuses writes", i.name(), grant.silence().toSeconds(),
+            primary.leaseDurationSeconds()));
+    if (!grant.formerGrantLeft().isZero() && primary.promotedAt() == null && primary.epoch() > 0) {
+      LOG.info("{} waits {} ms before its promotion: until then the former primary may still hold its grant",
+          primary.holder(), grant.formerGrantLeft().toMillis());
+    }
     int failed = failures.observe(key(cluster), primary.holder(), primary.epoch(), state.healthyPrimary().isPresent(),
         clock.instant(), Duration.ofSeconds(cluster.getSpec().failover.probePeriodSeconds));
     if (failed > 0 && primary.initialized()) {
@@ -161,7 +174,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
         .withLabelSelector(Labels.MANAGED_BY + "=" + Labels.MANAGER)
         .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(PgCluster.class))
         .build(), context);
-    return List.of(pods, statefulSets, HealthPoller.eventSource(context, client, connector));
+    return List.of(pods, statefulSets, HealthPoller.eventSource(context, client, connector, grants));
   }
 
   /** What the schema could not reject: a condition and one Warning event per distinct problem set. */
@@ -209,8 +222,15 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     ServiceRenderer.all(cluster).forEach(s -> applier.apply(s, OwnedFields::service));
   }
 
+  /** The agent's ServiceAccount, Role and RoleBinding; fixed, so created once. */
+  void applyInstanceRbac(PgCluster cluster) {
+    applier.createIfAbsent(InstanceRbacRenderer.serviceAccount(cluster));
+    applier.createIfAbsent(InstanceRbacRenderer.role(cluster));
+    applier.createIfAbsent(InstanceRbacRenderer.roleBinding(cluster));
+  }
+
   void applyStatefulSet(PgCluster cluster) {
-    StatefulSet desired = StatefulSetRenderer.render(cluster);
+    StatefulSet desired = StatefulSetRenderer.render(cluster, config.agentImage());
     if (applier.apply(desired, OwnedFields::statefulSet) == ResourceApplier.Outcome.UPDATED) {
       events.normal(cluster, "StatefulSetUpdated", "StatefulSet " + desired.getMetadata().getName()
           + " updated: " + cluster.getSpec().instances + " instances; changed pod templates apply as pods restart");
@@ -270,8 +290,12 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     // So does a configuration rollout: nothing signals that the kubelet has refreshed a file.
     boolean watchClosely = (state.healthyPrimary().isEmpty() && state.primary().initialized())
         || !Rollout.progress(cluster.getSpec(), PostgresConfig.configHash(cluster), state).converged();
-    return control.rescheduleAfter(watchClosely
-        ? Duration.ofSeconds(cluster.getSpec().failover.probePeriodSeconds) : config.statusRefresh());
+    Duration next = watchClosely ? Duration.ofSeconds(cluster.getSpec().failover.probePeriodSeconds) : config.statusRefresh();
+    Duration formerLeft = state.grant().formerGrantLeft();
+    if (!formerLeft.isZero() && formerLeft.compareTo(next) < 0) {
+      next = formerLeft.plusMillis(20);  // promote as soon as the former primary's grant is over
+    }
+    return control.rescheduleAfter(next);
   }
 
   /**

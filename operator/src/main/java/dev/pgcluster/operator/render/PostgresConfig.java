@@ -37,6 +37,9 @@ public final class PostgresConfig {
     params.put("password_encryption", "'scram-sha-256'");
     params.put("log_line_prefix", "'%m [%p] %q%u@%d '");
     params.put("log_connections", "off");
+    // Declared here so that the agent may set it with ALTER SYSTEM when it fences the server (an
+    // undeclared custom setting is refused there); empty = not fenced.
+    params.put(dev.pgcluster.operator.ha.SyncReplication.AGENT_FENCE_MARKER, "''");
     if (spec.replication.mode == ReplicationMode.SYNC) {
       params.put("synchronous_standby_names", quote(SyncStandbyNames.render(cluster)));
       params.put("synchronous_commit", spec.replication.synchronousCommit.value());

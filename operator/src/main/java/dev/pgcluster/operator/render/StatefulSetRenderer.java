@@ -48,7 +48,15 @@ public final class StatefulSetRenderer {
 
   private StatefulSetRenderer() {}
 
+  /** The operator's own image, which also runs the agent (chart: PGC_AGENT_IMAGE). */
+  public static final String DEFAULT_AGENT_IMAGE = "ghcr.io/pgcluster/pgcluster-operator:0.1.0";
+  public static final String AGENT_CONTAINER = "agent";
+
   public static StatefulSet render(PgCluster cluster) {
+    return render(cluster, DEFAULT_AGENT_IMAGE);
+  }
+
+  public static StatefulSet render(PgCluster cluster, String agentImage) {
     PgClusterSpec spec = cluster.getSpec();
     PgClusterNames names = PgClusterNames.of(cluster);
     return new StatefulSetBuilder()
@@ -63,6 +71,9 @@ public final class StatefulSetRenderer {
         .withNewMetadata().withLabels(Labels.common(cluster)).endMetadata()
         .withNewSpec()
         .withTerminationGracePeriodSeconds(30L)
+        .withServiceAccountName(names.instanceServiceAccount())
+        // The agent stops the postmaster by signal when SQL does not get through (see agent.LocalPostgres).
+        .withShareProcessNamespace(true)
         .withNewSecurityContext()
         .withRunAsNonRoot(true)
         .withRunAsUser(POSTGRES_UID)
@@ -82,7 +93,7 @@ public final class StatefulSetRenderer {
         .endPodAntiAffinity()
         .endAffinity()
         .withInitContainers(bootstrapContainer(cluster))
-        .withContainers(postgresContainer(cluster))
+        .withContainers(postgresContainer(cluster), agentContainer(cluster, agentImage))
         .withVolumes(volumes(cluster))
         .endSpec()
         .endTemplate()
@@ -116,6 +127,40 @@ public final class StatefulSetRenderer {
         .withReadinessProbe(readinessProbe())
         .withLivenessProbe(livenessProbe())
         .withSecurityContext(containerSecurity())
+        .build();
+  }
+
+  /**
+   * The agent: renews the primary Lease while its instance is the primary and fences it when it cannot
+   * (docs/high-availability.md, "Self-fencing"). A small heap; it holds one API client and one SQL session.
+   */
+  static Container agentContainer(PgCluster cluster, String image) {
+    PgClusterNames names = PgClusterNames.of(cluster);
+    List<EnvVar> env = new ArrayList<>();
+    env.add(fieldRef("POD_NAME", "metadata.name"));
+    env.add(fieldRef("POD_NAMESPACE", "metadata.namespace"));
+    env.add(fieldRef("POD_IP", "status.podIP"));
+    env.add(value("PGDATA", PGDATA));
+    env.add(value("PGPORT", Integer.toString(PgClusterNames.POSTGRES_PORT)));
+    env.add(value("PRIMARY_LEASE", names.primaryLease()));
+    String superuserSecret = cluster.getSpec().bootstrap.superuserSecret != null
+        ? cluster.getSpec().bootstrap.superuserSecret : names.superuserSecret();
+    env.add(secretRef("PG_SUPERUSER_PASSWORD", superuserSecret, SecretRenderer.PASSWORD));
+    env.add(value("PGC_LOG_FORMAT", "text"));
+    env.add(value("JAVA_TOOL_OPTIONS", "-Xmx48m -Xss512k -XX:+UseSerialGC -XX:TieredStopAtLevel=1"
+        + " -XX:+ExitOnOutOfMemoryError"));
+    return new ContainerBuilder()
+        .withName(AGENT_CONTAINER)
+        .withImage(image)
+        .withArgs("agent")
+        .withEnv(env)
+        .withNewResources()
+        .withRequests(Map.of("cpu", new Quantity("20m"), "memory", new Quantity("96Mi")))
+        .withLimits(Map.of("memory", new Quantity("192Mi")))
+        .endResources()
+        .withVolumeMounts(new VolumeMountBuilder().withName("pgdata").withMountPath(DATA_MOUNT).withReadOnly(true).build())
+        .withSecurityContext(new io.fabric8.kubernetes.api.model.SecurityContextBuilder(containerSecurity())
+            .withReadOnlyRootFilesystem(true).build())
         .build();
   }
 

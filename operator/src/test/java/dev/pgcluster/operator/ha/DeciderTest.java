@@ -56,13 +56,24 @@ class DeciderTest {
   }
 
   @Test
-  void neverMarksInitializedOrRenewsWhileTheHolderIsNotARunningPrimary() {
+  void neverMarksInitializedWhileTheHolderIsNotARunningPrimaryThatRenewsItsGrant() {
     ClusterState down = state(false, List.of(), instance(0, "primary", null));
-    List<Action> actions = decide(TestClusters.cluster("pg", 1), down);
-    assertFalse(actions.contains(new Action.MarkInitialized()));
-    assertFalse(actions.contains(new Action.RenewLease()));
+    assertFalse(decide(TestClusters.cluster("pg", 1), down).contains(new Action.MarkInitialized()));
     ClusterState inRecovery = state(false, List.of(), instance(0, "primary", STANDBY));
-    assertFalse(decide(TestClusters.cluster("pg", 1), inRecovery).contains(new Action.RenewLease()));
+    assertFalse(decide(TestClusters.cluster("pg", 1), inRecovery).contains(new Action.MarkInitialized()));
+    ClusterState silent = state(false, List.of(), instance(0, "primary", PRIMARY)).withGrant(SILENT);
+    assertFalse(decide(TestClusters.cluster("pg", 1), silent).contains(new Action.MarkInitialized()),
+        "a primary whose agent never renewed its grant is not a healthy primary");
+  }
+
+  @Test
+  void theLeaseDurationFollowsTheSpec() {
+    PgCluster cluster = TestClusters.cluster("pg", 1);
+    cluster.getSpec().failover.leaseDurationSeconds = 8;
+    ClusterState state = state(true, List.of(), instance(0, "primary", PRIMARY));
+    assertTrue(decide(cluster, state).contains(new Action.SetLeaseDuration(8)));
+    cluster.getSpec().failover.leaseDurationSeconds = 5;
+    assertFalse(decide(cluster, state).stream().anyMatch(a -> a instanceof Action.SetLeaseDuration));
   }
 
   @Test
@@ -91,7 +102,7 @@ class DeciderTest {
     cluster.getSpec().replication.slots = false;
     ClusterState state = state(true, List.of(new SlotInfo("pgc_pg_1", false, "reserved")),
         instance(0, "primary", PRIMARY), instance(1, "replica", STANDBY));
-    assertEquals(List.of(new Action.RenewLease(), new Action.DropSlot("pgc_pg_1")), decide(cluster, state));
+    assertEquals(List.of(new Action.DropSlot("pgc_pg_1")), decide(cluster, state));
   }
 
   @Test
@@ -116,6 +127,9 @@ class DeciderTest {
   private static List<Action> decide(PgCluster cluster, ClusterState state) {
     return Decider.decide(cluster.getSpec(), PgClusterNames.of(cluster), state);
   }
+
+  private static final dev.pgcluster.operator.lease.GrantWatch.Grant SILENT =
+      new dev.pgcluster.operator.lease.GrantWatch.Grant(true, java.time.Duration.ofSeconds(6), java.time.Duration.ZERO);
 
   private static ClusterState state(boolean initialized, List<SlotInfo> slots, InstanceState... instances) {
     return new ClusterState(new PrimaryRecord("pg-0", 0, initialized, "1"), List.of(instances), slots, List.of());

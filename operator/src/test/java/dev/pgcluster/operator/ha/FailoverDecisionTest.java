@@ -8,6 +8,7 @@ import dev.pgcluster.operator.api.v1alpha1.DelayedReplicasSpec;
 import dev.pgcluster.operator.api.v1alpha1.Durability;
 import dev.pgcluster.operator.api.v1alpha1.PgCluster;
 import dev.pgcluster.operator.api.v1alpha1.ReplicationMode;
+import dev.pgcluster.operator.lease.GrantWatch;
 import dev.pgcluster.operator.lease.PrimaryRecord;
 import dev.pgcluster.operator.naming.PgClusterNames;
 import dev.pgcluster.operator.postgres.InstanceFacts;
@@ -79,6 +80,45 @@ class FailoverDecisionTest {
     ClusterState fenced = withRecord(state("pg-1:s:0/500 pg-2:s:0/600", 0),
         new PrimaryRecord("pg-2", 1, true, "3", "pg-0", "uid-pg-0", null, "failover"));
     assertTrue(decide(cluster, fenced).stream().anyMatch(a -> a instanceof Action.Promote p && p.pod().equals("pg-2")));
+  }
+
+  /**
+   * The grant: a primary that answers SQL but stopped renewing its Lease has fenced itself, and is
+   * failed over at once (no probe count); a promotion waits until the former primary's grant is over,
+   * except after a switchover, where the operator made it read-only itself.
+   */
+  @ParameterizedTest(name = "[{index}] holder silent {0} -> {1}")
+  @CsvSource(delimiter = '|', textBlock = """
+      false | none
+      true  | transfer pg-2
+      """)
+  void aPrimaryThatStoppedRenewingItsGrantIsFailedOver(boolean silent, String expected) {
+    ClusterState state = state("pg-0:p pg-1:s:0/500 pg-2:s:0/600", 0)
+        .withGrant(new GrantWatch.Grant(silent, java.time.Duration.ofSeconds(silent ? 6 : 1), java.time.Duration.ZERO));
+    List<Action> actions = decide(cluster("async"), state);
+    if (expected.equals("none")) {
+      assertTrue(actions.stream().noneMatch(a -> a instanceof Action.TransferPrimary), actions.toString());
+    } else {
+      assertTrue(actions.stream().anyMatch(a -> a instanceof Action.TransferPrimary t && t.to().equals("pg-2")
+          && t.from().equals("pg-0") && t.reason().contains("has not renewed its grant")), actions.toString());
+    }
+  }
+
+  @ParameterizedTest(name = "[{index}] former grant left {0} ms, former read-only {1} -> promote {2}")
+  @CsvSource(delimiter = '|', textBlock = """
+      0    | false | true
+      1200 | false | false
+      1200 | true  | true
+      """)
+  void theHolderIsPromotedOnlyOnceTheFormerPrimarysGrantIsOver(long left, boolean formerReadOnly, boolean promote) {
+    PrimaryRecord record = new PrimaryRecord("pg-2", 1, true, "3", "pg-0", "uid-pg-0", null, "failover", null, null,
+        null, 5, formerReadOnly);
+    ClusterState state = withRecord(state("pg-1:s:0/500 pg-2:s:0/600", 0), record)
+        .withGrant(new GrantWatch.Grant(false, java.time.Duration.ZERO,
+            formerReadOnly ? java.time.Duration.ZERO : java.time.Duration.ofMillis(left)));
+    List<Action> actions = decide(cluster("async"), state);
+    assertEquals(promote, actions.stream().anyMatch(a -> a instanceof Action.Promote p && p.pod().equals("pg-2")),
+        actions.toString());
   }
 
   @Test

@@ -163,6 +163,7 @@ public final class ControlPlane implements AutoCloseable {
    * written version", which once left a Service without endpoints for over a minute.)
    */
   public void apiOutage(Duration duration, Runnable whenReady) {
+    restarting = true;
     Process running = apiServer;
     running.destroy();
     try {
@@ -177,7 +178,9 @@ public final class ControlPlane implements AutoCloseable {
     Thread restart = new Thread(() -> {
       try {
         Thread.sleep(duration.toMillis());
-        startApiServer();
+        apiServer = launch("kube-apiserver", apiServerArgs);
+        restarting = false;
+        awaitApiServer(Duration.ofSeconds(60));
         LOG.info("kube-apiserver back");
         whenReady.run();
       } catch (InterruptedException e) {
@@ -190,12 +193,18 @@ public final class ControlPlane implements AutoCloseable {
     restart.start();
   }
 
+  private volatile boolean restarting;
+
   /** Waits until the API server answers /readyz (after an outage, say). */
   public void awaitApiServer(Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
     try (KubernetesClient client = client(ADMIN)) {
       String last = "";
       while (System.nanoTime() < deadline) {
+        if (restarting) {
+          Thread.sleep(100);  // an outage: it is started again in the background
+          continue;
+        }
         if (!apiServer.isAlive()) {
           throw new IllegalStateException("kube-apiserver exited with " + apiServer.exitValue() + ": see "
               + log("kube-apiserver"));

@@ -346,8 +346,9 @@ final class PodRunner {
     processEnv.put("LANG", "C.UTF-8");
     processEnv.put("HOSTNAME", pod.getMetadata().getName());
     processEnv.putAll(kubelet.serviceEnvironment());
-    env.forEach((k, v) -> processEnv.put(k, mapper.map(v)));
+    // The image's environment first: as in Kubernetes, the container's own env overrides it.
     launch.environment().forEach((k, v) -> processEnv.put(k, mapper.map(v)));
+    env.forEach((k, v) -> processEnv.put(k, mapper.map(v)));
     processEnv.putAll(kubelet.dnsEnvironment(pod.getMetadata().getNamespace()));
     // As in Kubernetes: command replaces the image's entrypoint, args follow it.
     List<String> command = new ArrayList<>();

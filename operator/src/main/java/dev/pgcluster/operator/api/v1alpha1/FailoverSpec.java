@@ -24,9 +24,11 @@ public class FailoverSpec {
   @JsonPropertyDescription("Consecutive failed probes after which the primary is considered failed.")
   public Integer failureThreshold = 3;
 
-  @Default("15")
-  @Min(5)
+  @Default("5")
+  @Min(3)
   @Max(300)
-  @JsonPropertyDescription("Duration of the primary Lease: how long a primary stays valid without renewal.")
-  public Integer leaseDurationSeconds = 15;
+  @JsonPropertyDescription("The primary's grant: its agent renews the primary Lease and fences it (read-only, sessions"
+      + " ended) once it could not for this long minus a margin (a quarter, at least 1 s); no standby is promoted"
+      + " before the former primary's grant has run out.")
+  public Integer leaseDurationSeconds = 5;
 }

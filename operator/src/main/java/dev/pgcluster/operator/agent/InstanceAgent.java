@@ -1,0 +1,196 @@
+package dev.pgcluster.operator.agent;
+
+import dev.pgcluster.operator.lease.LeaseConflictException;
+import dev.pgcluster.operator.lease.PrimaryLease;
+import dev.pgcluster.operator.lease.PrimaryRecord;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import java.nio.file.Path;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The agent beside each PostgreSQL ({@code pgcluster-operator agent}, a sidecar of every instance pod).
+ * While its instance is the primary it renews the primary Lease, which is its grant to take writes;
+ * when it cannot renew within the grant's bound, or the Lease names another pod, it fences its
+ * PostgreSQL (see {@link GrantPolicy}). It decides nothing else: roles stay the operator's.
+ */
+public final class InstanceAgent {
+  private static final Logger LOG = LoggerFactory.getLogger(InstanceAgent.class);
+
+  private final PrimaryLease leases;
+  private final LocalPostgres postgres;
+  private final String namespace;
+  private final String leaseName;
+  private final String me;
+  private final long startedAt = System.nanoTime();
+  private volatile Long lastRenewalStart;  // System.nanoTime() at the start of the last successful renewal
+  private volatile GrantPolicy.Local lastLocal;
+  private volatile Duration lastDuration = Duration.ofSeconds(PrimaryRecord.DEFAULT_LEASE_DURATION_SECONDS);
+  private String lastProblem;
+
+  /** A fresh agent that has not renewed within this long of its start fences a primary (see {@link #guard}). */
+  static final Duration FIRST_RENEWAL_WITHIN = Duration.ofSeconds(1);
+
+  InstanceAgent(PrimaryLease leases, LocalPostgres postgres, String namespace, String leaseName, String me) {
+    this.leases = leases;
+    this.postgres = postgres;
+    this.namespace = namespace;
+    this.leaseName = leaseName;
+    this.me = me;
+  }
+
+  public static void main(String[] args) {
+    Map<String, String> env = System.getenv();
+    // Short timeouts and no client-side retries: a request that does not get through in time is a
+    // failed renewal, and the bound on the grant is what matters.
+    Config config = new ConfigBuilder(Config.autoConfigure(null))
+        .withConnectionTimeout(1000).withRequestTimeout(2000).withRequestRetryBackoffLimit(0).build();
+    // (A round may take these timeouts; the guard thread keeps the bound meanwhile.)
+    KubernetesClient client = new KubernetesClientBuilder().withConfig(config).build();
+    InstanceAgent agent = new InstanceAgent(new PrimaryLease(client, Clock.systemUTC()),
+        new LocalPostgres(require(env, "POD_IP"), Integer.parseInt(env.getOrDefault("PGPORT", "5432")),
+            require(env, "PG_SUPERUSER_PASSWORD"), Path.of(require(env, "PGDATA"))),
+        require(env, "POD_NAMESPACE"), require(env, "PRIMARY_LEASE"), require(env, "POD_NAME"));
+    org.slf4j.MDC.put("resource.namespace", agent.namespace);
+    org.slf4j.MDC.put("resource.name", agent.me);
+    LOG.info("agent for {} started: renews the primary Lease {} while this instance is the primary", agent.me,
+        agent.leaseName);
+    java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "grant-guard");
+      t.setDaemon(true);
+      return t;
+    }).scheduleWithFixedDelay(() -> {
+      org.slf4j.MDC.put("resource.namespace", agent.namespace);
+      org.slf4j.MDC.put("resource.name", agent.me);
+      agent.guard();
+    }, 100, 100, java.util.concurrent.TimeUnit.MILLISECONDS);
+    agent.run();
+  }
+
+  void run() {
+    Duration period = GrantPolicy.renewPeriod(Duration.ofSeconds(PrimaryRecord.DEFAULT_LEASE_DURATION_SECONDS));
+    while (!Thread.currentThread().isInterrupted()) {
+      long start = System.nanoTime();
+      period = round(start);
+      long sleep = period.toNanos() - (System.nanoTime() - start);
+      if (sleep > 0) {
+        try {
+          Thread.sleep(sleep / 1_000_000, (int) (sleep % 1_000_000));
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
+    }
+  }
+
+  /** One round: read the Lease, look at PostgreSQL, renew if it is ours, fence or unfence. */
+  Duration round(long start) {
+    Optional<PrimaryRecord> lease;
+    try {
+      lease = leases.read(namespace, leaseName);
+    } catch (RuntimeException e) {
+      problem("cannot read the primary Lease: " + e.getMessage());
+      lease = Optional.empty();
+    }
+    Duration duration = lease.map(PrimaryRecord::leaseDuration)
+        .orElse(Duration.ofSeconds(PrimaryRecord.DEFAULT_LEASE_DURATION_SECONDS));
+    lastDuration = duration;
+    GrantPolicy.Local local = postgres.probe();
+    lastLocal = local;
+    if (lease.isPresent() && lease.get().holder().equals(me) && local.role() == GrantPolicy.Role.PRIMARY) {
+      try {
+        leases.renewAsHolder(namespace, leaseName, lease.get(), me);
+        lastRenewalStart = start;
+        if (lastProblem != null) {
+          LOG.info("renewed the primary Lease again");
+          lastProblem = null;
+        }
+      } catch (LeaseConflictException e) {
+        LOG.info("not renewed this round: {}", e.getMessage());  // the operator wrote the Lease meanwhile
+      } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+        if (e.getCode() == 409) {
+          LOG.info("not renewed this round: the primary Lease changed meanwhile");
+        } else {
+          problem("cannot renew the primary Lease: " + e.getMessage());
+        }
+      } catch (RuntimeException e) {
+        problem("cannot renew the primary Lease: " + e.getMessage());
+      }
+    }
+    Optional<Duration> since = lastRenewalStart == null ? Optional.empty()
+        : Optional.of(Duration.ofNanos(System.nanoTime() - lastRenewalStart));
+    GrantPolicy.Step step = GrantPolicy.decide(lease.map(PrimaryRecord::holder), me, local, since, duration);
+    if (step instanceof GrantPolicy.Fence fence) {
+      fence(fence.reason());
+    } else if (step instanceof GrantPolicy.Unfence) {
+      try {
+        postgres.unfence();
+        lastLocal = new GrantPolicy.Local(GrantPolicy.Role.PRIMARY, false, false);
+        LOG.warn("fence lifted: {} holds the primary Lease and renewed it; it takes writes again", me);
+      } catch (SQLException e) {
+        problem("cannot lift the fence: " + e.getMessage());
+      }
+    }
+    return GrantPolicy.renewPeriod(duration);
+  }
+
+  /**
+   * The bound holds even while a round is stuck on the network (a request to an API server that does
+   * not answer takes its whole timeout): every 100 ms, a primary whose grant ran out is fenced from here.
+   */
+  void guard() {
+    GrantPolicy.Local local = lastLocal;
+    if (local == null || local.role() != GrantPolicy.Role.PRIMARY || (local.fenced() && local.readOnly())) {
+      return;
+    }
+    Long renewed = lastRenewalStart;
+    long now = System.nanoTime();
+    if (renewed == null) {
+      if (Duration.ofNanos(now - startedAt).compareTo(FIRST_RENEWAL_WITHIN) >= 0) {
+        fence("the primary Lease has not been renewed in the " + FIRST_RENEWAL_WITHIN.toMillis()
+            + " ms since this agent started");
+      }
+      return;
+    }
+    GrantPolicy.Step step = GrantPolicy.decide(Optional.empty(), me, local, Optional.of(Duration.ofNanos(now - renewed)),
+        lastDuration);
+    if (step instanceof GrantPolicy.Fence fence) {
+      fence(fence.reason());
+    }
+  }
+
+  private synchronized void fence(String reason) {
+    GrantPolicy.Local local = lastLocal;
+    if (local != null && local.fenced() && local.readOnly()) {
+      return;  // the other thread has just done it
+    }
+    long fenceStart = System.nanoTime();
+    String how = postgres.fence(reason);
+    lastLocal = new GrantPolicy.Local(GrantPolicy.Role.PRIMARY, true, true);
+    LOG.warn("FENCED this primary ({}) in {} ms: {}", how, (System.nanoTime() - fenceStart) / 1_000_000, reason);
+  }
+
+  /** Logged once per streak of the same problem: a long API outage must not flood the log. */
+  private void problem(String message) {
+    if (!message.equals(lastProblem)) {
+      LOG.warn("{}", message);
+      lastProblem = message;
+    }
+  }
+
+  private static String require(Map<String, String> env, String name) {
+    String value = env.get(name);
+    if (value == null || value.isBlank()) {
+      throw new IllegalStateException("the agent needs " + name + " in its environment");
+    }
+    return value;
+  }
+}

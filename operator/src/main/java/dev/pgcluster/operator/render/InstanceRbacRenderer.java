@@ -1,0 +1,49 @@
+package dev.pgcluster.operator.render;
+
+import dev.pgcluster.operator.api.v1alpha1.PgCluster;
+import dev.pgcluster.operator.naming.PgClusterNames;
+import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
+import io.fabric8.kubernetes.api.model.rbac.Role;
+import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
+import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
+import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
+
+/**
+ * What the instance pods may do with the API: their agent reads and renews the cluster's primary
+ * Lease, and nothing else (not even other Leases of the namespace).
+ */
+public final class InstanceRbacRenderer {
+
+  private InstanceRbacRenderer() {}
+
+  public static ServiceAccount serviceAccount(PgCluster cluster) {
+    return new ServiceAccountBuilder()
+        .withMetadata(Owned.metadata(cluster, PgClusterNames.of(cluster).instanceServiceAccount()))
+        .build();
+  }
+
+  public static Role role(PgCluster cluster) {
+    PgClusterNames names = PgClusterNames.of(cluster);
+    return new RoleBuilder()
+        .withMetadata(Owned.metadata(cluster, names.instanceServiceAccount()))
+        .addNewRule()
+        .withApiGroups("coordination.k8s.io")
+        .withResources("leases")
+        .withResourceNames(names.primaryLease())
+        .withVerbs("get", "update")
+        .endRule()
+        .build();
+  }
+
+  public static RoleBinding roleBinding(PgCluster cluster) {
+    PgClusterNames names = PgClusterNames.of(cluster);
+    return new RoleBindingBuilder()
+        .withMetadata(Owned.metadata(cluster, names.instanceServiceAccount()))
+        .withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("Role")
+        .withName(names.instanceServiceAccount()).endRoleRef()
+        .addNewSubject().withKind("ServiceAccount").withName(names.instanceServiceAccount())
+        .withNamespace(cluster.getMetadata().getNamespace()).endSubject()
+        .build();
+  }
+}

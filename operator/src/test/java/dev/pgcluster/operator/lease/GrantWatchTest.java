@@ -1,0 +1,82 @@
+package dev.pgcluster.operator.lease;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+/** The operator's clock on each grant, driven by a fake monotonic clock. */
+class GrantWatchTest {
+  private final AtomicLong nanos = new AtomicLong(1_000_000_000L);
+  private final GrantWatch watch = new GrantWatch(nanos::get);
+
+  @Test
+  void aHolderIsSilentOnlyAfterAWholeDurationWithoutARenewalSeen() {
+    watch.observe("ns/pg", record("pg-0", 0, 10));
+    tick(4_000);
+    assertFalse(watch.observe("ns/pg", record("pg-0", 0, 10)).holderSilent());
+    tick(900);
+    assertFalse(watch.observe("ns/pg", record("pg-0", 0, 10)).holderSilent());
+    tick(100);
+    GrantWatch.Grant grant = watch.observe("ns/pg", record("pg-0", 0, 10));
+    assertTrue(grant.holderSilent());
+    assertEquals(Duration.ofSeconds(5), grant.silence());
+  }
+
+  @Test
+  void aRenewalRestartsTheCount() {
+    watch.observe("ns/pg", record("pg-0", 0, 10));
+    tick(4_000);
+    watch.observe("ns/pg", record("pg-0", 0, 11));
+    tick(4_000);
+    assertFalse(watch.observe("ns/pg", record("pg-0", 0, 11)).holderSilent());
+  }
+
+  @Test
+  void theFormerGrantEndsADurationAfterItsLastRenewalSeen() {
+    watch.observe("ns/pg", record("pg-0", 0, 10));
+    tick(1_000);
+    watch.observe("ns/pg", record("pg-0", 0, 10));  // pg-0 crashed: no more renewals
+    tick(2_000);
+    GrantWatch.Grant moved = watch.observe("ns/pg", record("pg-1", 1, 13));  // 3 s after the last renewal seen
+    assertEquals(Duration.ofSeconds(2), moved.formerGrantLeft());
+    tick(2_000);
+    assertEquals(Duration.ZERO, watch.observe("ns/pg", record("pg-1", 1, 13)).formerGrantLeft());
+  }
+
+  @Test
+  void aNewLeaderThatNeverSawTheFormerHolderWaitsAWholeDuration() {
+    GrantWatch.Grant first = watch.observe("ns/pg", record("pg-1", 1, 13));
+    assertEquals(Duration.ofSeconds(5), first.formerGrantLeft());
+  }
+
+  @Test
+  void afterASwitchoverThereIsNothingToWaitFor() {
+    watch.observe("ns/pg", record("pg-0", 0, 10));
+    PrimaryRecord switched = new PrimaryRecord("pg-1", 1, true, "2", "pg-0", "u", null, "switchover", "s1", null,
+        Instant.ofEpochSecond(11), 5, true);
+    assertEquals(Duration.ZERO, watch.observe("ns/pg", switched).formerGrantLeft());
+  }
+
+  @Test
+  void anOperatorThatCouldNotLookGivesTheHolderAWholeDurationAgain() {
+    watch.observe("ns/pg", record("pg-0", 0, 10));
+    tick(20_000);  // the API server was unreachable: no reads, and no renewals could be written either
+    assertFalse(watch.observe("ns/pg", record("pg-0", 0, 10)).holderSilent());
+    tick(5_000);
+    assertTrue(watch.observe("ns/pg", record("pg-0", 0, 10)).holderSilent());
+  }
+
+  private void tick(long millis) {
+    nanos.addAndGet(millis * 1_000_000);
+  }
+
+  private static PrimaryRecord record(String holder, int epoch, long renewedAtSecond) {
+    return new PrimaryRecord(holder, epoch, true, "1", null, null, null, null, null, null,
+        Instant.ofEpochSecond(renewedAtSecond), 5, false);
+  }
+}
