@@ -476,6 +476,11 @@ public final class Sandbox implements AutoCloseable {
     network.reconnect(podIp(namespace, pod));
   }
 
+  /** As {@link #reconnect}, by address: for a pod that is gone (its address may be given to another). */
+  public void reconnectAddress(String podIp) {
+    network.reconnect(podIp);
+  }
+
   private Kubelet.PodRunnerView runner(String namespace, String pod) {
     return kubelets.values().stream().flatMap(k -> k.pod(namespace, pod).stream()).findFirst()
         .orElseThrow(() -> new IllegalArgumentException("no pod " + namespace + "/" + pod + " runs"));

@@ -36,8 +36,7 @@ public final class InstanceAgent {
   private volatile Duration lastDuration = Duration.ofSeconds(PrimaryRecord.DEFAULT_LEASE_DURATION_SECONDS);
   private String lastProblem;
 
-  /** A fresh agent that has not renewed within this long of its start fences a primary (see {@link #guard}). */
-  static final Duration FIRST_RENEWAL_WITHIN = Duration.ofSeconds(1);
+  private volatile boolean firstRoundDone;
 
   InstanceAgent(PrimaryLease leases, LocalPostgres postgres, String namespace, String leaseName, String me) {
     this.leases = leases;
@@ -93,6 +92,9 @@ public final class InstanceAgent {
 
   /** One round: read the Lease, look at PostgreSQL, renew if it is ours, fence or unfence. */
   Duration round(long start) {
+    // PostgreSQL first: the guard needs to know whether it is a primary even while the API hangs.
+    GrantPolicy.Local local = postgres.probe();
+    lastLocal = local;
     Optional<PrimaryRecord> lease;
     try {
       lease = leases.read(namespace, leaseName);
@@ -103,27 +105,8 @@ public final class InstanceAgent {
     Duration duration = lease.map(PrimaryRecord::leaseDuration)
         .orElse(Duration.ofSeconds(PrimaryRecord.DEFAULT_LEASE_DURATION_SECONDS));
     lastDuration = duration;
-    GrantPolicy.Local local = postgres.probe();
-    lastLocal = local;
     if (lease.isPresent() && lease.get().holder().equals(me) && local.role() == GrantPolicy.Role.PRIMARY) {
-      try {
-        leases.renewAsHolder(namespace, leaseName, lease.get(), me);
-        lastRenewalStart = start;
-        if (lastProblem != null) {
-          LOG.info("renewed the primary Lease again");
-          lastProblem = null;
-        }
-      } catch (LeaseConflictException e) {
-        LOG.info("not renewed this round: {}", e.getMessage());  // the operator wrote the Lease meanwhile
-      } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
-        if (e.getCode() == 409) {
-          LOG.info("not renewed this round: the primary Lease changed meanwhile");
-        } else {
-          problem("cannot renew the primary Lease: " + e.getMessage());
-        }
-      } catch (RuntimeException e) {
-        problem("cannot renew the primary Lease: " + e.getMessage());
-      }
+      renew(start, lease.get());
     }
     Optional<Duration> since = lastRenewalStart == null ? Optional.empty()
         : Optional.of(Duration.ofNanos(System.nanoTime() - lastRenewalStart));
@@ -139,7 +122,46 @@ public final class InstanceAgent {
         problem("cannot lift the fence: " + e.getMessage());
       }
     }
+    firstRoundDone = true;
     return GrantPolicy.renewPeriod(duration);
+  }
+
+  /**
+   * One renewal; when the operator wrote the Lease in between (it records a promotion, say), read it
+   * again and retry once, so that a fresh primary is not fenced for a conflict.
+   */
+  private void renew(long start, PrimaryRecord read) {
+    PrimaryRecord expected = read;
+    for (int attempt = 1; attempt <= 2; attempt++) {
+      try {
+        leases.renewAsHolder(namespace, leaseName, expected, me);
+        lastRenewalStart = start;
+        if (lastProblem != null) {
+          LOG.info("renewed the primary Lease again");
+          lastProblem = null;
+        }
+        return;
+      } catch (LeaseConflictException | io.fabric8.kubernetes.client.KubernetesClientException e) {
+        boolean conflict = e instanceof LeaseConflictException
+            || ((io.fabric8.kubernetes.client.KubernetesClientException) e).getCode() == 409;
+        if (!conflict) {
+          problem("cannot renew the primary Lease: " + e.getMessage());
+          return;
+        }
+        try {
+          expected = leases.read(namespace, leaseName).orElse(null);
+        } catch (RuntimeException readFailed) {
+          expected = null;
+        }
+        if (expected == null || !expected.holder().equals(me)) {
+          return;  // moved on: the next round sees it
+        }
+      } catch (RuntimeException e) {
+        problem("cannot renew the primary Lease: " + e.getMessage());
+        return;
+      }
+    }
+    LOG.info("not renewed this round: the primary Lease kept changing");
   }
 
   /**
@@ -154,9 +176,12 @@ public final class InstanceAgent {
     Long renewed = lastRenewalStart;
     long now = System.nanoTime();
     if (renewed == null) {
-      if (Duration.ofNanos(now - startedAt).compareTo(FIRST_RENEWAL_WITHIN) >= 0) {
-        fence("the primary Lease has not been renewed in the " + FIRST_RENEWAL_WITHIN.toMillis()
-            + " ms since this agent started");
+      // Before its first round is over the agent knows nothing; the round decides (a failed first renewal
+      // fences). Only a first round stuck on the network for the whole fence deadline fences from here.
+      Duration fenceAfter = lastDuration.minus(GrantPolicy.fenceMargin(lastDuration));
+      if (!firstRoundDone && Duration.ofNanos(now - startedAt).compareTo(fenceAfter) >= 0) {
+        fence("the primary Lease could not be renewed in the " + fenceAfter.toMillis() + " ms since this agent"
+            + " started");
       }
       return;
     }

@@ -12,6 +12,9 @@ public sealed interface Action {
   record MarkInitialized() implements Action {}
 
   /** The holder was seen running as primary: renew the Lease. */
+  /** The former primary rejoined: record what its rewind discarded (the init container's report). */
+  record RecordRewind(String pod, String report) implements Action {}
+
   /** The holder runs as the primary of its epoch: record when (the status's promotion time). */
   record MarkPromoted() implements Action {}
 

@@ -2,6 +2,7 @@ package dev.pgcluster.operator.ha;
 
 import dev.pgcluster.operator.api.v1alpha1.InstanceRole;
 import dev.pgcluster.operator.api.v1alpha1.PgClusterSpec;
+import dev.pgcluster.operator.lease.PrimaryRecord;
 import dev.pgcluster.operator.naming.PgClusterNames;
 import dev.pgcluster.operator.postgres.SlotInfo;
 import dev.pgcluster.operator.render.SyncStandbyNames;
@@ -21,6 +22,7 @@ public final class Decider {
     List<Action> fencing = fencing(state);
     actions.addAll(fencing);
     actions.addAll(roleLabels(spec, names, state));
+    rewindToRecord(state).ifPresent(actions::add);
     Optional<InstanceState> primary = state.healthyPrimary();
     if (primary.isPresent()) {
       if (!state.primary().initialized()) {
@@ -49,6 +51,21 @@ public final class Decider {
       actions.addAll(takeOver(spec, state, fencing.isEmpty()));
     }
     return actions;
+  }
+
+  /**
+   * The former primary of this epoch reported what its rejoin discarded, and the Lease does not say it
+   * yet: record it (once per epoch).
+   */
+  static Optional<Action> rewindToRecord(ClusterState state) {
+    PrimaryRecord record = state.primary();
+    if (record.epoch() == 0 || record.fencePod() == null || record.rewindReport() != null) {
+      return Optional.empty();
+    }
+    return state.instance(record.fencePod())
+        .map(InstanceState::rewindReport)
+        .filter(r -> r != null && r.startsWith("{\"epoch\":" + record.epoch() + ","))
+        .map(r -> new Action.RecordRewind(record.fencePod(), r));
   }
 
   /** A requested switchover not done yet, to a reachable non-delayed standby. */

@@ -11,10 +11,17 @@ import dev.pgcluster.operator.postgres.InstanceFacts;
  * @param probeError why the SQL probe failed, null when it succeeded or was not attempted
  * @param config how far it has taken up the rendered configuration, null when not read
  * @param podOutdated the pod runs an older pod template than the StatefulSet's (image, resources, ...)
+ * @param rewindReport what this pod's init container reported discarding when it rewound the data
+ *     (its termination message, JSON), null when it did not rewind
  */
 public record InstanceState(
     String name, int ordinal, boolean podReady, String podIp, String roleLabel, InstanceFacts facts,
-    String probeError, String podUid, ConfigFacts config, boolean podOutdated) {
+    String probeError, String podUid, ConfigFacts config, boolean podOutdated, String rewindReport) {
+
+  public InstanceState(String name, int ordinal, boolean podReady, String podIp, String roleLabel, InstanceFacts facts,
+      String probeError, String podUid, ConfigFacts config, boolean podOutdated) {
+    this(name, ordinal, podReady, podIp, roleLabel, facts, probeError, podUid, config, podOutdated, null);
+  }
 
   public InstanceState(String name, int ordinal, boolean podReady, String podIp, String roleLabel, InstanceFacts facts,
       String probeError, String podUid, ConfigFacts config) {

@@ -106,7 +106,8 @@ public final class Rollout {
     }
     Progress progress = progress(spec, renderedHash, state);
     if (progress.pendingRestart().isEmpty() || progress.blockedBy() != null
-        || haActions.stream().anyMatch(a -> !(a instanceof Action.SetLeaseDuration || a instanceof Action.MarkPromoted))) {
+        || haActions.stream().anyMatch(a -> !(a instanceof Action.SetLeaseDuration || a instanceof Action.MarkPromoted
+            || a instanceof Action.RecordRewind))) {
       return List.of();
     }
     InstanceState primary = state.healthyPrimary().orElseThrow();

@@ -28,6 +28,8 @@ public final class PrimaryLease {
   public static final String PROMOTED_AT_ANNOTATION = "pgcluster.dev/promoted-at";
   /** "true" when the former primary was made read-only by the operator before the Lease moved. */
   public static final String FORMER_READ_ONLY_ANNOTATION = "pgcluster.dev/former-read-only";
+  /** What the former primary's rejoin discarded (its init container's report), for this epoch. */
+  public static final String REWIND_ANNOTATION = "pgcluster.dev/rewind";
   /** The id of the last switchover carried out, so that each is done once. */
   public static final String SWITCHOVER_ID_ANNOTATION = "pgcluster.dev/switchover-id";
 
@@ -119,6 +121,7 @@ public final class PrimaryLease {
     annotations.put(FENCE_UID_ANNOTATION, fenceUid == null ? "" : fenceUid);
     annotations.put(LAST_CHANGE_ANNOTATION, reason);
     annotations.remove(PROMOTED_AT_ANNOTATION);
+    annotations.remove(REWIND_ANNOTATION);
     annotations.put(FORMER_READ_ONLY_ANNOTATION, Boolean.toString(formerReadOnly));
     if (switchoverId != null) {
       annotations.put(SWITCHOVER_ID_ANNOTATION, switchoverId);
@@ -129,6 +132,11 @@ public final class PrimaryLease {
   /** Records that the holder now accepts writes (same condition as {@link #markInitialized}). */
   public PrimaryRecord markPromoted(String namespace, String name, PrimaryRecord expected) {
     return annotate(namespace, name, expected, PROMOTED_AT_ANNOTATION, now().toInstant().toString());
+  }
+
+  /** Records what the former primary's rejoin discarded (same condition as {@link #markInitialized}). */
+  public PrimaryRecord recordRewind(String namespace, String name, PrimaryRecord expected, String report) {
+    return annotate(namespace, name, expected, REWIND_ANNOTATION, report);
   }
 
   /** Sets one annotation while holder and epoch stay those of {@code expected}; retried over renewals. */
@@ -181,7 +189,8 @@ public final class PrimaryLease {
         lease.getSpec().getRenewTime() == null ? null : lease.getSpec().getRenewTime().toInstant(),
         lease.getSpec().getLeaseDurationSeconds() == null ? PrimaryRecord.DEFAULT_LEASE_DURATION_SECONDS
             : lease.getSpec().getLeaseDurationSeconds(),
-        annotations != null && "true".equals(annotations.get(FORMER_READ_ONLY_ANNOTATION)));
+        annotations != null && "true".equals(annotations.get(FORMER_READ_ONLY_ANNOTATION)),
+        annotations == null ? null : annotations.get(REWIND_ANNOTATION));
   }
 
   private static String emptyToNull(String value) {

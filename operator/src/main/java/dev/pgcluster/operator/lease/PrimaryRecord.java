@@ -14,10 +14,20 @@ package dev.pgcluster.operator.lease;
  * @param leaseDurationSeconds how long the holder's right to take writes lasts without a renewal
  * @param formerReadOnly the former primary was made read-only by the operator itself before the Lease
  *     moved (a switchover), so the new holder need not wait for its grant to run out
+ * @param rewindReport what the former primary's rejoin discarded (JSON from its init container), null
+ *     until it rejoined
  */
 public record PrimaryRecord(String holder, int epoch, boolean initialized, String resourceVersion, String fencePod,
     String fenceUid, java.time.Instant changedAt, String lastChange, String switchoverId,
-    java.time.Instant promotedAt, java.time.Instant renewedAt, int leaseDurationSeconds, boolean formerReadOnly) {
+    java.time.Instant promotedAt, java.time.Instant renewedAt, int leaseDurationSeconds, boolean formerReadOnly,
+    String rewindReport) {
+
+  public PrimaryRecord(String holder, int epoch, boolean initialized, String resourceVersion, String fencePod,
+      String fenceUid, java.time.Instant changedAt, String lastChange, String switchoverId,
+      java.time.Instant promotedAt, java.time.Instant renewedAt, int leaseDurationSeconds, boolean formerReadOnly) {
+    this(holder, epoch, initialized, resourceVersion, fencePod, fenceUid, changedAt, lastChange, switchoverId,
+        promotedAt, renewedAt, leaseDurationSeconds, formerReadOnly, null);
+  }
 
   public static final int DEFAULT_LEASE_DURATION_SECONDS = 5;
 

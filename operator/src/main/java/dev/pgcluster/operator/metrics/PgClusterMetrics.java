@@ -52,6 +52,12 @@ public final class PgClusterMetrics {
   }
 
   /** A failover began: the Lease named a new primary. */
+  /** A former primary rejoined: what pg_rewind discarded of its data past the fork point. */
+  public void rewound(PgCluster cluster, long bytes, int transactions) {
+    registry.counter("pgcluster.rewind.discarded.bytes", clusterTags(cluster)).increment(bytes);
+    registry.counter("pgcluster.rewind.discarded.transactions", clusterTags(cluster)).increment(transactions);
+  }
+
   public void failoverStarted(PgCluster cluster) {
     registry.counter("pgcluster.failovers", clusterTags(cluster)).increment();
   }

@@ -76,7 +76,7 @@ public final class ClusterObserver {
         }
       }
       instances.add(new InstanceState(name, ordinal, PodReadiness.isReady(pod), ip, role, facts, error,
-          pod.getMetadata().getUid(), config, outdated(pod, updateRevision)));
+          pod.getMetadata().getUid(), config, outdated(pod, updateRevision), rewindReport(pod)));
     }
     instances.sort(Comparator.comparingInt(InstanceState::ordinal));
     return new ClusterState(primary, instances, slots, standbys, settings);
@@ -94,6 +94,19 @@ public final class ClusterObserver {
     String revision = pod.getMetadata().getLabels() == null ? null
         : pod.getMetadata().getLabels().get(REVISION_LABEL);
     return updateRevision != null && revision != null && !revision.equals(updateRevision);
+  }
+
+  /** The bootstrap init container's termination message, when it reported a rewind (JSON). */
+  static String rewindReport(Pod pod) {
+    if (pod.getStatus() == null || pod.getStatus().getInitContainerStatuses() == null) {
+      return null;
+    }
+    return pod.getStatus().getInitContainerStatuses().stream()
+        .filter(s -> dev.pgcluster.operator.render.StatefulSetRenderer.BOOTSTRAP_CONTAINER.equals(s.getName()))
+        .map(s -> s.getState() == null || s.getState().getTerminated() == null ? null
+            : s.getState().getTerminated().getMessage())
+        .filter(m -> m != null && m.startsWith("{\"epoch\""))
+        .findFirst().orElse(null);
   }
 
   /** Set by the StatefulSet controller on every pod it creates. */

@@ -102,6 +102,19 @@ public final class Actuator {
         record = lease.markInitialized(ns, names.primaryLease(), record);
         events.normal(cluster, "ClusterInitialized", "primary " + record.holder() + " is up; the cluster is"
             + " initialized and initdb will never run again for it");
+      } else if (action instanceof Action.RecordRewind rewind) {
+        record = lease.recordRewind(ns, names.primaryLease(), record, rewind.report());
+        var realised = dev.pgcluster.operator.api.v1alpha1.RewindStatus.fromReport(rewind.pod(), rewind.report());
+        if (realised != null) {
+          metrics.rewound(cluster, realised.bytes, realised.transactions);
+          if (realised.transactions > 0) {
+            LOG.warn("epoch {}: {}", record.epoch(), realised.describe());
+            events.warning(cluster, "TransactionsDiscarded", "epoch " + record.epoch() + ": " + realised.describe());
+          } else {
+            LOG.info("epoch {}: {}", record.epoch(), realised.describe());
+            events.normal(cluster, "FormerPrimaryRewound", "epoch " + record.epoch() + ": " + realised.describe());
+          }
+        }
       } else if (action instanceof Action.MarkPromoted) {
         record = lease.markPromoted(ns, names.primaryLease(), record);
       } else if (action instanceof Action.SetLeaseDuration duration) {

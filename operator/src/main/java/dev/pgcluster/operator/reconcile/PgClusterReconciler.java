@@ -99,7 +99,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
   public UpdateControl<PgCluster> reconcile(PgCluster cluster, Context<PgCluster> context) throws SQLException {
     List<String> problems = SpecValidator.validate(cluster.getSpec());
     if (!problems.isEmpty()) {
-      return reportInvalidSpec(cluster, problems);
+      return keepAliveWithLastValidSpec(cluster, problems);
     }
     ensureSecrets(cluster);
     PrimaryRecord primary = ensurePrimaryLease(cluster);
@@ -175,6 +175,54 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
         .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(PgCluster.class))
         .build(), context);
     return List.of(pods, statefulSets, HealthPoller.eventSource(context, client, connector, grants));
+  }
+
+  /**
+   * An invalid spec does not switch high availability off: with the last spec that was valid (kept in
+   * the config ConfigMap), the cluster is observed, failed over, fenced and rejoined as before; only
+   * rendering the change waits. A cluster that never had a valid spec has nothing to keep alive.
+   */
+  UpdateControl<PgCluster> keepAliveWithLastValidSpec(PgCluster cluster, List<String> problems) throws SQLException {
+    var lastValid = lastValidSpec(cluster);
+    var primary = lease.read(cluster.getMetadata().getNamespace(), PgClusterNames.of(cluster).primaryLease());
+    if (lastValid.isEmpty() || primary.isEmpty()) {
+      return reportInvalidSpec(cluster, problems);
+    }
+    reportInvalidSpecEvent(cluster, problems);
+    PgCluster effective = new PgCluster();
+    effective.setMetadata(cluster.getMetadata());
+    effective.setSpec(lastValid.get());
+    effective.setStatus(cluster.getStatus());
+    ClusterState state = observe(effective, primary.get());
+    if (act(effective, state)) {
+      applyConfigMaps(effective, ensurePrimaryLease(effective));
+    }
+    PgClusterStatus status = StatusAssembler.invalidButRunning(effective, state, problems,
+        cluster.getMetadata().getGeneration(), now());
+    metrics.record(cluster, status);
+    writeStatus(cluster, status);
+    return UpdateControl.<PgCluster>noUpdate().rescheduleAfter(state.healthyPrimary().isEmpty()
+        ? Duration.ofSeconds(lastValid.get().failover.probePeriodSeconds) : config.statusRefresh());
+  }
+
+  private java.util.Optional<dev.pgcluster.operator.api.v1alpha1.PgClusterSpec> lastValidSpec(PgCluster cluster) {
+    var cm = client.configMaps().inNamespace(cluster.getMetadata().getNamespace())
+        .withName(PgClusterNames.of(cluster).configMap()).get();
+    String json = cm == null || cm.getData() == null ? null : cm.getData().get(ConfigMapRenderer.SPEC_JSON);
+    if (json == null) {
+      return java.util.Optional.empty();
+    }
+    var spec = client.getKubernetesSerialization().unmarshal(json, dev.pgcluster.operator.api.v1alpha1.PgClusterSpec.class);
+    return SpecValidator.validate(spec).isEmpty() ? java.util.Optional.of(spec) : java.util.Optional.empty();
+  }
+
+  private void reportInvalidSpecEvent(PgCluster cluster, List<String> problems) {
+    String previous = cluster.getStatus() == null || cluster.getStatus().phase != ClusterPhase.Invalid ? null
+        : cluster.getStatus().conditions == null ? null : cluster.getStatus().conditions.stream()
+            .filter(c -> c.getType().equals("Progressing")).map(c -> c.getMessage()).findFirst().orElse(null);
+    if (previous == null || !previous.contains(String.join("; ", problems))) {
+      events.warning(cluster, Reasons.INVALID_SPEC, String.join("; ", problems));
+    }
   }
 
   /** What the schema could not reject: a condition and one Warning event per distinct problem set. */

@@ -1,6 +1,11 @@
 package dev.pgcluster.operator.reconcile;
 
+import dev.pgcluster.operator.api.v1alpha1.Durability;
 import dev.pgcluster.operator.api.v1alpha1.PgClusterSpec;
+import dev.pgcluster.operator.api.v1alpha1.ReplicationMode;
+import dev.pgcluster.operator.api.v1alpha1.StorageSpec;
+import dev.pgcluster.operator.api.v1alpha1.SyncMethod;
+import dev.pgcluster.operator.api.v1alpha1.SynchronousCommit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -30,6 +35,20 @@ public final class SpecValidator {
     if (spec == null || spec.instances == null || spec.storage == null) {
       problems.add("spec.instances and spec.storage are required");
       return problems;
+    }
+    if (spec.instances < 1 || spec.instances > PgClusterSpec.MAX_INSTANCES) {
+      problems.add("instances (" + spec.instances + ") must be between 1 and " + PgClusterSpec.MAX_INSTANCES);
+    }
+    if (spec.storage.size == null || !spec.storage.size.matches(StorageSpec.QUANTITY_PATTERN)) {
+      problems.add("storage.size '" + spec.storage.size + "' is not a size (for example 10Gi)");
+    }
+    unknownValue(problems, "replication.mode", spec.replication.mode, ReplicationMode.values());
+    unknownValue(problems, "replication.method", spec.replication.method, SyncMethod.values());
+    unknownValue(problems, "replication.durability", spec.replication.durability, Durability.values());
+    unknownValue(problems, "replication.synchronousCommit", spec.replication.synchronousCommit,
+        SynchronousCommit.values());
+    if (!problems.isEmpty()) {
+      return problems;  // the rules below read these fields
     }
     int delayed = spec.replication.delayedReplicas == null ? 0 : spec.replication.delayedReplicas.instances;
     int syncCapable = spec.instances - 1 - delayed;
@@ -61,5 +80,14 @@ public final class SpecValidator {
       }
     }
     return problems;
+  }
+
+  /** An enum field read as null: its value is one this operator does not know (see fromValue). */
+  private static void unknownValue(List<String> problems, String field, Object value, Object[] known) {
+    if (value == null) {
+      problems.add(field + " has a value this operator does not know (it knows " + java.util.Arrays.stream(known)
+          .map(k -> com.fasterxml.jackson.databind.json.JsonMapper.builder().build().valueToTree(k).asText())
+          .collect(java.util.stream.Collectors.joining(", ")) + "): is the CRD newer than the operator?");
+    }
   }
 }

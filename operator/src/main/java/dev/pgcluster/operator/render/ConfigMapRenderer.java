@@ -23,12 +23,17 @@ public final class ConfigMapRenderer {
 
   private ConfigMapRenderer() {}
 
+  public static final String SPEC_JSON = "spec.json";
+
   public static ConfigMap config(PgCluster cluster) {
     Map<String, String> data = new LinkedHashMap<>();
     data.put(POSTGRESQL_CONF, PostgresConfig.postgresqlConf(cluster));
     data.put(PG_HBA_CONF, PostgresConfig.pgHbaConf(cluster));
     data.put(BOOTSTRAP_SCRIPT, script(BOOTSTRAP_SCRIPT));
     data.put(RUN_SCRIPT, script(RUN_SCRIPT));
+    // The spec all of this was rendered from: while a later spec is invalid, the cluster is kept
+    // alive (failover, fencing, rejoin) with this one.
+    data.put(SPEC_JSON, io.fabric8.kubernetes.client.utils.Serialization.asJson(cluster.getSpec()));
     return new ConfigMapBuilder()
         .withMetadata(Owned.metadata(cluster, PgClusterNames.of(cluster).configMap()))
         .withData(data)

@@ -107,10 +107,17 @@ public final class StatefulSetRenderer {
         .withName(BOOTSTRAP_CONTAINER)
         .withImage(cluster.getSpec().image)
         .withCommand("bash", CONFIG_MOUNT + "/" + ConfigMapRenderer.BOOTSTRAP_SCRIPT)
-        .withEnv(env(cluster))
+        .withEnv(bootstrapEnv(cluster))
         .withVolumeMounts(mounts())
         .withSecurityContext(containerSecurity())
         .build();
+  }
+
+  /** The rewind report (what pg_rewind discarded) is the init container's termination message. */
+  static List<EnvVar> bootstrapEnv(PgCluster cluster) {
+    List<EnvVar> env = new ArrayList<>(env(cluster));
+    env.add(value("REJOIN_REPORT", "/dev/termination-log"));
+    return env;
   }
 
   static Container postgresContainer(PgCluster cluster) {

@@ -45,6 +45,24 @@ public final class StatusAssembler {
     return status;
   }
 
+  /**
+   * The spec is invalid, but the cluster runs on, kept alive with its last valid spec ({@code effective}):
+   * the status is the observed one, the phase says Invalid, and Progressing says the change waits.
+   */
+  public static PgClusterStatus invalidButRunning(PgCluster effective, ClusterState state, List<String> problems,
+      long generation, Instant now) {
+    PgClusterStatus status = observed(effective, state, now);
+    status.phase = ClusterPhase.Invalid;
+    status.observedGeneration = generation;
+    List<io.fabric8.kubernetes.api.model.Condition> conditions = new java.util.ArrayList<>(status.conditions);
+    conditions.removeIf(c -> c.getType().equals(ConditionTypes.PROGRESSING));
+    conditions.add(condition(effective, ConditionTypes.PROGRESSING, false, Reasons.INVALID_SPEC,
+        "the change waits for a valid spec (" + String.join("; ", problems) + "); meanwhile the cluster runs, and"
+            + " fails over, with its last valid spec"));
+    status.conditions = merge(effective, conditions, now);
+    return status;
+  }
+
   public static PgClusterStatus observed(PgCluster cluster, ClusterState state, Instant now) {
     PgClusterStatus status = new PgClusterStatus();
     PgClusterNames names = PgClusterNames.of(cluster);
@@ -145,6 +163,10 @@ public final class StatusAssembler {
           change.promotionSeconds =
               java.time.Duration.between(record.changedAt(), record.promotedAt()).toMillis() / 1000.0;
         }
+      }
+      if (record.rewindReport() != null) {
+        change.rewind = dev.pgcluster.operator.api.v1alpha1.RewindStatus.fromReport(record.fencePod(),
+            record.rewindReport());
       }
       status.lastPrimaryChange = change;
     }

@@ -123,6 +123,69 @@ clone_standby() {
   log "clone complete"
 }
 
+lsn_to_int() {
+  local hi="${1%/*}" lo="${1#*/}"
+  echo $(( (16#$hi << 32) + 16#$lo ))
+}
+
+# The fork point of timeline $1 (this data's) in the current primary's timeline history; empty if none.
+fork_point() {
+  local local_tli="$1" source="host=$PRIMARY_HOST port=$PGPORT user=postgres dbname=postgres connect_timeout=5"
+  local primary_tli
+  primary_tli="$(PGPASSWORD="$PG_SUPERUSER_PASSWORD" psql -X -Atq -d "$source" -c \
+    "SELECT ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int" 2>/dev/null)" || return 0
+  [ -n "$primary_tli" ] && [ "$primary_tli" -gt "$local_tli" ] || return 0
+  PGPASSWORD="$PG_SUPERUSER_PASSWORD" psql -X -Atq -d "$source" \
+    -c "SELECT pg_read_file('pg_wal/' || lpad(upper(to_hex($primary_tli)), 8, '0') || '.history')" 2>/dev/null \
+    | awk -v t="$local_tli" '$1 == t { print $2 }'
+}
+
+# What pg_rewind is about to throw away: this instance's WAL past the point where the current primary's
+# timeline forked off ours. The segments are kept aside (7 days) for forensics, and a summary goes to
+# the operator as this container's termination message (it records it in the cluster's status).
+report_divergence() {
+  local local_tli switch dump last commits first_commit last_commit seg_size keep bytes epoch
+  local_tli="$(pg_controldata "$PGDATA" | sed -n "s/^Latest checkpoint's TimeLineID: *//p")"
+  switch="$(fork_point "$local_tli")"
+  if [ -z "$switch" ]; then
+    log "divergence: no fork point of timeline $local_tli in the primary's history; nothing to report"
+    return 0
+  fi
+  dump="$(pg_waldump -p "$PGDATA/pg_wal" -t "$local_tli" -s "$switch" 2>&1 || true)"
+  last="$(printf '%s\n' "$dump" | sed -n 's/.*lsn: \([0-9A-F]*\/[0-9A-F]*\), prev.*/\1/p' | tail -1)"
+  commits="$(printf '%s\n' "$dump" | grep -c 'desc: COMMIT' || true)"
+  first_commit="$(printf '%s\n' "$dump" | sed -n 's/.*desc: COMMIT \([0-9-]* [0-9:.]* [A-Z]*\).*/\1/p' | head -1)"
+  last_commit="$(printf '%s\n' "$dump" | sed -n 's/.*desc: COMMIT \([0-9-]* [0-9:.]* [A-Z]*\).*/\1/p' | tail -1)"
+  bytes=0
+  if [ -n "$last" ]; then
+    bytes=$(( $(lsn_to_int "$last") - $(lsn_to_int "$switch") ))
+    [ "$bytes" -ge 0 ] || bytes=0
+  fi
+  epoch="$(cat "$TOPOLOGY_DIR/epoch" 2>/dev/null || echo 0)"
+  keep="$(dirname "$PGDATA")/diverged/epoch-$epoch-$(date -u +%Y%m%dT%H%M%SZ)"
+  mkdir -p "$keep"
+  seg_size="$(pg_controldata "$PGDATA" | sed -n 's/^Bytes per WAL segment: *//p')"
+  local first_segment
+  first_segment="$(printf '%08X%08X%08X' "$local_tli" $(( $(lsn_to_int "$switch") / 4294967296 )) \
+    $(( ($(lsn_to_int "$switch") % 4294967296) / seg_size )))"
+  for f in "$PGDATA"/pg_wal/[0-9A-F]*; do
+    name="$(basename "$f")"
+    if [ "${#name}" -eq 24 ] && [ "${name:0:8}" = "$(printf '%08X' "$local_tli")" ] && [[ ! "$name" < "$first_segment" ]]; then
+      cp "$f" "$keep/"
+    fi
+  done
+  printf '%s\n' "$dump" > "$keep/pg_waldump.txt"
+  find "$(dirname "$PGDATA")/diverged" -mindepth 1 -maxdepth 1 -type d -mtime +7 -exec rm -rf {} + 2>/dev/null || true
+  log "divergence: timeline $local_tli forked at $switch; this instance holds $bytes bytes of WAL past it" \
+    "(last record at ${last:-none}) with $commits commits (${first_commit:-none} .. ${last_commit:-none});" \
+    "pg_rewind discards them; the WAL is kept in $keep"
+  if [ -n "${REJOIN_REPORT:-}" ]; then
+    printf '{"epoch":%s,"timeline":%s,"forkPoint":"%s","lastRecord":"%s","bytes":%s,"commits":%s,"firstCommit":"%s","lastCommit":"%s","keptIn":"%s"}' \
+      "$epoch" "$local_tli" "$switch" "$last" "$bytes" "$commits" "$first_commit" "$last_commit" "$keep" \
+      > "$REJOIN_REPORT" || true
+  fi
+}
+
 rewind_former_primary() {
   wait_for_primary
   log "this instance was a primary; rewinding it onto the current primary's timeline"
@@ -131,6 +194,7 @@ rewind_former_primary() {
   # pg_rewind reads the source's timeline from its control file, which a promotion updates only at the
   # next checkpoint; without one, a fresh primary looks like "same timeline, no rewind required".
   PGPASSWORD="$PG_SUPERUSER_PASSWORD" psql -X -q -v ON_ERROR_STOP=1 -d "$source" -c CHECKPOINT
+  report_divergence
   if PGPASSWORD="$PG_SUPERUSER_PASSWORD" pg_rewind --target-pgdata="$PGDATA" --progress \
       --source-server="$source"; then
     log "pg_rewind succeeded"

@@ -67,6 +67,23 @@ class DeciderTest {
   }
 
   @Test
+  void theFormerPrimarysRewindReportIsRecordedOncePerEpoch() {
+    String report = "{\"epoch\":2,\"timeline\":2,\"forkPoint\":\"0/3000060\",\"commits\":3}";
+    InstanceState rejoined = new InstanceState("pg-0", 0, true, "10.0.0.1", "replica", STANDBY, null, "u0", null,
+        false, report);
+    ClusterState state = new ClusterState(new PrimaryRecord("pg-1", 2, true, "7", "pg-0", "u0", null, "failover"),
+        List.of(rejoined, instance(1, "primary", PRIMARY)), List.of(), List.of());
+    assertTrue(decide(TestClusters.cluster("pg", 2), state).contains(new Action.RecordRewind("pg-0", report)));
+    ClusterState recorded = new ClusterState(new PrimaryRecord("pg-1", 2, true, "8", "pg-0", "u0", null, "failover",
+        null, null, null, 5, false, report), state.instances(), List.of(), List.of());
+    assertFalse(decide(TestClusters.cluster("pg", 2), recorded).stream().anyMatch(a -> a instanceof Action.RecordRewind));
+    ClusterState olderEpoch = new ClusterState(new PrimaryRecord("pg-1", 3, true, "9", "pg-0", "u0", null, "failover"),
+        state.instances(), List.of(), List.of());
+    assertFalse(decide(TestClusters.cluster("pg", 2), olderEpoch).stream().anyMatch(a -> a instanceof Action.RecordRewind),
+        "a report from an earlier epoch is not this change's");
+  }
+
+  @Test
   void theLeaseDurationFollowsTheSpec() {
     PgCluster cluster = TestClusters.cluster("pg", 1);
     cluster.getSpec().failover.leaseDurationSeconds = 8;

@@ -41,6 +41,20 @@ class StatefulSetRendererTest {
   }
 
   @Test
+  void theAgentRunsBesidePostgresWithTheInstanceServiceAccountAndASharedProcessNamespace() {
+    var pod = StatefulSetRenderer.render(TestClusters.cluster("pg", 3), "registry.example/pgcluster-operator:1.2.3")
+        .getSpec().getTemplate().getSpec();
+    assertEquals("pg-instance", pod.getServiceAccountName());
+    assertEquals(Boolean.TRUE, pod.getShareProcessNamespace(), "the agent signals the postmaster");
+    Container agent = pod.getContainers().stream().filter(c -> c.getName().equals("agent")).findFirst().orElseThrow();
+    assertEquals("registry.example/pgcluster-operator:1.2.3", agent.getImage());
+    assertEquals(java.util.List.of("agent"), agent.getArgs());
+    assertTrue(agent.getEnv().stream().anyMatch(e -> e.getName().equals("PRIMARY_LEASE") && e.getValue().equals("pg-primary")));
+    assertTrue(agent.getVolumeMounts().stream().allMatch(m -> Boolean.TRUE.equals(m.getReadOnly())),
+        "the agent only reads the data volume (postmaster.pid)");
+  }
+
+  @Test
   void podsRunAsNonRootWithoutCapabilities() {
     PodSpec pod = StatefulSetRenderer.render(TestClusters.cluster("pg", 3)).getSpec().getTemplate().getSpec();
     assertTrue(pod.getSecurityContext().getRunAsNonRoot());

@@ -602,7 +602,7 @@ final class PodRunner {
       state.withNewRunning().withStartedAt(s.startedAt).endRunning();
     } else if (s.completed || (s.lastExit != null && s.process != null)) {
       state.withNewTerminated().withExitCode(s.lastExit).withReason(s.lastExit != null && s.lastExit == 0
-          ? "Completed" : "Error").endTerminated();
+          ? "Completed" : "Error").withMessage(volumes.terminationMessage(s.spec)).endTerminated();
     } else {
       state.withNewWaiting().withReason(s.waitingReason).withMessage(waitingMessage).endWaiting();
     }

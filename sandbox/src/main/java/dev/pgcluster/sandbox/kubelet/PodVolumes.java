@@ -110,7 +110,49 @@ final class PodVolumes {
       }
       mounts.put(m.getMountPath(), host);
     }
+    // The termination message file, which a kubelet mounts into every container.
+    mounts.put(terminationMessagePath(container), terminationMessageFile(container));
     return new PathMapper(mounts);
+  }
+
+  static String terminationMessagePath(Container container) {
+    return container.getTerminationMessagePath() == null ? "/dev/termination-log"
+        : container.getTerminationMessagePath();
+  }
+
+  /**
+   * Where the container's termination message lands on the host: emptied for each start of the
+   * container (a mapper is made per start), writable by the pod's user.
+   */
+  Path terminationMessageFile(Container container) {
+    Path file = podDirectory.resolve("termination").resolve(container.getName());
+    try {
+      if (Files.exists(file)) {
+        Files.write(file, new byte[0]);
+      } else {
+        Files.createDirectories(file.getParent());
+        user.handOver(file.getParent());
+        Files.createFile(file);
+        user.handOver(file);
+      }
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    return file;
+  }
+
+  /** What the container wrote there, as the kubelet reports it: at most 4096 bytes, null when nothing. */
+  String terminationMessage(Container container) {
+    Path file = podDirectory.resolve("termination").resolve(container.getName());
+    try {
+      if (!Files.exists(file) || Files.size(file) == 0) {
+        return null;
+      }
+      byte[] bytes = Files.readAllBytes(file);
+      return new String(bytes, 0, Math.min(bytes.length, 4096), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      return null;
+    }
   }
 
   /** Writes {@code files} (path -> content) into the volume's directory, removing files no longer there. */

@@ -11,5 +11,19 @@ public enum ClusterPhase {
   /** The primary is reachable but some instances are not ready. */
   Degraded,
   /** No reachable primary. */
-  Unavailable
+  Unavailable;
+
+  /**
+   * Any other value reads as null instead of failing: a resource written against a newer CRD must not
+   * stop the operator's informer (and with it every cluster); the validator reports it on the resource.
+   */
+  @com.fasterxml.jackson.annotation.JsonCreator
+  public static ClusterPhase fromValue(String value) {
+    for (ClusterPhase known : values()) {
+      if (known.name().equals(value)) {
+        return known;
+      }
+    }
+    return null;
+  }
 }

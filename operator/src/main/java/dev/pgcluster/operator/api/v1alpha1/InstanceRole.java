@@ -21,4 +21,18 @@ public enum InstanceRole {
   public String label() {
     return label;
   }
+
+  /**
+   * Any other value reads as null instead of failing: a resource written against a newer CRD must not
+   * stop the operator's informer (and with it every cluster); the validator reports it on the resource.
+   */
+  @com.fasterxml.jackson.annotation.JsonCreator
+  public static InstanceRole fromValue(String value) {
+    for (InstanceRole known : values()) {
+      if (known.label().equals(value)) {
+        return known;
+      }
+    }
+    return null;
+  }
 }

@@ -16,4 +16,9 @@ public class PrimaryChangeStatus {
   public Double promotionSeconds;
   /** Why. */
   public String reason;
+  /**
+   * What the change cost, once known: when the former primary rejoined, what pg_rewind threw away of
+   * its data past the fork point. Empty while it has not rejoined (or never had data to rewind).
+   */
+  public RewindStatus rewind;
 }

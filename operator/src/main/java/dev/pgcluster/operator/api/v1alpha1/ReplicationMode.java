@@ -13,4 +13,18 @@ public enum ReplicationMode {
   public String value() {
     return name().toLowerCase(java.util.Locale.ROOT);
   }
+
+  /**
+   * Any other value reads as null instead of failing: a resource written against a newer CRD must not
+   * stop the operator's informer (and with it every cluster); the validator reports it on the resource.
+   */
+  @com.fasterxml.jackson.annotation.JsonCreator
+  public static ReplicationMode fromValue(String value) {
+    for (ReplicationMode known : values()) {
+      if (known.value().equals(value)) {
+        return known;
+      }
+    }
+    return null;
+  }
 }
