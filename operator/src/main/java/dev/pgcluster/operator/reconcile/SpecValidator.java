@@ -82,10 +82,11 @@ public final class SpecValidator {
     return problems;
   }
 
-  /** An enum field read as null: its value is one this operator does not know (see fromValue). */
-  private static void unknownValue(List<String> problems, String field, Object value, Object[] known) {
-    if (value == null) {
+  /** An enum field read as UNKNOWN (or missing): a value this operator does not know (see fromValue). */
+  private static void unknownValue(List<String> problems, String field, Enum<?> value, Enum<?>[] known) {
+    if (value == null || value.name().equals("UNKNOWN")) {
       problems.add(field + " has a value this operator does not know (it knows " + java.util.Arrays.stream(known)
+          .filter(k -> !k.name().equals("UNKNOWN"))
           .map(k -> com.fasterxml.jackson.databind.json.JsonMapper.builder().build().valueToTree(k).asText())
           .collect(java.util.stream.Collectors.joining(", ")) + "): is the CRD newer than the operator?");
     }

@@ -75,6 +75,29 @@ class PgClusterReconcilerApiTest {
         && c.getStatus().equals("True") && c.getReason().equals("Bootstrapping")));
   }
 
+  /**
+   * A PgCluster written against a newer CRD (a replication mode this operator does not know) is
+   * reported Invalid on itself; the operator keeps serving the others.
+   */
+  @Test
+  void aResourceWithAValueTheOperatorDoesNotKnowIsReportedAndTheOthersAreServed() {
+    String odd = "{\"apiVersion\":\"pgcluster.dev/v1alpha1\",\"kind\":\"PgCluster\",\"metadata\":{\"name\":\"odd\","
+        + "\"namespace\":\"" + NS + "\"},\"spec\":{\"instances\":1,\"storage\":{\"size\":\"1Gi\"},"
+        + "\"replication\":{\"mode\":\"semi-sync\"}}}";
+    client.resource(odd).inNamespace(NS).create();
+    client.resource(TestClusters.cluster("pg", 1)).inNamespace(NS).create();
+    PgCluster reported = await(() -> {
+      PgCluster c = client.resources(PgCluster.class).inNamespace(NS).withName("odd").get();
+      return c.getStatus() != null && c.getStatus().phase == ClusterPhase.Invalid ? c : null;
+    });
+    assertTrue(reported.getStatus().conditions.stream().anyMatch(c -> c.getMessage() != null
+        && c.getMessage().contains("replication.mode has a value this operator does not know")),
+        reported.getStatus().conditions.toString());
+    assertNull(client.apps().statefulSets().inNamespace(NS).withName("odd").get(), "nothing rendered for it");
+    assertNotNull(await(() -> client.apps().statefulSets().inNamespace(NS).withName("pg").get()),
+        "the other cluster is served");
+  }
+
   @Test
   void specChangesFlowIntoTheObjectsButNeverIntoGeneratedPasswords() {
     client.resource(TestClusters.cluster("pg", 3)).inNamespace(NS).create();

@@ -50,4 +50,27 @@ class SpecValidatorTest {
     assertEquals(List.of("postgresql.parameters.work_mem must be a single-line value"),
         SpecValidator.validate(cluster.getSpec()));
   }
+
+  /** What a schema may not have enforced (an older or hand-made CRD): checked again here. */
+  @Test
+  void refusesWhatAnOlderSchemaLetThrough() {
+    PgCluster none = TestClusters.cluster("pg", 1);
+    none.getSpec().instances = 0;
+    assertEquals(List.of("instances (0) must be between 1 and 9"), SpecValidator.validate(none.getSpec()));
+    PgCluster many = TestClusters.cluster("pg", 1);
+    many.getSpec().instances = 12;
+    assertEquals(List.of("instances (12) must be between 1 and 9"), SpecValidator.validate(many.getSpec()));
+    PgCluster size = TestClusters.cluster("pg", 1);
+    size.getSpec().storage.size = "lots";
+    assertEquals(List.of("storage.size 'lots' is not a size (for example 10Gi)"), SpecValidator.validate(size.getSpec()));
+  }
+
+  @Test
+  void refusesAValueOnlyANewerCrdKnows() {
+    PgCluster cluster = TestClusters.cluster("pg", 3);
+    cluster.getSpec().replication.mode = ReplicationMode.fromValue("semi-sync");
+    assertEquals(ReplicationMode.UNKNOWN, cluster.getSpec().replication.mode);
+    assertEquals(List.of("replication.mode has a value this operator does not know (it knows async, sync): is the"
+        + " CRD newer than the operator?"), SpecValidator.validate(cluster.getSpec()));
+  }
 }

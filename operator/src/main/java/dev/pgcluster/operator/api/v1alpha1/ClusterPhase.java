@@ -11,19 +11,24 @@ public enum ClusterPhase {
   /** The primary is reachable but some instances are not ready. */
   Degraded,
   /** No reachable primary. */
-  Unavailable;
+  Unavailable,
+  /** A value this operator does not know (see fromValue); never written by it. */
+  @com.fasterxml.jackson.annotation.JsonIgnore
+  UNKNOWN;
 
   /**
-   * Any other value reads as null instead of failing: a resource written against a newer CRD must not
-   * stop the operator's informer (and with it every cluster); the validator reports it on the resource.
+   * Any other value reads as UNKNOWN instead of failing: a resource written against a newer CRD must
+   * not stop the operator's informer (and with it every cluster); the validator reports it on the
+   * resource. Not null: a copy of the resource (JOSDK clones through JSON, leaving nulls out) would
+   * take the field's default instead.
    */
   @com.fasterxml.jackson.annotation.JsonCreator
   public static ClusterPhase fromValue(String value) {
     for (ClusterPhase known : values()) {
-      if (known.name().equals(value)) {
+      if (known != UNKNOWN && known.name().equals(value)) {
         return known;
       }
     }
-    return null;
+    return UNKNOWN;
   }
 }

@@ -10,7 +10,10 @@ public enum InstanceRole {
   REPLICA("replica"),
   /** A standby with recovery_min_apply_delay: not behind -ro, never promoted. */
   @JsonProperty("delayed-replica")
-  DELAYED_REPLICA("delayed-replica");
+  DELAYED_REPLICA("delayed-replica"),
+  /** A value this operator does not know (see fromValue); never written by it. */
+  @com.fasterxml.jackson.annotation.JsonIgnore
+  UNKNOWN("unknown");
 
   private final String label;
 
@@ -23,16 +26,18 @@ public enum InstanceRole {
   }
 
   /**
-   * Any other value reads as null instead of failing: a resource written against a newer CRD must not
-   * stop the operator's informer (and with it every cluster); the validator reports it on the resource.
+   * Any other value reads as UNKNOWN instead of failing: a resource written against a newer CRD must
+   * not stop the operator's informer (and with it every cluster); the validator reports it on the
+   * resource. Not null: a copy of the resource (JOSDK clones through JSON, leaving nulls out) would
+   * take the field's default instead.
    */
   @com.fasterxml.jackson.annotation.JsonCreator
   public static InstanceRole fromValue(String value) {
     for (InstanceRole known : values()) {
-      if (known.label().equals(value)) {
+      if (known != UNKNOWN && known.label().equals(value)) {
         return known;
       }
     }
-    return null;
+    return UNKNOWN;
   }
 }

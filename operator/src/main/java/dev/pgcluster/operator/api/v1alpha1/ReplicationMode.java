@@ -7,7 +7,10 @@ public enum ReplicationMode {
   @JsonProperty("async")
   ASYNC,
   @JsonProperty("sync")
-  SYNC;
+  SYNC,
+  /** A value this operator does not know (see fromValue); never written by it. */
+  @com.fasterxml.jackson.annotation.JsonIgnore
+  UNKNOWN;
 
   /** The value as written in the resource and in postgresql.conf. */
   public String value() {
@@ -15,16 +18,18 @@ public enum ReplicationMode {
   }
 
   /**
-   * Any other value reads as null instead of failing: a resource written against a newer CRD must not
-   * stop the operator's informer (and with it every cluster); the validator reports it on the resource.
+   * Any other value reads as UNKNOWN instead of failing: a resource written against a newer CRD must
+   * not stop the operator's informer (and with it every cluster); the validator reports it on the
+   * resource. Not null: a copy of the resource (JOSDK clones through JSON, leaving nulls out) would
+   * take the field's default instead.
    */
   @com.fasterxml.jackson.annotation.JsonCreator
   public static ReplicationMode fromValue(String value) {
     for (ReplicationMode known : values()) {
-      if (known.value().equals(value)) {
+      if (known != UNKNOWN && known.value().equals(value)) {
         return known;
       }
     }
-    return null;
+    return UNKNOWN;
   }
 }
