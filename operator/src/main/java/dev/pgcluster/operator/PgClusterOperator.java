@@ -137,19 +137,31 @@ public final class PgClusterOperator implements AutoCloseable {
   }
 
   private void releaseLeaderLease() {
-    try {
-      var leases = client.leases().inNamespace(config.leaseNamespace());
-      Lease lease = leases.withName(config.leaseName()).get();
-      if (lease == null || lease.getSpec() == null || !config.identity().equals(lease.getSpec().getHolderIdentity())) {
+    var leases = client.leases().inNamespace(config.leaseNamespace());
+    // A renewal still in flight when the elector stopped can win the race: read again and retry.
+    for (int attempt = 1; attempt <= 5; attempt++) {
+      try {
+        Lease lease = leases.withName(config.leaseName()).get();
+        if (lease == null || lease.getSpec() == null
+            || !config.identity().equals(lease.getSpec().getHolderIdentity())) {
+          return;
+        }
+        lease.getSpec().setHolderIdentity("");
+        lease.getSpec().setLeaseDurationSeconds(1);
+        lease.getSpec().setRenewTime(java.time.ZonedDateTime.now(java.time.ZoneOffset.UTC));
+        leases.resource(lease).update();  // a CAS: fails if another replica took it meanwhile
+        LOG.info("{} released the operator Lease {}", config.identity(), config.leaseName());
+        return;
+      } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+        if (e.getCode() != 409 || attempt == 5) {
+          LOG.info("could not release the operator Lease ({}); the next leader takes it when it expires",
+              e.getMessage());
+          return;
+        }
+      } catch (RuntimeException e) {
+        LOG.info("could not release the operator Lease ({}); the next leader takes it when it expires", e.toString());
         return;
       }
-      lease.getSpec().setHolderIdentity("");
-      lease.getSpec().setLeaseDurationSeconds(1);
-      lease.getSpec().setRenewTime(java.time.ZonedDateTime.now(java.time.ZoneOffset.UTC));
-      leases.resource(lease).update();  // a CAS: fails if another replica took it meanwhile
-      LOG.info("{} released the operator Lease {}", config.identity(), config.leaseName());
-    } catch (RuntimeException e) {
-      LOG.info("could not release the operator Lease ({}); the next leader takes it when it expires", e.toString());
     }
   }
 }

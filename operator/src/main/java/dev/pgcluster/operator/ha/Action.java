@@ -12,6 +12,12 @@ public sealed interface Action {
   record MarkInitialized() implements Action {}
 
   /** The holder was seen running as primary: renew the Lease. */
+  /**
+   * The Lease's holderIdentity was changed by someone other than the operator: put back its record
+   * ({@code holder}); {@code edited} is what was found.
+   */
+  record RestoreHolder(String holder, String edited) implements Action {}
+
   /** The former primary rejoined: record what its rewind discarded (the init container's report). */
   record RecordRewind(String pod, String report) implements Action {}
 

@@ -19,6 +19,10 @@ public final class Decider {
 
   public static List<Action> decide(PgClusterSpec spec, PgClusterNames names, ClusterState state) {
     List<Action> actions = new ArrayList<>();
+    if (state.primary().editedHolder() != null) {
+      // Not a change of primary: the record stays the operator's (a switchover is how to move it).
+      actions.add(new Action.RestoreHolder(state.primary().holder(), state.primary().editedHolder()));
+    }
     List<Action> fencing = fencing(state);
     actions.addAll(fencing);
     actions.addAll(roleLabels(spec, names, state));

@@ -107,7 +107,7 @@ public final class Rollout {
     Progress progress = progress(spec, renderedHash, state);
     if (progress.pendingRestart().isEmpty() || progress.blockedBy() != null
         || haActions.stream().anyMatch(a -> !(a instanceof Action.SetLeaseDuration || a instanceof Action.MarkPromoted
-            || a instanceof Action.RecordRewind))) {
+            || a instanceof Action.RecordRewind || a instanceof Action.RestoreHolder))) {
       return List.of();
     }
     InstanceState primary = state.healthyPrimary().orElseThrow();

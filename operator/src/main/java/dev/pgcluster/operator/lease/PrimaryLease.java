@@ -1,6 +1,5 @@
 package dev.pgcluster.operator.lease;
 
-import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -26,6 +25,11 @@ public final class PrimaryLease {
   public static final String LAST_CHANGE_ANNOTATION = "pgcluster.dev/last-change";
   /** When the holder of this epoch was promoted (RFC 3339), for the status's step durations. */
   public static final String PROMOTED_AT_ANNOTATION = "pgcluster.dev/promoted-at";
+  /**
+   * The holder as the operator wrote it (with every create and transfer). The record: a holderIdentity
+   * changed by anyone else is ignored and put back (see restoreHolder).
+   */
+  public static final String HOLDER_ANNOTATION = "pgcluster.dev/holder";
   /** "true" when the former primary was made read-only by the operator before the Lease moved. */
   public static final String FORMER_READ_ONLY_ANNOTATION = "pgcluster.dev/former-read-only";
   /** What the former primary's rejoin discarded (its init container's report), for this epoch. */
@@ -46,19 +50,58 @@ public final class PrimaryLease {
   }
 
   /** Creates the Lease naming the first primary at epoch 0; fails with 409 if it already exists. */
-  public PrimaryRecord create(String namespace, String name, String holder, int durationSeconds, OwnerReference owner) {
+  public PrimaryRecord create(String namespace, String name, String holder, int durationSeconds,
+      java.util.Map<String, String> labels) {
+    return create(namespace, name, holder, 0, false, durationSeconds, labels, null);
+  }
+
+  /**
+   * Creates the Lease again from what the instances report (it was deleted while they hold data):
+   * {@code holder} at {@code epoch}, initialized. Fails with 409 if it exists meanwhile.
+   */
+  public PrimaryRecord rebuild(String namespace, String name, String holder, int epoch, int durationSeconds,
+      java.util.Map<String, String> labels, String why) {
+    return create(namespace, name, holder, epoch, true, durationSeconds, labels, why);
+  }
+
+  /*
+   * Not owned by the PgCluster: like the volumes, the record of who holds the data survives the
+   * resource's deletion, so that applying it again finds the same primary (see docs/api.md).
+   */
+  private PrimaryRecord create(String namespace, String name, String holder, int epoch, boolean initialized,
+      int durationSeconds, java.util.Map<String, String> labels, String why) {
     ZonedDateTime now = now();
+    java.util.Map<String, String> annotations = new HashMap<>();
+    annotations.put(HOLDER_ANNOTATION, holder);
+    if (initialized) {
+      annotations.put(INITIALIZED_ANNOTATION, "true");
+    }
+    if (why != null) {
+      annotations.put(LAST_CHANGE_ANNOTATION, why);
+    }
     Lease lease = new LeaseBuilder()
-        .withNewMetadata().withName(name).withNamespace(namespace).withOwnerReferences(owner).endMetadata()
+        .withNewMetadata().withName(name).withNamespace(namespace).withLabels(labels).withAnnotations(annotations)
+        .endMetadata()
         .withNewSpec()
         .withHolderIdentity(holder)
-        .withLeaseTransitions(0)
+        .withLeaseTransitions(epoch)
         .withLeaseDurationSeconds(durationSeconds)
         .withAcquireTime(now)
         .withRenewTime(now)
         .endSpec()
         .build();
     return toRecord(client.leases().inNamespace(namespace).resource(lease).create());
+  }
+
+  /**
+   * Someone else changed holderIdentity: put back the holder the operator recorded. CAS on
+   * {@code expected}.
+   */
+  public PrimaryRecord restoreHolder(String namespace, String name, PrimaryRecord expected) {
+    Lease lease = client.leases().inNamespace(namespace).withName(name).get();
+    requireVersion(lease, expected);
+    lease.getSpec().setHolderIdentity(expected.holder());
+    return toRecord(client.leases().inNamespace(namespace).resource(lease).update());
   }
 
   /**
@@ -111,6 +154,10 @@ public final class PrimaryLease {
     ZonedDateTime now = now();
     lease.getSpec().setHolderIdentity(to);
     lease.getSpec().setLeaseTransitions(expected.epoch() + 1);
+    if (lease.getMetadata().getAnnotations() == null) {
+      lease.getMetadata().setAnnotations(new HashMap<>());
+    }
+    lease.getMetadata().getAnnotations().put(HOLDER_ANNOTATION, to);
     lease.getSpec().setAcquireTime(now);
     lease.getSpec().setRenewTime(now);
     if (lease.getMetadata().getAnnotations() == null) {
@@ -179,7 +226,9 @@ public final class PrimaryLease {
     Integer transitions = lease.getSpec().getLeaseTransitions();
     String fencePod = annotations == null ? null : emptyToNull(annotations.get(FENCE_POD_ANNOTATION));
     String fenceUid = annotations == null ? null : emptyToNull(annotations.get(FENCE_UID_ANNOTATION));
-    return new PrimaryRecord(lease.getSpec().getHolderIdentity(), transitions == null ? 0 : transitions,
+    String recorded = annotations == null ? null : emptyToNull(annotations.get(HOLDER_ANNOTATION));
+    String holderIdentity = lease.getSpec().getHolderIdentity() == null ? "" : lease.getSpec().getHolderIdentity();
+    return new PrimaryRecord(recorded != null ? recorded : holderIdentity, transitions == null ? 0 : transitions,
         initialized, lease.getMetadata().getResourceVersion(), fencePod, fenceUid,
         lease.getSpec().getAcquireTime() == null ? null : lease.getSpec().getAcquireTime().toInstant(),
         annotations == null ? null : annotations.get(LAST_CHANGE_ANNOTATION),
@@ -190,7 +239,8 @@ public final class PrimaryLease {
         lease.getSpec().getLeaseDurationSeconds() == null ? PrimaryRecord.DEFAULT_LEASE_DURATION_SECONDS
             : lease.getSpec().getLeaseDurationSeconds(),
         annotations != null && "true".equals(annotations.get(FORMER_READ_ONLY_ANNOTATION)),
-        annotations == null ? null : annotations.get(REWIND_ANNOTATION));
+        annotations == null ? null : annotations.get(REWIND_ANNOTATION),
+        recorded != null && !recorded.equals(holderIdentity) ? holderIdentity : null);
   }
 
   private static String emptyToNull(String value) {

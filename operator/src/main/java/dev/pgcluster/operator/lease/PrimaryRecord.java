@@ -16,17 +16,27 @@ package dev.pgcluster.operator.lease;
  *     moved (a switchover), so the new holder need not wait for its grant to run out
  * @param rewindReport what the former primary's rejoin discarded (JSON from its init container), null
  *     until it rejoined
+ * @param editedHolder the Lease's holderIdentity when someone other than the operator changed it (then
+ *     {@code holder} is still the operator's record); null when it agrees
  */
 public record PrimaryRecord(String holder, int epoch, boolean initialized, String resourceVersion, String fencePod,
     String fenceUid, java.time.Instant changedAt, String lastChange, String switchoverId,
     java.time.Instant promotedAt, java.time.Instant renewedAt, int leaseDurationSeconds, boolean formerReadOnly,
-    String rewindReport) {
+    String rewindReport, String editedHolder) {
+
+  public PrimaryRecord(String holder, int epoch, boolean initialized, String resourceVersion, String fencePod,
+      String fenceUid, java.time.Instant changedAt, String lastChange, String switchoverId,
+      java.time.Instant promotedAt, java.time.Instant renewedAt, int leaseDurationSeconds, boolean formerReadOnly,
+      String rewindReport) {
+    this(holder, epoch, initialized, resourceVersion, fencePod, fenceUid, changedAt, lastChange, switchoverId,
+        promotedAt, renewedAt, leaseDurationSeconds, formerReadOnly, rewindReport, null);
+  }
 
   public PrimaryRecord(String holder, int epoch, boolean initialized, String resourceVersion, String fencePod,
       String fenceUid, java.time.Instant changedAt, String lastChange, String switchoverId,
       java.time.Instant promotedAt, java.time.Instant renewedAt, int leaseDurationSeconds, boolean formerReadOnly) {
     this(holder, epoch, initialized, resourceVersion, fencePod, fenceUid, changedAt, lastChange, switchoverId,
-        promotedAt, renewedAt, leaseDurationSeconds, formerReadOnly, null);
+        promotedAt, renewedAt, leaseDurationSeconds, formerReadOnly, null, null);
   }
 
   public static final int DEFAULT_LEASE_DURATION_SECONDS = 5;

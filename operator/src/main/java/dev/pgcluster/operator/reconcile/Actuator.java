@@ -102,6 +102,13 @@ public final class Actuator {
         record = lease.markInitialized(ns, names.primaryLease(), record);
         events.normal(cluster, "ClusterInitialized", "primary " + record.holder() + " is up; the cluster is"
             + " initialized and initdb will never run again for it");
+      } else if (action instanceof Action.RestoreHolder restore) {
+        record = lease.restoreHolder(ns, names.primaryLease(), record);
+        String why = "the primary Lease's holderIdentity was changed to '" + restore.edited() + "' by someone other"
+            + " than the operator; its record names " + restore.holder() + " (epoch " + record.epoch() + "): put back."
+            + " To move the primary, set spec.switchover";
+        LOG.warn("{}", why);
+        events.warning(cluster, "PrimaryLeaseEdited", why);
       } else if (action instanceof Action.RecordRewind rewind) {
         record = lease.recordRewind(ns, names.primaryLease(), record, rewind.report());
         var realised = dev.pgcluster.operator.api.v1alpha1.RewindStatus.fromReport(rewind.pod(), rewind.report());

@@ -8,6 +8,7 @@ import dev.pgcluster.operator.ha.Action;
 import dev.pgcluster.operator.ha.ClusterState;
 import dev.pgcluster.operator.ha.Rollout;
 import dev.pgcluster.operator.ha.Decider;
+import dev.pgcluster.operator.ha.LeaseRecovery;
 import dev.pgcluster.operator.ha.PrimaryFailureTracker;
 import dev.pgcluster.operator.lease.GrantWatch;
 import dev.pgcluster.operator.lease.LeaseConflictException;
@@ -102,7 +103,12 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
       return keepAliveWithLastValidSpec(cluster, problems);
     }
     ensureSecrets(cluster);
-    PrimaryRecord primary = ensurePrimaryLease(cluster);
+    PrimaryRecord primary;
+    try {
+      primary = ensurePrimaryLease(cluster);
+    } catch (PrimaryRecordMissingException e) {
+      return awaitInstancesToRebuildTheRecord(cluster, e.getMessage());
+    }
     applyConfigMaps(cluster, primary);
     applyServices(cluster);
     applyInstanceRbac(cluster);
@@ -248,16 +254,69 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     }
   }
 
-  /** The Lease is the record of who is primary; the first primary of a new cluster is ordinal 0. */
+  /**
+   * The Lease is the record of who is primary; the first primary of a new cluster is ordinal 0. A
+   * missing Lease of a cluster with data is rebuilt from the instances (see LeaseRecovery).
+   */
   PrimaryRecord ensurePrimaryLease(PgCluster cluster) {
     String ns = cluster.getMetadata().getNamespace();
     PgClusterNames names = PgClusterNames.of(cluster);
-    return lease.read(ns, names.primaryLease()).orElseGet(() -> {
-      PrimaryRecord created = lease.create(ns, names.primaryLease(), names.pod(0),
-          cluster.getSpec().failover.leaseDurationSeconds, Owned.ownerReference(cluster));
-      events.normal(cluster, "PrimaryElected", "new cluster: " + names.pod(0) + " will be the first primary (epoch 0)");
-      return created;
-    });
+    return lease.read(ns, names.primaryLease()).orElseGet(() -> createPrimaryLease(cluster));
+  }
+
+  private PrimaryRecord createPrimaryLease(PgCluster cluster) {
+    String ns = cluster.getMetadata().getNamespace();
+    PgClusterNames names = PgClusterNames.of(cluster);
+    ClusterState seen = observer.observe(cluster, new PrimaryRecord("", 0, false, "0"));
+    boolean volumes = !client.persistentVolumeClaims().inNamespace(ns).withLabels(Labels.clusterSelector(cluster))
+        .list().getItems().isEmpty();
+    LeaseRecovery.Choice choice = LeaseRecovery.choose(seen.instances(), volumes,
+        dev.pgcluster.operator.render.SyncStandbyNames.promotableInstances(cluster.getSpec()));
+    int duration = cluster.getSpec().failover.leaseDurationSeconds;
+    if (choice instanceof LeaseRecovery.Rebuild rebuild) {
+      grants.forget(key(cluster));  // nothing is known of any earlier grant: a promotion waits a whole lease
+      PrimaryRecord rebuilt = lease.rebuild(ns, names.primaryLease(), rebuild.holder(), rebuild.epoch(), duration,
+          Labels.common(cluster), "primary record rebuilt: " + rebuild.why());
+      LOG.warn("the primary Lease {} was missing while the cluster holds data: rebuilt naming {} (epoch {}): {}",
+          names.primaryLease(), rebuild.holder(), rebuild.epoch(), rebuild.why());
+      events.warning(cluster, "PrimaryRecordRebuilt", "the primary Lease was missing while the cluster holds data;"
+          + " rebuilt from what the instances report: " + rebuild.why());
+      return rebuilt;
+    }
+    if (choice instanceof LeaseRecovery.Wait wait) {
+      throw new PrimaryRecordMissingException(wait.why());
+    }
+    PrimaryRecord created = lease.create(ns, names.primaryLease(), names.pod(0), duration, Labels.common(cluster));
+    events.normal(cluster, "PrimaryElected", "new cluster: " + names.pod(0) + " will be the first primary (epoch 0)");
+    return created;
+  }
+
+  /**
+   * The record is missing and no instance answers yet: run the instances without naming a primary (each
+   * starts as a standby of its own data, read-only) so that they can be asked, and look again soon.
+   */
+  UpdateControl<PgCluster> awaitInstancesToRebuildTheRecord(PgCluster cluster, String why) {
+    applier.apply(ConfigMapRenderer.config(cluster), OwnedFields::configMap);
+    applier.apply(ConfigMapRenderer.topology(cluster, "", true, 0), OwnedFields::configMap);
+    applyServices(cluster);
+    applyInstanceRbac(cluster);
+    applyStatefulSet(cluster);
+    applyPodDisruptionBudget(cluster);
+    LOG.warn("{}", why);
+    PgClusterStatus status = StatusAssembler.recordMissing(cluster, why, now());
+    if (cluster.getStatus() == null || !Objects.equals(readyMessage(cluster.getStatus()), readyMessage(status))) {
+      events.warning(cluster, "PrimaryRecordMissing", why);
+    }
+    writeStatus(cluster, status);
+    return UpdateControl.<PgCluster>noUpdate().rescheduleAfter(
+        Duration.ofSeconds(cluster.getSpec().failover.probePeriodSeconds));
+  }
+
+  /** The record is missing and cannot be rebuilt yet; the reconcile reports it and looks again. */
+  static final class PrimaryRecordMissingException extends RuntimeException {
+    PrimaryRecordMissingException(String message) {
+      super(message);
+    }
   }
 
   void applyConfigMaps(PgCluster cluster, PrimaryRecord primary) {

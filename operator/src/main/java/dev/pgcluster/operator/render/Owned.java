@@ -6,7 +6,7 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 
-/** Metadata of objects owned by a cluster: garbage-collected with it (PVCs excepted, see docs). */
+/** Metadata of objects owned by a cluster: garbage-collected with it (PVCs, Secrets, Lease excepted, see docs). */
 public final class Owned {
 
   private Owned() {}
@@ -17,6 +17,20 @@ public final class Owned {
         .withNamespace(cluster.getMetadata().getNamespace())
         .withLabels(Labels.common(cluster))
         .withOwnerReferences(ownerReference(cluster))
+        .build();
+  }
+
+  /**
+   * Metadata of what belongs with the data rather than with the resource (the generated credentials,
+   * and the primary Lease): not owned, so kept like the volumes when the PgCluster is deleted, and found
+   * again when it is applied anew. Removed with the volumes: {@code kubectl delete pvc,secret,lease -l
+   * pgcluster.dev/cluster=<name>}.
+   */
+  public static ObjectMeta keptMetadata(PgCluster cluster, String name) {
+    return new ObjectMetaBuilder()
+        .withName(name)
+        .withNamespace(cluster.getMetadata().getNamespace())
+        .withLabels(Labels.common(cluster))
         .build();
   }
 

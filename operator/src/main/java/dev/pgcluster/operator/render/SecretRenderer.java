@@ -50,7 +50,7 @@ public final class SecretRenderer {
     data.put(USERNAME, username);
     data.put(PASSWORD, password(random));
     return new SecretBuilder()
-        .withMetadata(Owned.metadata(cluster, name))
+        .withMetadata(Owned.keptMetadata(cluster, name))
         .withType("kubernetes.io/basic-auth")
         .withStringData(data)
         .build();

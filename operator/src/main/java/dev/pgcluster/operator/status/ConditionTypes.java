@@ -23,6 +23,7 @@ public final class ConditionTypes {
     public static final String SYNC_QUORUM_REDUCED = "SynchronousQuorumReduced";
     public static final String ROLLING_OUT = "RollingOut";
     public static final String INVALID_CONFIGURATION = "InvalidConfiguration";
+    public static final String PRIMARY_RECORD_MISSING = "PrimaryRecordMissing";
 
     private Reasons() {}
   }

@@ -45,6 +45,19 @@ public final class StatusAssembler {
     return status;
   }
 
+  /** The primary record is missing and being rebuilt from the instances, which do not answer yet. */
+  public static PgClusterStatus recordMissing(PgCluster cluster, String why, Instant now) {
+    PgClusterStatus status = copyOrNew(cluster);
+    status.phase = ClusterPhase.Unavailable;
+    status.observedGeneration = cluster.getMetadata().getGeneration();
+    status.conditions = merge(cluster, List.of(
+        condition(cluster, ConditionTypes.READY, false, Reasons.PRIMARY_RECORD_MISSING, why),
+        condition(cluster, ConditionTypes.PROGRESSING, true, Reasons.PRIMARY_RECORD_MISSING,
+            "starting the instances read-only to rebuild the primary record from their data"),
+        condition(cluster, ConditionTypes.DEGRADED, true, Reasons.PRIMARY_RECORD_MISSING, why)), now);
+    return status;
+  }
+
   /**
    * The spec is invalid, but the cluster runs on, kept alive with its last valid spec ({@code effective}):
    * the status is the observed one, the phase says Invalid, and Progressing says the change waits.

@@ -22,7 +22,7 @@ initialized="$(cat "$TOPOLOGY_DIR/initialized" 2>/dev/null || echo false)"
 ordinal="${POD_NAME##*-}"
 slot="pgc_${POD_NAME//-/_}"   # same rule as PgClusterNames.slotName
 
-if [ -z "$primary" ]; then
+if [ -z "$primary" ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
   log "the topology does not name a primary yet; the operator writes it first. Retrying later."
   exit 1
 fi
@@ -233,7 +233,12 @@ diverged_from_primary() {
 }
 
 mkdir -p "$(dirname "$PGDATA")"
-if [ -s "$PGDATA/PG_VERSION" ]; then
+if [ -z "$primary" ]; then
+  # The primary record (the Lease) is being rebuilt from the instances: start read-only, as a standby
+  # replaying its own WAL, so that the operator can read this instance's timeline and position.
+  log "the topology names no primary (the primary record is being rebuilt): starting as a standby"
+  write_role_conf standby
+elif [ -s "$PGDATA/PG_VERSION" ]; then
   if [ "$POD_NAME" = "$primary" ]; then
     log "data present; this pod holds the primary Lease"
     if [ ! -f "$PGDATA/standby.signal" ]; then write_role_conf primary; fi

@@ -83,6 +83,19 @@ class DeciderTest {
         "a report from an earlier epoch is not this change's");
   }
 
+  /** holderIdentity edited by hand (to a standby): put back, and the running primary is not fenced. */
+  @Test
+  void aHolderEditedByHandIsPutBackAndThePrimaryIsNotTouched() {
+    PrimaryRecord edited = new PrimaryRecord("pg-0", 1, true, "5", null, null, null, "failover", null, null, null, 5,
+        false, null, "pg-1");
+    ClusterState state = new ClusterState(edited, List.of(instance(0, "primary", PRIMARY), instance(1, "replica",
+        STANDBY)), List.of(), List.of());
+    List<Action> actions = decide(TestClusters.cluster("pg", 2), state);
+    assertTrue(actions.contains(new Action.RestoreHolder("pg-0", "pg-1")), actions.toString());
+    assertFalse(actions.stream().anyMatch(a -> a instanceof Action.Fence || a instanceof Action.TransferPrimary
+        || a instanceof Action.Promote), actions.toString());
+  }
+
   @Test
   void theLeaseDurationFollowsTheSpec() {
     PgCluster cluster = TestClusters.cluster("pg", 1);

@@ -54,7 +54,10 @@ class PgClusterReconcilerApiTest {
       assertOwnedByCluster(await(() -> client.services().inNamespace(NS).withName(svc).get()));
     }
     for (String secret : List.of("pg-superuser", "pg-replication", "pg-app")) {
-      assertOwnedByCluster(await(() -> client.secrets().inNamespace(NS).withName(secret).get()));
+      // Kept with the data (like the volumes) when the PgCluster is deleted: not owned, but labelled.
+      var kept = await(() -> client.secrets().inNamespace(NS).withName(secret).get());
+      assertTrue(kept.getMetadata().getOwnerReferences() == null || kept.getMetadata().getOwnerReferences().isEmpty());
+      assertEquals("pg", kept.getMetadata().getLabels().get("pgcluster.dev/cluster"));
     }
     assertTrue(await(() -> client.configMaps().inNamespace(NS).withName("pg-config").get()).getData()
         .get("bootstrap.sh").contains("pg_basebackup"));

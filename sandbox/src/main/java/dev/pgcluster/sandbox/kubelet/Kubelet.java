@@ -145,22 +145,33 @@ public final class Kubelet implements AutoCloseable {
         condition("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available", time));
     Map<String, Quantity> capacity = Map.of("cpu", new Quantity("16"), "memory", new Quantity("64Gi"),
         "pods", new Quantity("110"), "ephemeral-storage", new Quantity("100Gi"));
-    Node node = client.nodes().withName(nodeName).get();
-    if (node == null) {
-      return;
+    // The node-lifecycle controller writes the status too (a lost node's conditions): on a conflict,
+    // read again and retry, as a kubelet does.
+    for (int attempt = 1; ; attempt++) {
+      Node node = client.nodes().withName(nodeName).get();
+      if (node == null) {
+        return;
+      }
+      node.setStatus(new io.fabric8.kubernetes.api.model.NodeStatusBuilder()
+          .withConditions(conditions)
+          .withCapacity(capacity).withAllocatable(capacity)
+          .addNewAddress().withType("InternalIP").withAddress(nodeIp).endAddress()
+          .addNewAddress().withType("Hostname").withAddress(nodeName).endAddress()
+          .withNewNodeInfo().withKubeletVersion("v0.0.0-sandbox").withOperatingSystem("linux").withArchitecture("amd64")
+          .withContainerRuntimeVersion("sandbox://processes").withOsImage("pgcluster sandbox")
+          .withKernelVersion(System.getProperty("os.version")).withMachineID(nodeName).withSystemUUID(nodeName)
+          .withBootID(nodeName).withKubeProxyVersion("").endNodeInfo()
+          .build());
+      try {
+        client.nodes().resource(node).updateStatus();
+        lastNodeStatus = now;
+        return;
+      } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+        if (e.getCode() != 409 || attempt >= 5) {
+          throw e;
+        }
+      }
     }
-    node.setStatus(new io.fabric8.kubernetes.api.model.NodeStatusBuilder()
-        .withConditions(conditions)
-        .withCapacity(capacity).withAllocatable(capacity)
-        .addNewAddress().withType("InternalIP").withAddress(nodeIp).endAddress()
-        .addNewAddress().withType("Hostname").withAddress(nodeName).endAddress()
-        .withNewNodeInfo().withKubeletVersion("v0.0.0-sandbox").withOperatingSystem("linux").withArchitecture("amd64")
-        .withContainerRuntimeVersion("sandbox://processes").withOsImage("pgcluster sandbox")
-        .withKernelVersion(System.getProperty("os.version")).withMachineID(nodeName).withSystemUUID(nodeName)
-        .withBootID(nodeName).withKubeProxyVersion("").endNodeInfo()
-        .build());
-    client.nodes().resource(node).updateStatus();
-    lastNodeStatus = now;
   }
 
   private static NodeCondition condition(String type, String status, String reason, String message, String time) {
