@@ -123,8 +123,11 @@ public final class Decider {
         if (!state.grant().formerGrantLeft().isZero()) {
           return List.of();
         }
-        // Checked again at promotion time: a standby may have received more since the Lease moved.
-        Optional<InstanceState> ahead = FailoverPolicy.moreAdvancedThan(spec, state, current.get());
+        // Checked again at promotion time: a standby may have received more since the Lease moved. Not
+        // after a switchover: the holder replayed everything up to the moment the former primary stopped
+        // taking writes; what it wrote after (autovacuum, checkpoints) holds no acknowledged commit.
+        Optional<InstanceState> ahead = state.primary().formerReadOnly() ? Optional.empty()
+            : FailoverPolicy.moreAdvancedThan(spec, state, current.get());
         if (ahead.isPresent()) {
           return List.of(new Action.TransferPrimary(ahead.get().name(), state.primary().fencePod(),
               state.primary().fenceUid(), ahead.get().name() + " (received " + ahead.get().facts().receivedLsn()

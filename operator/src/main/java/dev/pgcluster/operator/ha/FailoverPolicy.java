@@ -52,6 +52,9 @@ public final class FailoverPolicy {
     long mine = position(holder);
     return state.instances().stream()
         .filter(i -> !i.name().equals(holder.name()))
+        // The primary the Lease just moved away from is never its own successor: its WAL past the move
+        // is what the move is about (the fencing and the ranking agree on who is eligible).
+        .filter(i -> !i.name().equals(state.primary().fencePod()))
         .filter(i -> i.ordinal() < promotable)
         .filter(i -> i.reachable() && i.facts().inRecovery())
         .filter(i -> position(i) > mine)

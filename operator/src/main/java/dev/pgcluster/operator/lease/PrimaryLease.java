@@ -109,7 +109,7 @@ public final class PrimaryLease {
    * {@code expected} (the holder's agent renews the Lease meanwhile: its renewals are not a conflict).
    */
   public PrimaryRecord markInitialized(String namespace, String name, PrimaryRecord expected) {
-    return annotate(namespace, name, expected, INITIALIZED_ANNOTATION, "true");
+    return annotate(namespace, name, expected, INITIALIZED_ANNOTATION, "true", false);
   }
 
   /**
@@ -176,18 +176,23 @@ public final class PrimaryLease {
     return toRecord(client.leases().inNamespace(namespace).resource(lease).update());
   }
 
-  /** Records that the holder now accepts writes (same condition as {@link #markInitialized}). */
+  /**
+   * Records that the holder now accepts writes (same condition as {@link #markInitialized}), and starts
+   * its grant: renewTime moves to now, so that the new primary has a whole lease for its agent's first
+   * renewal (the time spent waiting for the former primary's grant is not counted against it).
+   */
   public PrimaryRecord markPromoted(String namespace, String name, PrimaryRecord expected) {
-    return annotate(namespace, name, expected, PROMOTED_AT_ANNOTATION, now().toInstant().toString());
+    return annotate(namespace, name, expected, PROMOTED_AT_ANNOTATION, now().toInstant().toString(), true);
   }
 
   /** Records what the former primary's rejoin discarded (same condition as {@link #markInitialized}). */
   public PrimaryRecord recordRewind(String namespace, String name, PrimaryRecord expected, String report) {
-    return annotate(namespace, name, expected, REWIND_ANNOTATION, report);
+    return annotate(namespace, name, expected, REWIND_ANNOTATION, report, false);
   }
 
   /** Sets one annotation while holder and epoch stay those of {@code expected}; retried over renewals. */
-  private PrimaryRecord annotate(String namespace, String name, PrimaryRecord expected, String key, String value) {
+  private PrimaryRecord annotate(String namespace, String name, PrimaryRecord expected, String key, String value,
+      boolean renew) {
     for (int attempt = 1; ; attempt++) {
       Lease lease = client.leases().inNamespace(namespace).withName(name).get();
       PrimaryRecord current = lease == null ? null : toRecord(lease);
@@ -199,6 +204,9 @@ public final class PrimaryLease {
         lease.getMetadata().setAnnotations(new HashMap<>());
       }
       lease.getMetadata().getAnnotations().put(key, value);
+      if (renew) {
+        lease.getSpec().setRenewTime(now());
+      }
       try {
         return toRecord(client.leases().inNamespace(namespace).resource(lease).update());
       } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {

@@ -154,6 +154,7 @@ public final class Actuator {
     try (Connection p = connector.connect(primary.podIp(), PgClusterNames.POSTGRES_PORT, PgClusterNames.SUPERUSER,
         password)) {
       InstanceProbe.alterSystem(p, java.util.Map.of("default_transaction_read_only", "on"));
+      awaitReadOnlyForNewSessions(primary, password);
       InstanceProbe.terminateClientSessions(p);
       lsn = InstanceProbe.currentLsn(p);
     }
@@ -191,6 +192,31 @@ public final class Actuator {
         (System.nanoTime() - start) / 1_000_000);
     events.normal(cluster, "SwitchoverStarted", "epoch " + moved.epoch() + ": " + reason);
     return moved;
+  }
+
+  /**
+   * The reload that makes new sessions read-only is asynchronous: a session opened in between could
+   * still commit after the LSN the target must replay. Wait (up to 2 s) until a new session is read-only.
+   */
+  private void awaitReadOnlyForNewSessions(InstanceState primary, String password) throws SQLException {
+    long deadline = System.nanoTime() + java.time.Duration.ofSeconds(2).toNanos();
+    while (System.nanoTime() < deadline) {
+      try (Connection probe = connector.connect(primary.podIp(), PgClusterNames.POSTGRES_PORT, PgClusterNames.SUPERUSER,
+          password); java.sql.Statement st = probe.createStatement();
+          java.sql.ResultSet rs = st.executeQuery("SHOW default_transaction_read_only")) {
+        rs.next();
+        if ("on".equals(rs.getString(1))) {
+          return;
+        }
+      }
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+    LOG.warn("{}: new sessions not yet read-only 2 s after the reload", primary.name());
   }
 
   /** Out of the Services and deleted, if it is still the same pod. */
@@ -270,7 +296,9 @@ public final class Actuator {
     try (Connection c = connect(cluster, holder)) {
       String holderLsn = InstanceProbe.receivedLsn(c);
       for (var other : frozenAt.entrySet()) {
-        if (Lsn.parse(other.getValue()) > Lsn.parse(holderLsn)) {
+        // (Not after a switchover, and never in favour of the former primary: see Decider.takeOver.)
+        if (!record.formerReadOnly() && !other.getKey().equals(record.fencePod())
+            && Lsn.parse(other.getValue()) > Lsn.parse(holderLsn)) {
           LOG.warn("not promoting {} (received {}): {} received {} from the former primary after the Lease moved;"
               + " it is promoted instead on the next reconcile", holder.name(), holderLsn, other.getKey(), other.getValue());
           events.warning(cluster, "PromotionDeferred", other.getKey() + " received " + other.getValue()

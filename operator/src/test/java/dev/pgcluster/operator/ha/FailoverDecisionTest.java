@@ -121,6 +121,30 @@ class FailoverDecisionTest {
         actions.toString());
   }
 
+  /**
+   * While the holder waits for its promotion, a standby that received more is promoted instead, but
+   * never the former primary itself (rejoined with WAL from after the move), and not after a switchover
+   * (the holder replayed all the former primary wrote while it took writes).
+   */
+  @ParameterizedTest(name = "[{index}] former read-only {0}, instances {1} -> {2}")
+  @CsvSource(delimiter = '|', textBlock = """
+      false | pg-0:s:0/900 pg-1:s:0/500 pg-2:s:0/600 | promote pg-2
+      false | pg-0:s:0/500 pg-1:s:0/900 pg-2:s:0/600 | transfer pg-1
+      true  | pg-0:s:0/500 pg-1:s:0/900 pg-2:s:0/600 | promote pg-2
+      """)
+  void theFormerPrimaryIsNeverItsOwnSuccessor(boolean formerReadOnly, String instances, String expected) {
+    PrimaryRecord record = new PrimaryRecord("pg-2", 1, true, "3", "pg-0", "uid-other", null, "change", null, null,
+        null, 5, formerReadOnly);
+    List<Action> actions = decide(cluster("async"), withRecord(state(instances, 0), record));
+    String[] e = expected.split(" ");
+    if (e[0].equals("promote")) {
+      assertTrue(actions.stream().anyMatch(a -> a instanceof Action.Promote p && p.pod().equals(e[1])), actions.toString());
+    } else {
+      assertTrue(actions.stream().anyMatch(a -> a instanceof Action.TransferPrimary t && t.to().equals(e[1])),
+          actions.toString());
+    }
+  }
+
   @Test
   void aSecondWritablePrimaryIsAlwaysFenced() {
     List<Action> actions = decide(cluster("async"), state("pg-0:p pg-1:p pg-2:s:0/600", 0));

@@ -1,0 +1,70 @@
+package dev.pgcluster.operator.lease;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+/** The primary Lease's writes against the mock API server, with a clock the test moves. */
+@EnableKubernetesMockClient(crud = true)
+class PrimaryLeaseApiTest {
+  KubernetesClient client;
+  private final AtomicLong millis = new AtomicLong(Instant.parse("2026-11-30T12:00:00Z").toEpochMilli());
+  private final Clock clock = new Clock() {
+    @Override public ZoneOffset getZone() { return ZoneOffset.UTC; }
+    @Override public Clock withZone(java.time.ZoneId zone) { return this; }
+    @Override public Instant instant() { return Instant.ofEpochMilli(millis.get()); }
+  };
+
+  /**
+   * The promotion starts the new primary's grant: after waiting out the former primary's grant, the
+   * new one must not be found silent before its agent could renew (that failed healthy new primaries
+   * over a second time).
+   */
+  @Test
+  void thePromotionStartsTheNewPrimarysGrant() {
+    PrimaryLease lease = new PrimaryLease(client, clock);
+    AtomicLong nanos = new AtomicLong(0);
+    GrantWatch watch = new GrantWatch(nanos::get);
+    PrimaryRecord first = lease.create("db", "pg-primary", "pg-0", 5, Map.of());
+    watch.observe("db/pg", first);
+    millis.addAndGet(1_000);
+    nanos.addAndGet(1_000_000_000L);
+    PrimaryRecord moved = lease.transfer("db", "pg-primary", lease.read("db", "pg-primary").orElseThrow(), "pg-1",
+        "pg-0", "uid", "failover");
+    watch.observe("db/pg", moved);
+    millis.addAndGet(5_500);  // the former primary's grant runs out
+    nanos.addAndGet(5_500_000_000L);
+    assertTrue(watch.observe("db/pg", lease.read("db", "pg-primary").orElseThrow()).holderSilent(),
+        "not renewed since the move: silent");
+    PrimaryRecord promoted = lease.markPromoted("db", "pg-primary", lease.read("db", "pg-primary").orElseThrow());
+    assertEquals(Instant.ofEpochMilli(millis.get()), promoted.renewedAt());
+    GrantWatch.Grant grant = watch.observe("db/pg", promoted);
+    assertFalse(grant.holderSilent(), "the new primary has a whole lease for its agent's first renewal");
+    assertEquals(Duration.ZERO, grant.silence());
+  }
+
+  @Test
+  void aHolderEditedByHandIsReportedAndTheRecordStands() {
+    PrimaryLease lease = new PrimaryLease(client, clock);
+    lease.create("db", "pg-primary", "pg-1", 5, Map.of());
+    var raw = client.leases().inNamespace("db").withName("pg-primary").get();
+    raw.getSpec().setHolderIdentity("pg-2");
+    client.leases().inNamespace("db").resource(raw).update();
+    PrimaryRecord read = lease.read("db", "pg-primary").orElseThrow();
+    assertEquals("pg-1", read.holder());
+    assertEquals("pg-2", read.editedHolder());
+    PrimaryRecord restored = lease.restoreHolder("db", "pg-primary", read);
+    assertEquals(null, restored.editedHolder());
+    assertEquals("pg-1", client.leases().inNamespace("db").withName("pg-primary").get().getSpec().getHolderIdentity());
+  }
+}
