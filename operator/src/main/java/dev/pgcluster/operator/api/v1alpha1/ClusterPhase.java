@@ -16,19 +16,9 @@ public enum ClusterPhase {
   @com.fasterxml.jackson.annotation.JsonIgnore
   UNKNOWN;
 
-  /**
-   * Any other value reads as UNKNOWN instead of failing: a resource written against a newer CRD must
-   * not stop the operator's informer (and with it every cluster); the validator reports it on the
-   * resource. Not null: a copy of the resource (JOSDK clones through JSON, leaving nulls out) would
-   * take the field's default instead.
-   */
+  /** Any other value reads as UNKNOWN (see WireValues). */
   @com.fasterxml.jackson.annotation.JsonCreator
   public static ClusterPhase fromValue(String value) {
-    for (ClusterPhase known : values()) {
-      if (known != UNKNOWN && known.name().equals(value)) {
-        return known;
-      }
-    }
-    return UNKNOWN;
+    return WireValues.read(values(), UNKNOWN, ClusterPhase::name, value);
   }
 }
