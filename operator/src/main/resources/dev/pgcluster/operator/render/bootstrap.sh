@@ -219,9 +219,14 @@ diverged_from_primary() {
     "SELECT ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int" 2>/dev/null)" || return 1
   local_tli="$(pg_controldata "$PGDATA" | sed -n "s/^Latest checkpoint's TimeLineID: *//p")"
   [ -n "$primary_tli" ] && [ -n "$local_tli" ] && [ "$local_tli" -lt "$primary_tli" ] || return 1
-  local_end="$(pg_controldata "$PGDATA" | sed -n 's/^Minimum recovery ending location: *//p')"
-  if [ -z "$local_end" ] || [ "$local_end" = "0/0" ]; then
-    local_end="$(pg_controldata "$PGDATA" | sed -n 's/^Latest checkpoint location: *//p')"
+  # How far this data goes: the later of the minimum recovery end and the latest checkpoint (a standby
+  # shut down writes a restartpoint that can lie past the minimum recovery end).
+  local min_end checkpoint
+  min_end="$(pg_controldata "$PGDATA" | sed -n 's/^Minimum recovery ending location: *//p')"
+  checkpoint="$(pg_controldata "$PGDATA" | sed -n 's/^Latest checkpoint location: *//p')"
+  local_end="$checkpoint"
+  if [ -n "$min_end" ] && [ -n "$checkpoint" ] && [ "$(lsn_to_int "$min_end")" -gt "$(lsn_to_int "$checkpoint")" ]; then
+    local_end="$min_end"
   fi
   # The fork point of our timeline, from the primary's timeline history.
   switch="$(PGPASSWORD="$PG_SUPERUSER_PASSWORD" psql -X -Atq -d "$source" -v tli="$primary_tli" \
