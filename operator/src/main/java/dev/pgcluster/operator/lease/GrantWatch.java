@@ -15,6 +15,13 @@ import java.util.function.LongSupplier;
  * last successful renewal, which is before the operator can have seen that renewal. So once the
  * operator has seen no renewal for {@code duration}, the holder has stopped taking writes.
  *
+ * <p>A holder whose first renewal the operator has not seen yet (a fresh primary, or one a new
+ * operator leader has just started to watch) is not yet counted while it does not run as a primary,
+ * since it takes no writes; once it does, it gets two durations: its agent is a JVM that starts beside
+ * PostgreSQL, and on a busy node its first renewal can come seconds after PostgreSQL answers. The agent
+ * fences by itself if that first renewal fails, so the allowance only delays the failover of a primary
+ * whose agent never comes up.
+ *
  * <p>In memory: a new operator leader knows nothing of earlier renewals and counts from its first
  * look, which only makes it wait longer.
  */
@@ -30,7 +37,8 @@ public final class GrantWatch {
     public static final Grant NONE = new Grant(false, Duration.ZERO, Duration.ZERO);
   }
 
-  private record Seen(String holder, int epoch, java.time.Instant renewedAt, long changedAt, long readAt) {}
+  private record Seen(String holder, int epoch, java.time.Instant renewedAt, long changedAt, long readAt,
+      boolean renewalSeen) {}
 
   private record FormerEnd(int epoch, long endsAt) {}
 
@@ -46,30 +54,41 @@ public final class GrantWatch {
     this(System::nanoTime);
   }
 
-  /** One fresh read of the cluster's primary Lease (not from a cache). */
-  public synchronized Grant observe(String cluster, PrimaryRecord record) {
+  /**
+   * One fresh read of the cluster's primary Lease (not from a cache).
+   *
+   * @param holderRunsAsPrimary whether the holder's PostgreSQL was just seen running as a primary
+   */
+  public synchronized Grant observe(String cluster, PrimaryRecord record, boolean holderRunsAsPrimary) {
     long now = nanos.getAsLong();
     long duration = record.leaseDuration().toNanos();
     Seen previous = seen.get(cluster);
     // Not looking for a while (the API server was unreachable): the agent could not renew either, so
     // it gets a whole duration from now rather than being declared silent at once.
     boolean blind = previous == null || now - previous.readAt() > duration + Duration.ofSeconds(2).toNanos();
-    boolean changed = blind || !previous.holder().equals(record.holder()) || previous.epoch() != record.epoch()
-        || !java.util.Objects.equals(previous.renewedAt(), record.renewedAt());
+    boolean sameGrant = !blind && previous.holder().equals(record.holder()) && previous.epoch() == record.epoch();
+    boolean renewed = sameGrant && !java.util.Objects.equals(previous.renewedAt(), record.renewedAt());
+    boolean renewalSeen = sameGrant && (previous.renewalSeen() || renewed);
+    // Before its first renewal seen, a holder that does not run as a primary is not counted.
+    boolean counting = renewalSeen || holderRunsAsPrimary;
+    boolean changed = !sameGrant || renewed || !counting;
     long changedAt = changed ? now : previous.changedAt();
     if (previous == null || previous.epoch() != record.epoch()) {
-      long ends = !blind && previous.epoch() == record.epoch() - 1 ? previous.changedAt() + duration : now + duration;
+      // A former holder never seen renewing may have renewed unseen just before: a whole duration from now.
+      long ends = !blind && previous.epoch() == record.epoch() - 1 && previous.renewalSeen()
+          ? previous.changedAt() + duration : now + duration;
       FormerEnd known = formerEnds.get(cluster);
       if (known == null || known.epoch() != record.epoch()) {
         formerEnds.put(cluster, new FormerEnd(record.epoch(), ends));
       }
     }
-    seen.put(cluster, new Seen(record.holder(), record.epoch(), record.renewedAt(), changedAt, now));
+    seen.put(cluster, new Seen(record.holder(), record.epoch(), record.renewedAt(), changedAt, now, renewalSeen));
     FormerEnd former = formerEnds.get(cluster);
     long left = former == null || former.epoch() != record.epoch() || record.formerReadOnly() ? 0
         : Math.max(0, former.endsAt() - now);
     long silence = now - changedAt;
-    return new Grant(silence >= duration, Duration.ofNanos(silence), Duration.ofNanos(left));
+    long bound = renewalSeen ? duration : 2 * duration;
+    return new Grant(silence >= bound, Duration.ofNanos(silence), Duration.ofNanos(left));
   }
 
   public void forget(String cluster) {

@@ -65,8 +65,10 @@ public final class HealthPoller implements PerResourcePollingEventSource.Resourc
     // The primary's grant, looked at every probe period so that its end is seen within one: a primary
     // cut off from the API server (and so fenced by its agent) answers SQL probes like a healthy one.
     leases.read(cluster.getMetadata().getNamespace(), PgClusterNames.of(cluster).primaryLease()).ifPresent(record -> {
+      boolean holderRunsAsPrimary = result.stream()
+          .anyMatch(h -> h.pod().equals(record.holder()) && h.reachable() && !h.inRecovery());
       GrantWatch.Grant grant = grants.observe(cluster.getMetadata().getNamespace() + "/"
-          + cluster.getMetadata().getName(), record);
+          + cluster.getMetadata().getName(), record, holderRunsAsPrimary);
       result.add(new InstanceHealth(GRANT, !grant.holderSilent(), !grant.formerGrantLeft().isZero(), record.epoch()));
     });
     return result;

@@ -6,6 +6,7 @@ import dev.pgcluster.operator.api.v1alpha1.PgClusterStatus;
 import dev.pgcluster.operator.config.OperatorConfig;
 import dev.pgcluster.operator.ha.Action;
 import dev.pgcluster.operator.ha.ClusterState;
+import dev.pgcluster.operator.ha.InstanceState;
 import dev.pgcluster.operator.ha.Rollout;
 import dev.pgcluster.operator.ha.Decider;
 import dev.pgcluster.operator.ha.LeaseRecovery;
@@ -124,8 +125,10 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
 
   /** Pods and SQL, plus how long the Lease holder has been failing. */
   ClusterState observe(PgCluster cluster, PrimaryRecord primary) {
-    GrantWatch.Grant grant = grants.observe(key(cluster), primary);
-    ClusterState state = observer.observe(cluster, primary).withGrant(grant);
+    ClusterState observed = observer.observe(cluster, primary);
+    GrantWatch.Grant grant = grants.observe(key(cluster), primary,
+        observed.instance(primary.holder()).filter(InstanceState::runningAsPrimary).isPresent());
+    ClusterState state = observed.withGrant(grant);
     state.instance(primary.holder()).filter(i -> i.runningAsPrimary() && grant.holderSilent()).ifPresent(i ->
         LOG.warn("primary {} runs but has not renewed its grant for {} s (lease {} s): its agent cannot reach the API"
             + " server or is not running, so it refuses writes", i.name(), grant.silence().toSeconds(),

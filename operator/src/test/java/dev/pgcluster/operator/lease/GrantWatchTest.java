@@ -16,59 +16,105 @@ class GrantWatchTest {
 
   @Test
   void aHolderIsSilentOnlyAfterAWholeDurationWithoutARenewalSeen() {
-    watch.observe("ns/pg", record("pg-0", 0, 10));
+    watch.observe("ns/pg", record("pg-0", 0, 10), true);
+    tick(1_000);
+    watch.observe("ns/pg", record("pg-0", 0, 11), true);  // its agent renews
     tick(4_000);
-    assertFalse(watch.observe("ns/pg", record("pg-0", 0, 10)).holderSilent());
+    assertFalse(watch.observe("ns/pg", record("pg-0", 0, 11), true).holderSilent());
     tick(900);
-    assertFalse(watch.observe("ns/pg", record("pg-0", 0, 10)).holderSilent());
+    assertFalse(watch.observe("ns/pg", record("pg-0", 0, 11), true).holderSilent());
     tick(100);
-    GrantWatch.Grant grant = watch.observe("ns/pg", record("pg-0", 0, 10));
+    GrantWatch.Grant grant = watch.observe("ns/pg", record("pg-0", 0, 11), true);
     assertTrue(grant.holderSilent());
     assertEquals(Duration.ofSeconds(5), grant.silence());
   }
 
   @Test
   void aRenewalRestartsTheCount() {
-    watch.observe("ns/pg", record("pg-0", 0, 10));
+    watch.observe("ns/pg", record("pg-0", 0, 10), true);
+    watch.observe("ns/pg", record("pg-0", 0, 11), true);
     tick(4_000);
-    watch.observe("ns/pg", record("pg-0", 0, 11));
+    watch.observe("ns/pg", record("pg-0", 0, 12), true);
     tick(4_000);
-    assertFalse(watch.observe("ns/pg", record("pg-0", 0, 11)).holderSilent());
+    assertFalse(watch.observe("ns/pg", record("pg-0", 0, 12), true).holderSilent());
+  }
+
+  @Test
+  void aFreshPrimaryIsNotCountedBeforeItRunsAsOne() {
+    // The grant is written before the pod exists; bootstrap and start-up take what they take.
+    watch.observe("ns/pg", record("pg-0", 0, 10), false);
+    for (int i = 0; i < 20; i++) {
+      tick(1_000);
+      assertFalse(watch.observe("ns/pg", record("pg-0", 0, 10), false).holderSilent());
+    }
+    // Running as a primary, before its agent's first renewal: two durations, as its agent starts.
+    for (int i = 0; i < 9; i++) {
+      assertFalse(watch.observe("ns/pg", record("pg-0", 0, 10), true).holderSilent());
+      tick(1_000);
+    }
+    tick(900);
+    assertFalse(watch.observe("ns/pg", record("pg-0", 0, 10), true).holderSilent());
+    tick(100);
+    assertTrue(watch.observe("ns/pg", record("pg-0", 0, 10), true).holderSilent(), "its agent never renewed");
+  }
+
+  @Test
+  void anAgentWhoseFirstRenewalIsLateKeepsItsGrantThenCountsOneDuration() {
+    watch.observe("ns/pg", record("pg-0", 0, 10), true);
+    tick(3_500);
+    assertFalse(watch.observe("ns/pg", record("pg-0", 0, 10), true).holderSilent());
+    tick(3_500);
+    assertFalse(watch.observe("ns/pg", record("pg-0", 0, 17), true).holderSilent());
+    tick(4_900);
+    assertFalse(watch.observe("ns/pg", record("pg-0", 0, 17), true).holderSilent());
+    tick(100);
+    assertTrue(watch.observe("ns/pg", record("pg-0", 0, 17), true).holderSilent());
   }
 
   @Test
   void theFormerGrantEndsADurationAfterItsLastRenewalSeen() {
-    watch.observe("ns/pg", record("pg-0", 0, 10));
+    watch.observe("ns/pg", record("pg-0", 0, 10), true);
     tick(1_000);
-    watch.observe("ns/pg", record("pg-0", 0, 10));  // pg-0 crashed: no more renewals
-    tick(2_000);
-    GrantWatch.Grant moved = watch.observe("ns/pg", record("pg-1", 1, 13));  // 3 s after the last renewal seen
+    watch.observe("ns/pg", record("pg-0", 0, 11), true);  // the last renewal seen: then pg-0 crashed
+    tick(3_000);
+    GrantWatch.Grant moved = watch.observe("ns/pg", record("pg-1", 1, 14), false);
     assertEquals(Duration.ofSeconds(2), moved.formerGrantLeft());
     tick(2_000);
-    assertEquals(Duration.ZERO, watch.observe("ns/pg", record("pg-1", 1, 13)).formerGrantLeft());
+    assertEquals(Duration.ZERO, watch.observe("ns/pg", record("pg-1", 1, 14), false).formerGrantLeft());
+  }
+
+  @Test
+  void aFormerHolderNeverSeenRenewingMayHaveRenewedUnseen() {
+    watch.observe("ns/pg", record("pg-0", 0, 10), true);
+    tick(3_000);
+    GrantWatch.Grant moved = watch.observe("ns/pg", record("pg-1", 1, 13), false);
+    assertEquals(Duration.ofSeconds(5), moved.formerGrantLeft());
   }
 
   @Test
   void aNewLeaderThatNeverSawTheFormerHolderWaitsAWholeDuration() {
-    GrantWatch.Grant first = watch.observe("ns/pg", record("pg-1", 1, 13));
+    GrantWatch.Grant first = watch.observe("ns/pg", record("pg-1", 1, 13), false);
     assertEquals(Duration.ofSeconds(5), first.formerGrantLeft());
   }
 
   @Test
   void afterASwitchoverThereIsNothingToWaitFor() {
-    watch.observe("ns/pg", record("pg-0", 0, 10));
+    watch.observe("ns/pg", record("pg-0", 0, 10), true);
     PrimaryRecord switched = new PrimaryRecord("pg-1", 1, true, "2", "pg-0", "u", null, "switchover", "s1", null,
         Instant.ofEpochSecond(11), 5, true);
-    assertEquals(Duration.ZERO, watch.observe("ns/pg", switched).formerGrantLeft());
+    assertEquals(Duration.ZERO, watch.observe("ns/pg", switched, false).formerGrantLeft());
   }
 
   @Test
-  void anOperatorThatCouldNotLookGivesTheHolderAWholeDurationAgain() {
-    watch.observe("ns/pg", record("pg-0", 0, 10));
+  void anOperatorThatCouldNotLookGivesTheHolderItsStartAllowanceAgain() {
+    watch.observe("ns/pg", record("pg-0", 0, 10), true);
+    watch.observe("ns/pg", record("pg-0", 0, 11), true);
     tick(20_000);  // the API server was unreachable: no reads, and no renewals could be written either
-    assertFalse(watch.observe("ns/pg", record("pg-0", 0, 10)).holderSilent());
+    assertFalse(watch.observe("ns/pg", record("pg-0", 0, 11), true).holderSilent());
     tick(5_000);
-    assertTrue(watch.observe("ns/pg", record("pg-0", 0, 10)).holderSilent());
+    assertFalse(watch.observe("ns/pg", record("pg-0", 0, 11), true).holderSilent());
+    tick(5_000);
+    assertTrue(watch.observe("ns/pg", record("pg-0", 0, 11), true).holderSilent(), "two durations without renewal");
   }
 
   private void tick(long millis) {

@@ -36,21 +36,24 @@ class PrimaryLeaseApiTest {
     AtomicLong nanos = new AtomicLong(0);
     GrantWatch watch = new GrantWatch(nanos::get);
     PrimaryRecord first = lease.create("db", "pg-primary", "pg-0", 5, Map.of());
-    watch.observe("db/pg", first);
+    watch.observe("db/pg", first, true);
     millis.addAndGet(1_000);
     nanos.addAndGet(1_000_000_000L);
     PrimaryRecord moved = lease.transfer("db", "pg-primary", lease.read("db", "pg-primary").orElseThrow(), "pg-1",
         "pg-0", "uid", "failover");
-    watch.observe("db/pg", moved);
+    watch.observe("db/pg", moved, false);
     millis.addAndGet(5_500);  // the former primary's grant runs out
     nanos.addAndGet(5_500_000_000L);
-    assertTrue(watch.observe("db/pg", lease.read("db", "pg-primary").orElseThrow()).holderSilent(),
-        "not renewed since the move: silent");
+    assertFalse(watch.observe("db/pg", lease.read("db", "pg-primary").orElseThrow(), false).holderSilent(),
+        "a standby waiting for its promotion is not counted");
     PrimaryRecord promoted = lease.markPromoted("db", "pg-primary", lease.read("db", "pg-primary").orElseThrow());
     assertEquals(Instant.ofEpochMilli(millis.get()), promoted.renewedAt());
-    GrantWatch.Grant grant = watch.observe("db/pg", promoted);
+    GrantWatch.Grant grant = watch.observe("db/pg", promoted, true);
     assertFalse(grant.holderSilent(), "the new primary has a whole lease for its agent's first renewal");
     assertEquals(Duration.ZERO, grant.silence());
+    nanos.addAndGet(5_000_000_000L);
+    assertTrue(watch.observe("db/pg", lease.read("db", "pg-primary").orElseThrow(), true).holderSilent(),
+        "the promotion's renewTime counts as its first renewal: a warm agent gets one duration");
   }
 
   @Test
