@@ -163,7 +163,9 @@ final class ChaosHarness implements AutoCloseable {
 
   private boolean writable(String ip) {
     try (Connection c = SandboxCluster.connect(ip, "app", "postgres", superuserPassword, 1, 1)) {
-      return "f".equals(SandboxCluster.one(c, "SELECT pg_is_in_recovery()"));
+      // Writable as a client finds it: a primary fenced by its agent is read-only for new sessions.
+      return "t".equals(SandboxCluster.one(c, "SELECT NOT pg_is_in_recovery()"
+          + " AND current_setting('default_transaction_read_only') = 'off'"));
     } catch (SQLException e) {
       return false;
     }

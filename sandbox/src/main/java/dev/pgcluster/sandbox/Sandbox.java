@@ -9,6 +9,7 @@ import dev.pgcluster.sandbox.kubelet.Kubelet;
 import dev.pgcluster.sandbox.kubelet.VolumeAttachments;
 import dev.pgcluster.sandbox.net.AddressPool;
 import dev.pgcluster.sandbox.net.LocalRoutes;
+import dev.pgcluster.sandbox.net.PodNetwork;
 import dev.pgcluster.sandbox.net.ServiceNetwork;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.TaintBuilder;
@@ -51,6 +52,7 @@ public final class Sandbox implements AutoCloseable {
   private final KubernetesClient client;
   private final KubernetesClient proxyClient;
   private final ServiceNetwork network;
+  private final PodNetwork podNetwork;
   private final String apiAddress;
   private final Map<String, Kubelet> kubelets = new LinkedHashMap<>();
   private final VolumeProvisioner provisioner;
@@ -74,6 +76,7 @@ public final class Sandbox implements AutoCloseable {
         java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     this.proxyClient = controlPlane.client("system:kube-proxy");
     this.network = new ServiceNetwork(root.resolve("dns"));
+    this.podNetwork = PodNetwork.open("pgcsb-" + ProcessHandle.current().pid() + "-" + third);
     this.provisioner = new VolumeProvisioner(client, root.resolve("volumes"));
     String kubernetesIp = "198.19." + third + ".1";
     Map<String, String> serviceEnv = Map.of(
@@ -90,7 +93,7 @@ public final class Sandbox implements AutoCloseable {
     VolumeAttachments attachments = new VolumeAttachments();
     for (String node : nodes) {
       kubelets.put(node, new Kubelet(node, addresses.allocate(10250), controlPlane.client("system:node:" + node),
-          addresses, network, root, images, serviceEnv, podSequence, attachments,
+          addresses, network, podNetwork, root, images, serviceEnv, podSequence, attachments,
           () -> controlPlane.client("system:node:" + node)));
     }
     // A system node pool: only what tolerates the taint (the operator, as installed here) runs there.
@@ -467,6 +470,30 @@ public final class Sandbox implements AutoCloseable {
     kubelets.get(node).heal();
   }
 
+  /**
+   * Cuts the pod off from the given peers at the IP level until {@link #heal}: every packet between
+   * them is dropped, both ways (no refusal, no reset: callers wait for their timeouts), whoever opened
+   * the connection, directly or through a Service. The pod's processes run on and still reach
+   * everything else. Needs root and iptables ({@link PodNetwork}).
+   */
+  public PodNetwork.Cut partition(String namespace, String pod, PodNetwork.Peer... peers) {
+    return podNetwork.cut(podIp(namespace, pod), List.of(peers));
+  }
+
+  public void heal(PodNetwork.Cut cut) {
+    podNetwork.heal(cut);
+  }
+
+  /** The API server as a peer to cut a pod off from. */
+  public PodNetwork.Peer apiServer() {
+    return new PodNetwork.Peer.ApiServer(apiAddress);
+  }
+
+  /** Another pod as a peer to cut a pod off from (by its current address). */
+  public PodNetwork.Peer pod(String namespace, String pod) {
+    return new PodNetwork.Peer.Pod(podIp(namespace, pod));
+  }
+
   /** No Service forwards to the pod any more, and forwarded connections to it are cut. */
   public void cutOff(String namespace, String pod) {
     network.cutOff(podIp(namespace, pod));
@@ -526,6 +553,7 @@ public final class Sandbox implements AutoCloseable {
     List<Kubelet> order = new ArrayList<>(kubelets.values());
     java.util.Collections.reverse(order);
     order.forEach(Kubelet::close);
+    podNetwork.close();
     network.close();
     proxyClient.close();
     client.close();

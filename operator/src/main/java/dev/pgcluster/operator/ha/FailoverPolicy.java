@@ -74,6 +74,14 @@ public final class FailoverPolicy {
             + String.format("%.1f", state.grant().silence().toMillis() / 1000.0) + " s (lease "
             + state.primary().leaseDurationSeconds() + " s): it has fenced itself"
         : "primary " + holder + " failed " + primaryFailures + " consecutive probes";
+    if (!silent && state.grant().holderRenewing()) {
+      // Its agent renewed a moment ago, which it does only while its PostgreSQL answers it as a primary:
+      // the primary runs, and only this operator cannot reach it (a partition on the operator's side).
+      // A failover would fence a working primary; a crashed one stops renewing within two seconds.
+      return new Blocked(failure + ", but its agent renewed its grant "
+          + String.format("%.1f", state.grant().silence().toMillis() / 1000.0) + " s ago: it runs as the primary"
+          + " and only the operator cannot reach it");
+    }
     if (!Boolean.TRUE.equals(spec.failover.enabled)) {
       return new Blocked(failure + "; automated failover is disabled (spec.failover.enabled: false)");
     }

@@ -32,13 +32,26 @@ public final class GrantWatch {
    * @param silence how long since the operator first saw the holder's latest renewal
    * @param formerGrantLeft how long the former holder (of the epoch before) may still take writes;
    *     zero when its grant is surely over
+   * @param holderRenewing the holder's agent renewed within the last two of its renew periods: its
+   *     PostgreSQL answers it as a primary (the agent renews only then), whatever the operator's probes say
    */
-  public record Grant(boolean holderSilent, Duration silence, Duration formerGrantLeft) {
-    public static final Grant NONE = new Grant(false, Duration.ZERO, Duration.ZERO);
+  public record Grant(boolean holderSilent, Duration silence, Duration formerGrantLeft, boolean holderRenewing) {
+    public static final Grant NONE = new Grant(false, Duration.ZERO, Duration.ZERO, false);
   }
 
-  private record Seen(String holder, int epoch, java.time.Instant renewedAt, long changedAt, long readAt,
-      boolean renewalSeen) {}
+  private record Seen(PrimaryRecord record, long changedAt, long readAt, boolean renewalSeen) {
+    String holder() {
+      return record.holder();
+    }
+
+    int epoch() {
+      return record.epoch();
+    }
+
+    java.time.Instant renewedAt() {
+      return record.renewedAt();
+    }
+  }
 
   private record FormerEnd(int epoch, long endsAt) {}
 
@@ -54,15 +67,35 @@ public final class GrantWatch {
     this(System::nanoTime);
   }
 
+  /** The clock reads are timed on: pass its value, taken right after a read, to {@link #observe}. */
+  public long now() {
+    return nanos.getAsLong();
+  }
+
+  /** One fresh read of the cluster's primary Lease (not from a cache), made just now. */
+  public Grant observe(String cluster, PrimaryRecord record, boolean holderRunsAsPrimary) {
+    return observe(cluster, record, holderRunsAsPrimary, nanos.getAsLong());
+  }
+
   /**
-   * One fresh read of the cluster's primary Lease (not from a cache).
+   * One fresh read of the cluster's primary Lease (not from a cache), timed at {@code readAt}
+   * ({@link #now()} right after the read): a read observed seconds later, after slow SQL probes, must
+   * not make the holder look silent for those seconds, and a read older than one already observed
+   * changes nothing.
    *
    * @param holderRunsAsPrimary whether the holder's PostgreSQL was just seen running as a primary
    */
-  public synchronized Grant observe(String cluster, PrimaryRecord record, boolean holderRunsAsPrimary) {
-    long now = nanos.getAsLong();
-    long duration = record.leaseDuration().toNanos();
+  public synchronized Grant observe(String cluster, PrimaryRecord record, boolean holderRunsAsPrimary,
+      long readAt) {
     Seen previous = seen.get(cluster);
+    if (previous != null && readAt < previous.readAt()) {
+      // Older than what was seen: the state stays as it is (observing the same again changes nothing).
+      record = previous.record();
+      readAt = previous.readAt();
+      holderRunsAsPrimary = true;
+    }
+    long now = readAt;
+    long duration = record.leaseDuration().toNanos();
     // Not looking for a while (the API server was unreachable): the agent could not renew either, so
     // it gets a whole duration from now rather than being declared silent at once.
     boolean blind = previous == null || now - previous.readAt() > duration + Duration.ofSeconds(2).toNanos();
@@ -82,13 +115,16 @@ public final class GrantWatch {
         formerEnds.put(cluster, new FormerEnd(record.epoch(), ends));
       }
     }
-    seen.put(cluster, new Seen(record.holder(), record.epoch(), record.renewedAt(), changedAt, now, renewalSeen));
+    seen.put(cluster, new Seen(record, changedAt, now, renewalSeen));
     FormerEnd former = formerEnds.get(cluster);
     long left = former == null || former.epoch() != record.epoch() || record.formerReadOnly() ? 0
         : Math.max(0, former.endsAt() - now);
     long silence = now - changedAt;
     long bound = renewalSeen ? duration : 2 * duration;
-    return new Grant(silence >= bound, Duration.ofNanos(silence), Duration.ofNanos(left));
+    // The agent renews every duration/5 (at least 200 ms): two periods without one is no longer "renewing".
+    long renewing = 2 * Math.max(Duration.ofMillis(200).toNanos(), duration / 5);
+    return new Grant(silence >= bound, Duration.ofNanos(silence), Duration.ofNanos(left),
+        renewalSeen && silence < renewing);
   }
 
   public void forget(String cluster) {

@@ -105,8 +105,10 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     }
     ensureSecrets(cluster);
     PrimaryRecord primary;
+    long primaryReadAt;
     try {
       primary = ensurePrimaryLease(cluster);
+      primaryReadAt = grants.now();
     } catch (PrimaryRecordMissingException e) {
       return awaitInstancesToRebuildTheRecord(cluster, e.getMessage());
     }
@@ -115,7 +117,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     applyInstanceRbac(cluster);
     applyStatefulSet(cluster);
     applyPodDisruptionBudget(cluster);
-    ClusterState state = observe(cluster, primary);
+    ClusterState state = observe(cluster, primary, primaryReadAt);
     if (act(cluster, state)) {
       // The primary changed: pods starting from now must see the new holder at once.
       applyConfigMaps(cluster, ensurePrimaryLease(cluster));
@@ -124,10 +126,10 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
   }
 
   /** Pods and SQL, plus how long the Lease holder has been failing. */
-  ClusterState observe(PgCluster cluster, PrimaryRecord primary) {
+  ClusterState observe(PgCluster cluster, PrimaryRecord primary, long primaryReadAt) {
     ClusterState observed = observer.observe(cluster, primary);
     GrantWatch.Grant grant = grants.observe(key(cluster), primary,
-        observed.instance(primary.holder()).filter(InstanceState::runningAsPrimary).isPresent());
+        observed.instance(primary.holder()).filter(InstanceState::runningAsPrimary).isPresent(), primaryReadAt);
     ClusterState state = observed.withGrant(grant);
     state.instance(primary.holder()).filter(i -> i.runningAsPrimary() && grant.holderSilent()).ifPresent(i ->
         LOG.warn("primary {} runs but has not renewed its grant for {} s (lease {} s): its agent cannot reach the API"
@@ -194,6 +196,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
   UpdateControl<PgCluster> keepAliveWithLastValidSpec(PgCluster cluster, List<String> problems) throws SQLException {
     var lastValid = lastValidSpec(cluster);
     var primary = lease.read(cluster.getMetadata().getNamespace(), PgClusterNames.of(cluster).primaryLease());
+    long primaryReadAt = grants.now();
     if (lastValid.isEmpty() || primary.isEmpty()) {
       return reportInvalidSpec(cluster, problems);
     }
@@ -202,7 +205,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     effective.setMetadata(cluster.getMetadata());
     effective.setSpec(lastValid.get());
     effective.setStatus(cluster.getStatus());
-    ClusterState state = observe(effective, primary.get());
+    ClusterState state = observe(effective, primary.get(), primaryReadAt);
     if (act(effective, state)) {
       applyConfigMaps(effective, ensurePrimaryLease(effective));
     }

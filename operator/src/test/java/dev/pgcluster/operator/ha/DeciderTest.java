@@ -159,7 +159,8 @@ class DeciderTest {
   }
 
   private static final dev.pgcluster.operator.lease.GrantWatch.Grant SILENT =
-      new dev.pgcluster.operator.lease.GrantWatch.Grant(true, java.time.Duration.ofSeconds(6), java.time.Duration.ZERO);
+      new dev.pgcluster.operator.lease.GrantWatch.Grant(true, java.time.Duration.ofSeconds(6), java.time.Duration.ZERO,
+          false);
 
   private static ClusterState state(boolean initialized, List<SlotInfo> slots, InstanceState... instances) {
     return new ClusterState(new PrimaryRecord("pg-0", 0, initialized, "1"), List.of(instances), slots, List.of());

@@ -94,13 +94,39 @@ class FailoverDecisionTest {
       """)
   void aPrimaryThatStoppedRenewingItsGrantIsFailedOver(boolean silent, String expected) {
     ClusterState state = state("pg-0:p pg-1:s:0/500 pg-2:s:0/600", 0)
-        .withGrant(new GrantWatch.Grant(silent, java.time.Duration.ofSeconds(silent ? 6 : 1), java.time.Duration.ZERO));
+        .withGrant(new GrantWatch.Grant(silent, java.time.Duration.ofSeconds(silent ? 6 : 1), java.time.Duration.ZERO,
+            false));
     List<Action> actions = decide(cluster("async"), state);
     if (expected.equals("none")) {
       assertTrue(actions.stream().noneMatch(a -> a instanceof Action.TransferPrimary), actions.toString());
     } else {
       assertTrue(actions.stream().anyMatch(a -> a instanceof Action.TransferPrimary t && t.to().equals("pg-2")
           && t.from().equals("pg-0") && t.reason().contains("has not renewed its grant")), actions.toString());
+    }
+  }
+
+  /**
+   * Probes failing while the holder's agent still renews: the primary runs (its agent renews only while
+   * its PostgreSQL answers as a primary), and only the operator cannot reach it. No failover then, under
+   * any mode; once renewals stop, the probe count decides as before.
+   */
+  @ParameterizedTest(name = "[{index}] {0}, renewing {1} -> {2}")
+  @CsvSource(delimiter = '|', textBlock = """
+      async     | true  | blocked
+      async     | false | promote pg-2
+      sync-any1 | true  | blocked
+      sync-any1 | false | promote pg-2
+      """)
+  void aPrimaryWhoseAgentStillRenewsIsNotFailedOverForFailedProbes(String setup, boolean renewing, String expected) {
+    ClusterState state = state("pg-0:x pg-1:s:0/500 pg-2:s:0/600", 3)
+        .withGrant(new GrantWatch.Grant(false, java.time.Duration.ofMillis(renewing ? 800 : 2500),
+            java.time.Duration.ZERO, renewing));
+    FailoverPolicy.Decision decision = FailoverPolicy.decide(cluster(setup).getSpec(), state, 3);
+    if (expected.equals("blocked")) {
+      String reason = assertInstanceOf(FailoverPolicy.Blocked.class, decision).reason();
+      assertTrue(reason.contains("only the operator cannot reach it"), reason);
+    } else {
+      assertEquals("pg-2", assertInstanceOf(FailoverPolicy.Promote.class, decision).candidate().name());
     }
   }
 
@@ -115,7 +141,7 @@ class FailoverDecisionTest {
         null, 5, formerReadOnly);
     ClusterState state = withRecord(state("pg-1:s:0/500 pg-2:s:0/600", 0), record)
         .withGrant(new GrantWatch.Grant(false, java.time.Duration.ZERO,
-            formerReadOnly ? java.time.Duration.ZERO : java.time.Duration.ofMillis(left)));
+            formerReadOnly ? java.time.Duration.ZERO : java.time.Duration.ofMillis(left), false));
     List<Action> actions = decide(cluster("async"), state);
     assertEquals(promote, actions.stream().anyMatch(a -> a instanceof Action.Promote p && p.pod().equals("pg-2")),
         actions.toString());

@@ -30,6 +30,32 @@ class GrantWatchTest {
   }
 
   @Test
+  void aHolderIsRenewingForTwoRenewPeriodsAfterARenewalSeen() {
+    watch.observe("ns/pg", record("pg-0", 0, 10), true);
+    assertFalse(watch.observe("ns/pg", record("pg-0", 0, 10), true).holderRenewing(), "no renewal seen yet");
+    tick(1_000);
+    assertTrue(watch.observe("ns/pg", record("pg-0", 0, 11), false).holderRenewing(), "renewed just now");
+    tick(1_900);
+    assertTrue(watch.observe("ns/pg", record("pg-0", 0, 11), false).holderRenewing());
+    tick(100);
+    assertFalse(watch.observe("ns/pg", record("pg-0", 0, 11), false).holderRenewing(), "two periods of 1 s passed");
+  }
+
+  @Test
+  void aReadObservedLateCountsAsOfWhenItWasRead() {
+    watch.observe("ns/pg", record("pg-0", 0, 10), true);
+    tick(1_000);
+    watch.observe("ns/pg", record("pg-0", 0, 11), true);
+    long readAt = watch.now();  // the reconciler reads the Lease, then probes SQL for 6 s
+    tick(500);
+    watch.observe("ns/pg", record("pg-0", 0, 11), true);  // the health poller, meanwhile
+    tick(5_500);
+    GrantWatch.Grant late = watch.observe("ns/pg", record("pg-0", 0, 11), true, readAt);
+    assertFalse(late.holderSilent(), "the read was made right after the renewal");
+    assertEquals(Duration.ofMillis(500), late.silence(), "as of the last read, not of the late observation");
+  }
+
+  @Test
   void aRenewalRestartsTheCount() {
     watch.observe("ns/pg", record("pg-0", 0, 10), true);
     watch.observe("ns/pg", record("pg-0", 0, 11), true);

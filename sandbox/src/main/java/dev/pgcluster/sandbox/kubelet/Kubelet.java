@@ -52,6 +52,7 @@ public final class Kubelet implements AutoCloseable {
   private final KubernetesClient client;
   private final AddressPool addresses;
   private final ServiceNetwork network;
+  private final dev.pgcluster.sandbox.net.PodNetwork podNetwork;
   private final Map<String, String> serviceEnvironment;
   private final Path podsDirectory;
   private final Path claimsDirectory;
@@ -74,9 +75,10 @@ public final class Kubelet implements AutoCloseable {
    * @param serviceEnvironment what every container gets to find the API server (KUBERNETES_SERVICE_HOST...)
    */
   public Kubelet(String nodeName, String nodeIp, KubernetesClient client, AddressPool addresses,
-      ServiceNetwork network, Path root, Images images, Map<String, String> serviceEnvironment,
-      AtomicInteger podSequence, VolumeAttachments attachments,
+      ServiceNetwork network, dev.pgcluster.sandbox.net.PodNetwork podNetwork, Path root, Images images,
+      Map<String, String> serviceEnvironment, AtomicInteger podSequence, VolumeAttachments attachments,
       java.util.function.Supplier<KubernetesClient> clientFactory) throws IOException {
+    this.podNetwork = podNetwork;
     this.attachments = attachments;
     this.clientFactory = clientFactory;
     this.root = root;
@@ -105,8 +107,8 @@ public final class Kubelet implements AutoCloseable {
 
   /** A new kubelet for the same node (after {@link #lose}: the node rebooted), with a new client. */
   public Kubelet restarted() throws IOException {
-    return new Kubelet(nodeName, nodeIp, clientFactory.get(), addresses, network, root, images, serviceEnvironment,
-        podSequence, attachments, clientFactory);
+    return new Kubelet(nodeName, nodeIp, clientFactory.get(), addresses, network, podNetwork, root, images,
+        serviceEnvironment, podSequence, attachments, clientFactory);
   }
 
   public String nodeName() {
@@ -241,6 +243,7 @@ public final class Kubelet implements AutoCloseable {
         } catch (IOException e) {
           throw new UncheckedIOException(e);
         }
+        podNetwork.attach(nodeName, dir.getFileName().toString(), ip);
         runner = new PodRunner(this, pod, ip, dir);
         runners.put(uid, runner);
         LOG.info("kubelet {}: pod {}/{} gets address {} (directory {})", nodeName, pod.getMetadata().getNamespace(),
@@ -288,6 +291,13 @@ public final class Kubelet implements AutoCloseable {
   public void lose() {
     lost = true;
     loop.interrupt();
+    // One instant for every process of the node; then its addresses go silent (dropped, not refused:
+    // the kill's resets go nowhere either), then the processes die.
+    if (podNetwork.freezeNode(nodeName)) {
+      runners.values().forEach(r -> podNetwork.cut(r.ip(),
+          List.of(new dev.pgcluster.sandbox.net.PodNetwork.Peer.Everything())));
+      podNetwork.killNode(nodeName);
+    }
     runners.values().forEach(PodRunner::loseNode);
     LOG.info("kubelet {}: node lost", nodeName);
   }
@@ -370,6 +380,18 @@ public final class Kubelet implements AutoCloseable {
 
   KubernetesClient client() {
     return client;
+  }
+
+  /** What starts each process of a pod: in the pod's network, as the pod user. */
+  List<String> processPrefix(Path podDirectory) {
+    List<String> prefix = new java.util.ArrayList<>(podNetwork.launchPrefix(nodeName,
+        podDirectory.getFileName().toString()));
+    prefix.addAll(user.commandPrefix());
+    return prefix;
+  }
+
+  void podGone(Path podDirectory) {
+    podNetwork.detach(nodeName, podDirectory.getFileName().toString());
   }
 
   HostUser user() {

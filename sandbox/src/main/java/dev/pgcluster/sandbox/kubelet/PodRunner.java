@@ -187,6 +187,7 @@ final class PodRunner {
     } finally {
       shutDown();
       kubelet.attachments().detachAll(uid());
+      kubelet.podGone(directory);
     }
   }
 
@@ -367,7 +368,7 @@ final class PodRunner {
     String workingDir = c.getWorkingDir() == null ? directory.toString() : mapper.map(c.getWorkingDir());
     state.env = processEnv;
     state.mapper = mapper;
-    state.process = ContainerProcess.start(kubelet.user().commandPrefix(), command, processEnv,
+    state.process = ContainerProcess.start(kubelet.processPrefix(directory), command, processEnv,
         Path.of(workingDir).toFile().isDirectory() ? Path.of(workingDir) : directory, log(state));
     state.startedMillis = System.currentTimeMillis();
     state.startedAt = Instant.now().toString();
@@ -389,7 +390,7 @@ final class PodRunner {
       if (probe.getExec() != null) {
         PathMapper mapper = state.mapper;
         Map<String, String> env = state.env;
-        List<String> command = new ArrayList<>(kubelet.user().commandPrefix());
+        List<String> command = new ArrayList<>(kubelet.processPrefix(directory));
         command.addAll(mapper.map(probe.getExec().getCommand()));
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
             .redirectOutput(ProcessBuilder.Redirect.DISCARD);
@@ -490,7 +491,7 @@ final class PodRunner {
     try {
       PathMapper mapper = state.mapper;
       Map<String, String> env = state.env;
-      List<String> command = new ArrayList<>(kubelet.user().commandPrefix());
+      List<String> command = new ArrayList<>(kubelet.processPrefix(directory));
       command.addAll(mapper.map(hook));
       ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
           .redirectOutput(ProcessBuilder.Redirect.appendTo(log(state).toFile()));

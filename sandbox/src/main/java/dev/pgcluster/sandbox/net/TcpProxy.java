@@ -80,6 +80,13 @@ final class TcpProxy implements AutoCloseable {
   private void connect(Socket client, Endpoint target) {
     Socket upstream = new Socket();
     try {
+      // As kube-proxy's DNAT keeps the caller's address: a pod calls from its own address (PodNetwork),
+      // and so does the forwarded connection. A caller outside the pods that did not choose its source
+      // calls from the Service's address; then the endpoint sees the same as for a direct connection.
+      InetAddress caller = client.getInetAddress();
+      if (!caller.equals(server.getInetAddress()) && !caller.isLoopbackAddress()) {
+        upstream.bind(new InetSocketAddress(caller, 0));
+      }
       upstream.connect(new InetSocketAddress(target.ip(), target.port()), 2000);
       upstream.setTcpNoDelay(true);
       client.setTcpNoDelay(true);

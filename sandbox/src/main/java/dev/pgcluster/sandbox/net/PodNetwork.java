@@ -1,0 +1,344 @@
+package dev.pgcluster.sandbox.net;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The pods' network at the IP level, so that faults look on the wire as they do on a real cluster:
+ * packets dropped, no connection refused, no reset.
+ *
+ * <p>Every address of the sandbox is local to this machine ({@link LocalRoutes}), and a connection to a
+ * local address leaves with that same address as its source, so the source says nothing about who is
+ * calling. Two things give it back, as pod networking does on a node:
+ * <ul>
+ *   <li>every process of a pod runs in a cgroup (v2) of its own, under its node's, and its connections to
+ *       the sandbox network leave with the pod's address as source (iptables SNAT matched on that
+ *       cgroup), as a pod's packets carry its pod IP;
+ *   <li>the Service proxies connect to the endpoint from the caller's address ({@link TcpProxy}), as
+ *       kube-proxy's DNAT keeps the source.
+ * </ul>
+ * Then a connection's reply tuple names both ends, and a cut is a few DROP rules on it (in INPUT,
+ * where both directions of a loopback connection pass). Connections opened by anything outside the pods
+ * (test clients, the Service proxies' own callers, the kubelet) are marked as coming from outside.
+ *
+ * <p>A node's cgroup also freezes and kills all its processes at one instant ({@code cgroup.freeze},
+ * {@code cgroup.kill}): a lost node stops at once rather than process by process.
+ *
+ * <p>Needs root, a cgroup v2 hierarchy and iptables ({@code apt-get install iptables}); without them the
+ * sandbox runs with faults at the process level only, and asking for a cut says so.
+ */
+public final class PodNetwork implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(PodNetwork.class);
+  /** The connmark bit of connections opened from outside the pods. */
+  private static final String OUTSIDE = "0x100000/0x100000";
+
+  /** Who a pod is cut off from. */
+  public sealed interface Peer {
+    /** The API server, directly or through the {@code kubernetes} Service. */
+    record ApiServer(String ip) implements Peer {}
+
+    /** Everything outside the pods: test and application clients, kubelet probes over the network. */
+    record Clients() implements Peer {}
+
+    /** Another pod, in both directions, whoever opens the connection (directly or through a Service). */
+    record Pod(String ip) implements Peer {}
+
+    /** All of the above and every other pod; the pod still reaches itself. */
+    record Everything() implements Peer {}
+  }
+
+  /** One cut in place until {@link #heal}. */
+  public record Cut(String chain, String ip, List<Peer> peers) {}
+
+  private final String iptables;
+  private final Path cgroupRoot;      // absolute directory of this sandbox's cgroup
+  private final String cgroupPath;    // the same, relative to the cgroup v2 mount (what iptables matches)
+  private final String chainPrefix;
+  private final Map<String, String> snatRules = new ConcurrentHashMap<>();  // pod cgroup -> pod ip
+  private final Map<String, Cut> cuts = new ConcurrentHashMap<>();
+  private final AtomicInteger cutSequence = new AtomicInteger();
+  private final String unavailable;
+
+  private PodNetwork(String iptables, Path cgroupRoot, String cgroupPath, String chainPrefix, String unavailable) {
+    this.iptables = iptables;
+    this.cgroupRoot = cgroupRoot;
+    this.cgroupPath = cgroupPath;
+    this.chainPrefix = chainPrefix;
+    this.unavailable = unavailable;
+  }
+
+  /**
+   * Sets up this sandbox's cgroup and chains, or returns an unavailable network saying why.
+   *
+   * @param name short and unique on the machine (it names the cgroup and the iptables chains)
+   */
+  public static PodNetwork open(String name) {
+    String why = null;
+    Optional<Path> mount = cgroup2Mount();
+    String iptables = Files.isExecutable(Path.of("/usr/sbin/iptables-legacy")) ? "/usr/sbin/iptables-legacy"
+        : Files.isExecutable(Path.of("/usr/sbin/iptables")) ? "/usr/sbin/iptables" : null;
+    if (!"root".equals(System.getProperty("user.name"))) {
+      why = "the sandbox does not run as root";
+    } else if (mount.isEmpty()) {
+      why = "no cgroup v2 hierarchy is mounted";
+    } else if (iptables == null) {
+      why = "iptables is not installed (apt-get install iptables)";
+    }
+    if (why != null) {
+      LOG.info("pod network faults unavailable: {}", why);
+      return new PodNetwork(null, null, null, null, why);
+    }
+    String chainPrefix = name.toUpperCase(java.util.Locale.ROOT);
+    PodNetwork net = new PodNetwork(iptables, mount.get().resolve(name), name, chainPrefix, null);
+    try {
+      Files.createDirectories(net.cgroupRoot);
+      net.chain("mangle", "OUTPUT", "MARK");
+      net.chain("nat", "POSTROUTING", "SNAT");
+      net.chain("filter", "INPUT", "CUT");
+      // Anything not in a pod that opens a connection is "outside" (a client).
+      net.iptables("-t", "mangle", "-A", chainPrefix + "-MARK", "-m", "conntrack", "--ctstate", "NEW",
+          "-m", "cgroup", "!", "--path", name, "-j", "CONNMARK", "--set-xmark", OUTSIDE);
+    } catch (IOException | IllegalStateException e) {
+      LOG.warn("pod network faults unavailable: {}", e.getMessage());
+      net.close();
+      return new PodNetwork(null, null, null, null, e.getMessage());
+    }
+    return net;
+  }
+
+  public boolean available() {
+    return unavailable == null;
+  }
+
+  /**
+   * The command prefix that starts a process in the pod's cgroup: a shell that moves itself there and
+   * then execs (so that not one socket is opened outside it). Creates the cgroup on first use.
+   */
+  public List<String> launchPrefix(String node, String pod) {
+    if (!available()) {
+      return List.of();
+    }
+    Path dir = cgroupRoot.resolve(node).resolve(pod);
+    try {
+      Files.createDirectories(dir);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException("cannot create the cgroup " + dir, e);
+    }
+    return List.of("/bin/sh", "-c", "echo $$ > \"$0/cgroup.procs\" && exec \"$@\"", dir.toString());
+  }
+
+  /** The pod's connections to the sandbox network leave from its own address. */
+  public void attach(String node, String pod, String ip) {
+    if (!available()) {
+      return;
+    }
+    launchPrefix(node, pod);
+    String path = cgroupPath + "/" + node + "/" + pod;
+    iptables("-t", "nat", "-A", chainPrefix + "-SNAT", "-m", "cgroup", "--path", path, "-d", LocalRoutes.RANGE,
+        "-j", "SNAT", "--to-source", ip);
+    snatRules.put(path, ip);
+  }
+
+  /** The pod is gone: its rule and its (empty) cgroup go too. */
+  public void detach(String node, String pod) {
+    if (!available()) {
+      return;
+    }
+    String path = cgroupPath + "/" + node + "/" + pod;
+    String ip = snatRules.remove(path);
+    if (ip != null) {
+      iptablesQuietly("-t", "nat", "-D", chainPrefix + "-SNAT", "-m", "cgroup", "--path", path, "-d",
+          LocalRoutes.RANGE, "-j", "SNAT", "--to-source", ip);
+    }
+    try {
+      Files.deleteIfExists(cgroupRoot.resolve(node).resolve(pod));
+    } catch (IOException e) {
+      LOG.debug("cgroup of {} not removed: {}", pod, e.toString());
+    }
+  }
+
+  /** Drops every packet between the pod at {@code ip} and its peers, both ways, until {@link #heal}. */
+  public Cut cut(String ip, List<Peer> peers) {
+    if (!available()) {
+      throw new IllegalStateException("the sandbox cannot cut pods off the network: " + unavailable);
+    }
+    String chain = chainPrefix + "-C" + cutSequence.incrementAndGet();
+    iptables("-t", "filter", "-N", chain);
+    for (Peer peer : peers) {
+      for (List<String> rule : rules(ip, peer)) {
+        List<String> args = new ArrayList<>(List.of("-t", "filter", "-A", chain));
+        args.addAll(rule);
+        iptables(args.toArray(String[]::new));
+      }
+    }
+    iptables("-t", "filter", "-A", chainPrefix + "-CUT", "-j", chain);
+    Cut cut = new Cut(chain, ip, List.copyOf(peers));
+    cuts.put(chain, cut);
+    LOG.info("network: {} cut off from {}", ip, peers);
+    return cut;
+  }
+
+  public void heal(Cut cut) {
+    if (cuts.remove(cut.chain()) == null) {
+      return;
+    }
+    iptablesQuietly("-t", "filter", "-D", chainPrefix + "-CUT", "-j", cut.chain());
+    iptablesQuietly("-t", "filter", "-F", cut.chain());
+    iptablesQuietly("-t", "filter", "-X", cut.chain());
+    LOG.info("network: {} reconnected to {}", cut.ip(), cut.peers());
+  }
+
+  /** Every process of the node stops at one instant (SIGSTOP-like, but all at once). */
+  public boolean freezeNode(String node) {
+    return writeNode(node, "cgroup.freeze", "1");
+  }
+
+  /** Every process of the node gets SIGKILL at one instant; the node's cgroup is thawed for new pods. */
+  public boolean killNode(String node) {
+    boolean killed = writeNode(node, "cgroup.kill", "1");
+    writeNode(node, "cgroup.freeze", "0");
+    return killed;
+  }
+
+  private boolean writeNode(String node, String file, String value) {
+    if (!available() || !Files.isDirectory(cgroupRoot.resolve(node))) {
+      return false;
+    }
+    try {
+      Files.writeString(cgroupRoot.resolve(node).resolve(file), value);
+      return true;
+    } catch (IOException e) {
+      LOG.warn("cannot write {} of node {}: {}", file, node, e.toString());
+      return false;
+    }
+  }
+
+  /** Rules (each a DROP or, first, a RETURN) on the connections between {@code ip} and the peer. */
+  private List<List<String>> rules(String ip, Peer peer) {
+    // The peer answers (reply source) the pod (reply destination: the pod's own address after SNAT or
+    // the proxy's bind), or the other way round.
+    if (peer instanceof Peer.Pod other) {
+      return List.of(drop("--ctreplsrc", other.ip(), "--ctrepldst", ip), drop("--ctreplsrc", ip, "--ctrepldst",
+          other.ip()));
+    } else if (peer instanceof Peer.ApiServer api) {
+      return List.of(drop("--ctreplsrc", api.ip(), "--ctrepldst", ip));
+    } else if (peer instanceof Peer.Clients) {
+      // A client outside the pods that did not choose its source leaves from the address it calls.
+      return List.of(List.of("-m", "connmark", "--mark", OUTSIDE, "-m", "conntrack", "--ctreplsrc", ip,
+          "--ctrepldst", ip, "-j", "DROP"));
+    }
+    // Everything: the pod's connections to itself stay.
+    return List.of(List.of("-m", "connmark", "!", "--mark", OUTSIDE, "-m", "conntrack", "--ctreplsrc", ip,
+        "--ctrepldst", ip, "-j", "RETURN"), drop("--ctreplsrc", ip), drop("--ctrepldst", ip));
+  }
+
+  private static List<String> drop(String... conntrack) {
+    List<String> rule = new ArrayList<>(List.of("-m", "conntrack"));
+    rule.addAll(List.of(conntrack));
+    rule.addAll(List.of("-j", "DROP"));
+    return rule;
+  }
+
+  private void chain(String table, String hook, String suffix) {
+    String chain = chainPrefix + "-" + suffix;
+    iptablesQuietly("-t", table, "-D", hook, "-j", chain);
+    iptablesQuietly("-t", table, "-F", chain);
+    iptablesQuietly("-t", table, "-X", chain);
+    iptables("-t", table, "-N", chain);
+    iptables("-t", table, "-I", hook, "-j", chain);
+  }
+
+  @Override
+  public void close() {
+    if (iptables == null) {
+      return;
+    }
+    new ArrayList<>(cuts.values()).forEach(this::heal);
+    for (String[] c : List.of(new String[] {"mangle", "OUTPUT", "MARK"}, new String[] {"nat", "POSTROUTING", "SNAT"},
+        new String[] {"filter", "INPUT", "CUT"})) {
+      iptablesQuietly("-t", c[0], "-D", c[1], "-j", chainPrefix + "-" + c[2]);
+      iptablesQuietly("-t", c[0], "-F", chainPrefix + "-" + c[2]);
+      iptablesQuietly("-t", c[0], "-X", chainPrefix + "-" + c[2]);
+    }
+    snatRules.clear();
+    removeCgroups(cgroupRoot);
+  }
+
+  /** Depth first: a cgroup directory is removed with rmdir once its children and processes are gone. */
+  private static void removeCgroups(Path dir) {
+    if (dir == null || !Files.isDirectory(dir)) {
+      return;
+    }
+    try (var children = Files.list(dir)) {
+      children.filter(Files::isDirectory).forEach(PodNetwork::removeCgroups);
+    } catch (IOException e) {
+      return;
+    }
+    try {
+      Files.writeString(dir.resolve("cgroup.freeze"), "0");
+    } catch (IOException ignored) {
+      // the root of a hierarchy has no freeze file
+    }
+    try {
+      Files.delete(dir);
+    } catch (IOException e) {
+      LOG.debug("cgroup {} not removed: {}", dir, e.toString());
+    }
+  }
+
+  private void iptables(String... args) {
+    String out = run(args);
+    if (out != null) {
+      throw new IllegalStateException("iptables " + String.join(" ", args) + " failed: " + out.trim());
+    }
+  }
+
+  private void iptablesQuietly(String... args) {
+    run(args);
+  }
+
+  /** Null on success, the output otherwise. -w: wait for the xtables lock another sandbox may hold. */
+  private String run(String... args) {
+    List<String> command = new ArrayList<>(List.of(iptables, "-w", "5"));
+    command.addAll(List.of(args));
+    try {
+      Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (!p.waitFor(15, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        return "timed out";
+      }
+      return p.exitValue() == 0 ? null : out;
+    } catch (IOException e) {
+      return e.getMessage();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "interrupted";
+    }
+  }
+
+  private static Optional<Path> cgroup2Mount() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/self/mounts"))) {
+        String[] f = line.split(" ");
+        if (f.length > 2 && "cgroup2".equals(f[2]) && Files.isWritable(Path.of(f[1]))) {
+          return Optional.of(Path.of(f[1]));
+        }
+      }
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+    return Optional.empty();
+  }
+}
