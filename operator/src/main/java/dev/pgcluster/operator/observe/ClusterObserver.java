@@ -43,43 +43,65 @@ public final class ClusterObserver {
   public ClusterState observe(PgCluster cluster, PrimaryRecord primary) {
     PgClusterNames names = PgClusterNames.of(cluster);
     String password = credentials.superuserPassword(cluster).orElse(null);
+    String updateRevision = updateRevision(cluster);
+    // In parallel: an observation lasts as long as the slowest instance (a connect timeout when one is
+    // cut off), not the sum.
+    List<java.util.concurrent.Future<Observed>> probes = new ArrayList<>();
+    for (Pod pod : pods(cluster)) {
+      int ordinal = names.ordinalOf(pod.getMetadata().getName());
+      if (ordinal >= 0) {
+        probes.add(InstanceProbes.submit(() -> observe(pod, ordinal, password, primary, updateRevision)));
+      }
+    }
     List<InstanceState> instances = new ArrayList<>();
     List<SlotInfo> slots = List.of();
     List<StandbyConnection> standbys = List.of();
     java.util.Map<String, String> settings = java.util.Map.of();
-    String updateRevision = updateRevision(cluster);
-    for (Pod pod : pods(cluster)) {
-      String name = pod.getMetadata().getName();
-      int ordinal = names.ordinalOf(name);
-      if (ordinal < 0) {
-        continue;
+    for (Observed observed : InstanceProbes.all(probes)) {
+      instances.add(observed.instance());
+      if (observed.settings() != null) {
+        slots = observed.slots();
+        standbys = observed.standbys();
+        settings = observed.settings();
       }
-      String ip = pod.getStatus() == null ? null : pod.getStatus().getPodIP();
-      String role = pod.getMetadata().getLabels() == null ? null : pod.getMetadata().getLabels().get(Labels.ROLE);
-      InstanceFacts facts = null;
-      ConfigFacts config = null;
-      String error = null;
-      if (ip == null || password == null) {
-        error = ip == null ? "pod has no IP yet" : "superuser secret not readable";
-      } else {
-        try (Connection c = connector.connect(ip, PgClusterNames.POSTGRES_PORT, PgClusterNames.SUPERUSER, password)) {
-          facts = InstanceProbe.read(c);
-          config = readConfig(c, name);
-          if (name.equals(primary.holder()) && !facts.inRecovery()) {
-            slots = InstanceProbe.operatorSlots(c, PgClusterNames.SLOT_PREFIX);
-            standbys = InstanceProbe.standbys(c);
-            settings = InstanceProbe.settings(c, MANAGED_SETTINGS);
-          }
-        } catch (SQLException e) {
-          error = e.getMessage();
-          LOG.debug("instance {} not reachable over SQL: {}", name, e.getMessage());
-        }
-      }
-      instances.add(new InstanceState(name, ordinal, PodReadiness.isReady(pod), ip, role, facts, error,
-          pod.getMetadata().getUid(), config, outdated(pod, updateRevision), rewindReport(pod)));
     }
     instances.sort(Comparator.comparingInt(InstanceState::ordinal));
     return new ClusterState(primary, instances, slots, standbys, settings);
+  }
+
+  /** One instance; for the primary (the holder running as one) also its slots, standbys and settings. */
+  private record Observed(InstanceState instance, List<SlotInfo> slots, List<StandbyConnection> standbys,
+      java.util.Map<String, String> settings) {}
+
+  private Observed observe(Pod pod, int ordinal, String password, PrimaryRecord primary, String updateRevision) {
+    String name = pod.getMetadata().getName();
+    String ip = pod.getStatus() == null ? null : pod.getStatus().getPodIP();
+    String role = pod.getMetadata().getLabels() == null ? null : pod.getMetadata().getLabels().get(Labels.ROLE);
+    InstanceFacts facts = null;
+    ConfigFacts config = null;
+    String error = null;
+    List<SlotInfo> slots = null;
+    List<StandbyConnection> standbys = null;
+    java.util.Map<String, String> settings = null;
+    if (ip == null || password == null) {
+      error = ip == null ? "pod has no IP yet" : "superuser secret not readable";
+    } else {
+      try (Connection c = connector.connect(ip, PgClusterNames.POSTGRES_PORT, PgClusterNames.SUPERUSER, password)) {
+        facts = InstanceProbe.read(c);
+        config = readConfig(c, name);
+        if (name.equals(primary.holder()) && !facts.inRecovery()) {
+          slots = InstanceProbe.operatorSlots(c, PgClusterNames.SLOT_PREFIX);
+          standbys = InstanceProbe.standbys(c);
+          settings = InstanceProbe.settings(c, MANAGED_SETTINGS);
+        }
+      } catch (SQLException e) {
+        error = e.getMessage();
+        LOG.debug("instance {} not reachable over SQL: {}", name, e.getMessage());
+      }
+    }
+    return new Observed(new InstanceState(name, ordinal, PodReadiness.isReady(pod), ip, role, facts, error,
+        pod.getMetadata().getUid(), config, outdated(pod, updateRevision), rewindReport(pod)), slots, standbys,
+        settings);
   }
 
   /** The StatefulSet's current pod template revision; null while unknown. */

@@ -16,6 +16,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 
@@ -57,11 +58,13 @@ public final class HealthPoller implements PerResourcePollingEventSource.Resourc
   public Set<InstanceHealth> fetchResources(PgCluster cluster) {
     Set<InstanceHealth> result = new HashSet<>();
     Optional<String> password = credentials.superuserPassword(cluster);
+    List<java.util.concurrent.Future<InstanceHealth>> probes = new java.util.ArrayList<>();
     for (Pod pod : client.pods().inNamespace(cluster.getMetadata().getNamespace())
         .withLabels(dev.pgcluster.operator.render.Labels.clusterSelector(cluster)).list().getItems()) {
       String ip = pod.getStatus() == null ? null : pod.getStatus().getPodIP();
-      result.add(probe(pod.getMetadata().getName(), ip, password.orElse(null)));
+      probes.add(InstanceProbes.submit(() -> probe(pod.getMetadata().getName(), ip, password.orElse(null))));
     }
+    result.addAll(InstanceProbes.all(probes));
     // The primary's grant, looked at every probe period so that its end is seen within one: a primary
     // cut off from the API server (and so fenced by its agent) answers SQL probes like a healthy one.
     leases.read(cluster.getMetadata().getNamespace(), PgClusterNames.of(cluster).primaryLease()).ifPresent(record -> {
