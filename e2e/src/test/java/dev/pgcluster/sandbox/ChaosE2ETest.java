@@ -1,9 +1,8 @@
 package dev.pgcluster.sandbox;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.pgcluster.operator.api.v1alpha1.PgCluster;
-import java.sql.Connection;
+import dev.pgcluster.sandbox.net.PodNetwork;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,21 +15,21 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
- * Faults on the primary of a synchronous cluster (ANY 1 of 2, durability required) under a writer that
- * records every acknowledged commit and a checker that polls every instance for writability. Each
- * fault five times. After each: no acknowledged commit lost, never two writable primaries, all three
- * instances Ready again with the former primary streaming.
+ * The chaos suite, synchronous half: faults on a synchronous cluster (ANY 1 of 2, durability
+ * required) under a writer that records every acknowledged commit and a checker that polls every
+ * instance's own address for writability: SIGKILL, node loss (silent), freeze/thaw, every network
+ * partition, the leading operator killed mid-failover, an API server outage, and a minute of
+ * back-to-back faults. After each: no acknowledged commit lost, never two writable primaries, all three
+ * instances Ready again with the former primary streaming. {@link ChaosAsyncE2ETest} is the other half.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ChaosE2ETest {
-  static final Duration HEAL = Duration.ofSeconds(120);
   static final String NS = "default";
-  static final int ROUNDS = 5;
   Sandbox sandbox;
   SandboxCluster chaos;
   ChaosHarness harness;
-  final List<String> tally = new ArrayList<>();
+  ChaosRounds rounds;
 
   @BeforeAll
   void startClusterWriterAndChecker() throws Exception {
@@ -47,15 +46,18 @@ class ChaosE2ETest {
             mode: sync
             number: 1
             durability: required
-        """, 3, HEAL);
+        """, 3, ChaosRounds.HEAL);
     sandbox = chaos.sandbox;
     harness = new ChaosHarness(chaos);
     harness.start();
+    rounds = new ChaosRounds(chaos, harness, false);
   }
 
   @AfterAll
   void stop() throws Exception {
-    tally.forEach(System.out::println);
+    if (rounds != null) {
+      rounds.tally().forEach(System.out::println);
+    }
     if (harness != null) {
       harness.close();
     }
@@ -65,16 +67,15 @@ class ChaosE2ETest {
   @Test
   @Order(1)
   void primaryNodeLost() throws Exception {
-    rounds("node lost", primary -> sandbox.loseNode(NS, primary));
+    rounds.rounds("node lost (silent)", 5, primary -> sandbox.loseNode(NS, primary));
   }
 
   @Test
   @Order(2)
   void primaryFrozenThenThawedAfterTheFailover() throws Exception {
-    rounds("frozen (SIGSTOP), thawed after failover", primary -> {
+    rounds.rounds("frozen (SIGSTOP), thawed after failover", 4, primary -> {
       sandbox.freezeContainer(NS, primary, "postgres");
-      Await.until(Duration.ofSeconds(60), "failover away from the frozen " + primary,
-          () -> !primary.equals(chaos.get().getStatus().currentPrimary));
+      rounds.awaitFailoverFrom(primary);
       sandbox.thawContainerIfRunning(NS, primary, "postgres");
     });
   }
@@ -82,13 +83,13 @@ class ChaosE2ETest {
   @Test
   @Order(3)
   void primaryPostgresKilled() throws Exception {
-    rounds("postgres SIGKILL", primary -> sandbox.killContainer(NS, primary, "postgres"));
+    rounds.rounds("postgres SIGKILL", 4, primary -> sandbox.killContainer(NS, primary, "postgres"));
   }
 
   @Test
   @Order(4)
   void operatorKilledInTheMiddleOfAFailover() throws Exception {
-    rounds("node lost + leading operator killed mid-failover", primary -> {
+    rounds.rounds("node lost + leading operator killed mid-failover", 4, primary -> {
       int epoch = chaos.get().getStatus().primaryEpoch;
       sandbox.loseNode(NS, primary);
       Await.until(Duration.ofSeconds(60), "the Lease moving", () -> sandbox.client().leases().inNamespace(NS)
@@ -98,62 +99,55 @@ class ChaosE2ETest {
     });
   }
 
-  /**
-   * Healed: the status is Healthy with 3 ready instances, and the primary it names answers as a
-   * primary with both other instances (the former primary among them) streaming from it.
-   */
-  private PgCluster awaitHealed() throws InterruptedException {
-    return Await.until(HEAL, "all 3 instances Ready and streaming from the primary", () -> {
-      PgCluster c = chaos.get();
-      if (c.getStatus().phase != dev.pgcluster.operator.api.v1alpha1.ClusterPhase.Healthy
-          || c.getStatus().readyInstances != 3) {
-        return null;
-      }
-      try (Connection p = chaos.toPod(c.getStatus().currentPrimary)) {
-        boolean primaryOk = "f".equals(SandboxCluster.one(p, "SELECT pg_is_in_recovery()"));
-        boolean streaming = "2".equals(SandboxCluster.one(p,
-            "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'"));
-        return primaryOk && streaming ? c : null;
-      }
-    }, c -> c != null);
+  @Test
+  @Order(5)
+  void primaryPartitioned() throws Exception {
+    rounds.rounds("primary cut off from the API server", 3,
+        rounds.partitionUntilFailover(p -> new PodNetwork.Peer[] {sandbox.apiServer()}));
+    rounds.rounds("primary cut off from everything", 3,
+        rounds.partitionUntilFailover(p -> new PodNetwork.Peer[] {new PodNetwork.Peer.Everything()}));
+    rounds.rounds("primary cut off from the standbys (8 s)", 2, rounds.partitionFor(Duration.ofSeconds(8),
+        p -> sandbox.partition(NS, p, rounds.standbys(p).stream().map(s -> sandbox.pod(NS, s))
+            .toArray(PodNetwork.Peer[]::new))));
+    rounds.rounds("primary cut off from clients (8 s)", 2, rounds.partitionFor(Duration.ofSeconds(8),
+        p -> sandbox.partition(NS, p, new PodNetwork.Peer.Clients())));
   }
 
-  interface Fault {
-    void inject(String primary) throws Exception;
+  @Test
+  @Order(6)
+  void othersPartitioned() throws Exception {
+    rounds.rounds("one standby cut off from everything (8 s)", 2, rounds.partitionFor(Duration.ofSeconds(8),
+        p -> sandbox.partition(NS, rounds.standbys(p).get(0), new PodNetwork.Peer.Everything())));
+    rounds.rounds("operator cut off from the pods (8 s)", 2, rounds.partitionFor(Duration.ofSeconds(8),
+        p -> sandbox.partition(Sandbox.OPERATOR_NAMESPACE, sandbox.operatorLeader().orElseThrow(),
+            sandbox.client().pods().inNamespace(NS).withLabel("pgcluster.dev/cluster", "chaos").list().getItems()
+                .stream().map(pod -> (PodNetwork.Peer) new PodNetwork.Peer.Pod(pod.getStatus().getPodIP()))
+                .toArray(PodNetwork.Peer[]::new))));
   }
 
-  private void rounds(String name, Fault fault) throws Exception {
-    List<Double> rto = new ArrayList<>();
-    int failovers = 0;
-    for (int round = 1; round <= ROUNDS; round++) {
-      PgCluster before = chaos.get();
-      String primary = before.getStatus().currentPrimary;
-      int ackedBefore = harness.acknowledged.size();
-      long faultAt = System.nanoTime();
-      fault.inject(primary);
-      rto.add(harness.secondsToFirstAckAfter(faultAt, 120));
-      // A lost node comes back once the failover is done, as after a reboot (the fenced primary's new
-      // pod may have been bound to it before it was marked NotReady).
-      sandbox.restoreLostNodes();
-      PgCluster healed = awaitHealed();
-      // A recreated pod may have landed next to another instance while a node was down; losing that node
-      // would take two instances at once (then durability required rightly refuses to fail over: the
-      // survivor may lack commits only the co-located standby acknowledged). Each round starts spread.
-      while (sandbox.spreadInstances(NS, "chaos", healed.getStatus().currentPrimary) > 0) {
-        Thread.sleep(3000);  // the status still counts the deleted standby for a moment
-        healed = awaitHealed();
-      }
-      if (!primary.equals(healed.getStatus().currentPrimary)) {
-        failovers++;
-      }
-      assertEquals(List.of(), harness.lostWrites(), name + ", round " + round + ": acknowledged commits lost");
-      assertEquals(0, harness.splitBrainMoments.get(), name + ", round " + round + ": two writable primaries seen");
-      if (harness.acknowledged.size() <= ackedBefore) {
-        throw new AssertionError(name + ", round " + round + ": no write acknowledged");
-      }
-    }
-    tally.add(String.format("chaos %-48s rounds %d, failovers %d, acknowledged so far %d, lost 0, split-brain moments %d,"
-        + " first write after fault (s) %s", name, ROUNDS, failovers, harness.acknowledged.size(),
-        harness.splitBrainMoments.get(), rto.stream().map(d -> String.format("%.1f", d)).toList()));
+  @Test
+  @Order(7)
+  void apiServerOutage() throws Exception {
+    rounds.rounds("API server down for 6 s", 2, primary -> {
+      sandbox.apiOutage(Duration.ofSeconds(6));
+      Thread.sleep(6_000);
+    });
+  }
+
+  /** A new fault every 8 s for a minute: SIGKILL, node loss, primary cut off from the API server. */
+  @Test
+  @Order(8)
+  void backToBackFaultsForAMinute() throws Exception {
+    List<PodNetwork.Cut> cuts = new ArrayList<>();
+    rounds.backToBack("back to back: a fault every 8 s for 60 s", Duration.ofSeconds(8), Duration.ofSeconds(60),
+        List.of(primary -> sandbox.killContainer(NS, primary, "postgres"),
+            primary -> sandbox.loseNode(NS, primary),
+            primary -> cuts.add(sandbox.partition(NS, primary, sandbox.apiServer()))),
+        () -> {
+          cuts.forEach(sandbox::heal);
+          cuts.clear();
+        });
+    // With the asynchronous half (15) and NetworkPartitionE2ETest (6): at least 60 faults per run.
+    assertTrue(rounds.faults() >= 40, "the synchronous half injects at least 40 faults: " + rounds.faults());
   }
 }

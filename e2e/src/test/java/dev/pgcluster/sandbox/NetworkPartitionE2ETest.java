@@ -4,10 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.pgcluster.operator.api.v1alpha1.ClusterPhase;
 import dev.pgcluster.operator.api.v1alpha1.PgCluster;
 import dev.pgcluster.sandbox.net.PodNetwork;
-import java.sql.Connection;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,12 +27,13 @@ import org.junit.jupiter.api.TestMethodOrder;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class NetworkPartitionE2ETest {
-  static final Duration HEAL = Duration.ofSeconds(120);
+  static final Duration HEAL = ChaosRounds.HEAL;
   static final String NS = "default";
   static final String NAME = "net";
   Sandbox sandbox;
   SandboxCluster cluster;
   ChaosHarness harness;
+  ChaosRounds rounds;
   final List<String> tally = new ArrayList<>();
 
   @BeforeAll
@@ -56,6 +55,7 @@ class NetworkPartitionE2ETest {
     sandbox = cluster.sandbox;
     harness = new ChaosHarness(cluster);
     harness.start();
+    rounds = new ChaosRounds(cluster, harness, false);
   }
 
   @AfterAll
@@ -182,23 +182,10 @@ class NetworkPartitionE2ETest {
   }
 
   private List<String> standbys(String primary) {
-    return sandbox.client().pods().inNamespace(NS).withLabel("pgcluster.dev/cluster", NAME).list().getItems().stream()
-        .map(p -> p.getMetadata().getName()).filter(n -> !n.equals(primary)).sorted().toList();
+    return rounds.standbys(primary);
   }
 
-  /** Healthy with 3 ready instances, the primary answering as one with both others streaming. */
   private PgCluster awaitHealed() throws InterruptedException {
-    return Await.until(HEAL, "all 3 instances Ready and streaming from the primary", () -> {
-      PgCluster c = cluster.get();
-      if (c.getStatus().phase != ClusterPhase.Healthy || c.getStatus().readyInstances != 3) {
-        return null;
-      }
-      try (Connection p = cluster.toPod(c.getStatus().currentPrimary)) {
-        boolean primaryOk = "f".equals(SandboxCluster.one(p, "SELECT pg_is_in_recovery()"));
-        boolean streaming = "2".equals(SandboxCluster.one(p,
-            "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'"));
-        return primaryOk && streaming ? c : null;
-      }
-    }, c -> c != null);
+    return rounds.awaitHealed();
   }
 }

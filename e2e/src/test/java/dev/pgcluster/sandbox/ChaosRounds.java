@@ -1,0 +1,240 @@
+package dev.pgcluster.sandbox;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.pgcluster.operator.api.v1alpha1.ClusterPhase;
+import dev.pgcluster.operator.api.v1alpha1.PgCluster;
+import dev.pgcluster.operator.api.v1alpha1.RewindStatus;
+import dev.pgcluster.sandbox.net.PodNetwork;
+import java.sql.Connection;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Faults on a 3-instance cluster under the {@link ChaosHarness} writer and checker, one round at a
+ * time: inject, measure the time to the first write acknowledged after it, heal, check. Under
+ * {@code durability: required} nothing acknowledged may be lost; otherwise what is lost must be no more
+ * than what the failover records report discarded. Never two writable primaries. A tally per fault kind
+ * (faults, failovers, RTO median and p95) is printed at the end.
+ */
+final class ChaosRounds {
+  static final Duration HEAL = Duration.ofSeconds(120);
+
+  /** One fault on the current primary; returns once injected (or once it has done its damage and healed). */
+  interface Fault {
+    void inject(String primary) throws Exception;
+  }
+
+  private record Kind(List<Double> rto, int[] failovers) {}
+
+  final SandboxCluster cluster;
+  final Sandbox sandbox;
+  final ChaosHarness harness;
+  private final boolean lossAllowed;
+  private final Map<String, Kind> kinds = new LinkedHashMap<>();
+  private final List<String> bursts = new ArrayList<>();
+  private int faults;
+  private int lostReported;  // transactions the failover records say pg_rewind discarded
+  private int lossChecks;
+
+  ChaosRounds(SandboxCluster cluster, ChaosHarness harness, boolean lossAllowed) {
+    this.cluster = cluster;
+    this.sandbox = cluster.sandbox;
+    this.harness = harness;
+    this.lossAllowed = lossAllowed;
+  }
+
+  void rounds(String kind, int rounds, Fault fault) throws Exception {
+    for (int round = 1; round <= rounds; round++) {
+      round(kind + ", round " + round, kind, fault);
+    }
+  }
+
+  private void round(String name, String kind, Fault fault) throws Exception {
+    PgCluster before = awaitHealed();
+    String primary = before.getStatus().currentPrimary;
+    int epoch = before.getStatus().primaryEpoch == null ? 0 : before.getStatus().primaryEpoch;
+    int ackedBefore = harness.acknowledged.size();
+    long faultAt = System.nanoTime();
+    fault.inject(primary);
+    faults++;
+    double rto = harness.secondsToFirstAckAfter(faultAt, (int) HEAL.toSeconds());
+    // A lost node comes back once the failover is done, as after a reboot (the fenced primary's new
+    // pod may have been bound to it before it was marked NotReady).
+    sandbox.restoreLostNodes();
+    PgCluster healed = awaitSpreadAndHealed();
+    boolean failedOver = !primary.equals(healed.getStatus().currentPrimary);
+    Kind tally = kinds.computeIfAbsent(kind, k -> new Kind(new ArrayList<>(), new int[1]));
+    tally.rto().add(rto);
+    tally.failovers()[0] += failedOver ? 1 : 0;
+    checkLoss(name, healed, epoch);
+    assertEquals(0, harness.splitBrainMoments.get(), name + ": two writable primaries seen");
+    if (harness.acknowledged.size() <= ackedBefore) {
+      throw new AssertionError(name + ": no write acknowledged");
+    }
+  }
+
+  /**
+   * Under required durability: nothing acknowledged lost. Otherwise the lost acknowledged writes are
+   * at most the transactions the failover records report discarded (each one-row insert is one).
+   */
+  private void checkLoss(String name, PgCluster healed, int epochBefore) throws Exception {
+    List<Integer> lost = harness.lostWrites();
+    if (!lossAllowed) {
+      assertEquals(List.of(), lost, name + ": acknowledged commits lost");
+      return;
+    }
+    int epoch = healed.getStatus().primaryEpoch;
+    if (epoch == epochBefore + 1) {
+      RewindStatus rewind = Await.until(HEAL, "the former primary's rewind reported for epoch " + epoch, () -> {
+        var change = cluster.get().getStatus().lastPrimaryChange;
+        return change != null && change.epoch != null && change.epoch == epoch ? change.rewind : null;
+      }, r -> r != null);
+      lostReported += rewind.transactions;
+      lossChecks++;
+    } else if (epoch > epochBefore + 1) {
+      // Two changes in one round: only the last one's record is in the status; the sum is not checked.
+      System.out.println(name + ": " + (epoch - epochBefore) + " changes of primary in one round");
+      return;
+    }
+    if (lost.size() > lostReported) {
+      throw new AssertionError(name + ": " + lost.size() + " acknowledged writes lost, but the failover records"
+          + " report only " + lostReported + " transactions discarded: " + lost);
+    }
+  }
+
+  /** Healthy, three ready, both standbys streaming from the primary, no two instances on one node. */
+  PgCluster awaitSpreadAndHealed() throws InterruptedException {
+    PgCluster healed = awaitHealed();
+    // A recreated pod may have landed next to another instance while a node was down; losing that node
+    // would take two instances at once (then durability required rightly refuses to fail over: the
+    // survivor may lack commits only the co-located standby acknowledged). Each round starts spread.
+    while (sandbox.spreadInstances(cluster.namespace, cluster.name, healed.getStatus().currentPrimary) > 0) {
+      Thread.sleep(3000);  // the status still counts the deleted standby for a moment
+      healed = awaitHealed();
+    }
+    return healed;
+  }
+
+  /**
+   * Healed: the status is Healthy with 3 ready instances, and the primary it names answers as a
+   * primary with both other instances (the former primary among them) streaming from it.
+   */
+  PgCluster awaitHealed() throws InterruptedException {
+    return Await.until(HEAL, "all 3 instances Ready and streaming from the primary", () -> {
+      PgCluster c = cluster.get();
+      if (c.getStatus() == null || c.getStatus().phase != ClusterPhase.Healthy || c.getStatus().readyInstances != 3) {
+        return null;
+      }
+      try (Connection p = cluster.toPod(c.getStatus().currentPrimary)) {
+        boolean primaryOk = "f".equals(SandboxCluster.one(p, "SELECT pg_is_in_recovery()"));
+        boolean streaming = "2".equals(SandboxCluster.one(p,
+            "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'"));
+        return primaryOk && streaming ? c : null;
+      }
+    }, c -> c != null);
+  }
+
+  /** Waits until the primary changed away from {@code primary}. */
+  void awaitFailoverFrom(String primary) throws InterruptedException {
+    Await.until(HEAL, "a failover away from " + primary, () -> !primary.equals(cluster.get().getStatus().currentPrimary));
+  }
+
+  List<String> standbys(String primary) {
+    return sandbox.client().pods().inNamespace(cluster.namespace).withLabel("pgcluster.dev/cluster", cluster.name)
+        .list().getItems().stream().map(p -> p.getMetadata().getName()).filter(n -> !n.equals(primary)).sorted()
+        .toList();
+  }
+
+  /** The primary cut off from {@code peers} until it has been failed over, then healed. */
+  Fault partitionUntilFailover(java.util.function.Function<String, PodNetwork.Peer[]> peers) {
+    return primary -> {
+      PodNetwork.Cut cut = sandbox.partition(cluster.namespace, primary, peers.apply(primary));
+      try {
+        awaitFailoverFrom(primary);
+      } finally {
+        sandbox.heal(cut);
+      }
+    };
+  }
+
+  /** A pod (the primary or another) cut off from {@code peers} for {@code hold}, then healed. */
+  Fault partitionFor(Duration hold, java.util.function.Function<String, PodNetwork.Cut> cut) {
+    return primary -> {
+      PodNetwork.Cut made = cut.apply(primary);
+      try {
+        Thread.sleep(hold.toMillis());
+      } finally {
+        sandbox.heal(made);
+      }
+    };
+  }
+
+  /**
+   * A new fault on whoever is primary every {@code every} for {@code total}, cycling through
+   * {@code faults}, without waiting for the previous one to heal (lost nodes come back and cuts heal
+   * only just before the next fault). Then everything heals and the round is checked as one.
+   */
+  void backToBack(String kind, Duration every, Duration total, List<Fault> cycle, Runnable healAll)
+      throws Exception {
+    PgCluster before = awaitSpreadAndHealed();
+    int epoch = before.getStatus().primaryEpoch;
+    long end = System.nanoTime() + total.toNanos();
+    int n = 0;
+    while (System.nanoTime() < end) {
+      String primary = cluster.get().getStatus().currentPrimary;
+      cycle.get(n % cycle.size()).inject(primary);
+      n++;
+      faults++;
+      Thread.sleep(every.toMillis());
+      healAll.run();
+      sandbox.restoreLostNodes();
+    }
+    long burstEnd = System.nanoTime();
+    PgCluster healed = awaitSpreadAndHealed();
+    bursts.add(String.format("  %-52s faults %2d, changes of primary %d, healed %.1f s after the last fault", kind, n,
+        healed.getStatus().primaryEpoch - epoch, (System.nanoTime() - burstEnd) / 1e9));
+    if (!lossAllowed) {
+      assertEquals(List.of(), harness.lostWrites(), kind + ": acknowledged commits lost");
+    }
+    assertEquals(0, harness.splitBrainMoments.get(), kind + ": two writable primaries seen");
+  }
+
+  /** Faults, acknowledged, lost, two-writable moments, and per kind: failovers and RTO median / p95. */
+  List<String> tally() {
+    List<String> lines = new ArrayList<>();
+    int lost;
+    try {
+      lost = harness.lostWrites().size();
+    } catch (Exception e) {
+      lost = -1;
+    }
+    lines.add(String.format("chaos tally (%s): %d faults, %d acknowledged, %d lost%s, %d two-writable moments",
+        cluster.name, faults, harness.acknowledged.size(), lost,
+        lossAllowed ? " (failover records report " + lostReported + " discarded over " + lossChecks + " failovers)" : "",
+        harness.splitBrainMoments.get()));
+    kinds.forEach((kind, t) -> {
+      List<Double> sorted = t.rto().stream().sorted().toList();
+      lines.add(String.format("  %-52s faults %2d, failovers %2d, first write after the fault: median %.1f s,"
+          + " p95 %.1f s, all %s", kind, sorted.size(), t.failovers()[0], percentile(sorted, 50),
+          percentile(sorted, 95), t.rto().stream().map(d -> String.format("%.1f", d)).toList()));
+    });
+    lines.addAll(bursts);
+    return lines;
+  }
+
+  int faults() {
+    return faults;
+  }
+
+  static double percentile(List<Double> sorted, int p) {
+    if (sorted.isEmpty()) {
+      throw new IllegalArgumentException("no values");
+    }
+    int index = (int) Math.ceil(p / 100.0 * sorted.size()) - 1;
+    return sorted.get(Math.max(0, Math.min(sorted.size() - 1, index)));
+  }
+}
