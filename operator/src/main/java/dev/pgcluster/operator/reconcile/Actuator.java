@@ -46,7 +46,13 @@ public final class Actuator {
     this.events = events;
   }
 
-  public void execute(PgCluster cluster, ClusterState state, List<Action> actions) throws SQLException {
+  /**
+   * @param primaryMoved called once the Lease names a new primary and before the former one is fenced:
+   *     a fenced pod is recreated at once, and its bootstrap must already read the new holder from the
+   *     topology (a chaos run caught a recreated former primary starting as a primary from the stale one)
+   */
+  public void execute(PgCluster cluster, ClusterState state, List<Action> actions,
+      java.util.function.Consumer<PrimaryRecord> primaryMoved) throws SQLException {
     String ns = cluster.getMetadata().getNamespace();
     PgClusterNames names = PgClusterNames.of(cluster);
     PrimaryRecord record = state.primary();
@@ -66,13 +72,14 @@ public final class Actuator {
         LOG.warn("FAILOVER (epoch {}): {}{}", record.epoch(), transfer.reason(), transfer.mayLoseCommits()
             ? "; replication was not synchronous with durability required, so recent commits may be lost" : "");
         events.warning(cluster, "FailoverStarted", "epoch " + record.epoch() + ": " + transfer.reason());
+        primaryMoved.accept(record);
         label(ns, transfer.from(), InstanceRole.REPLICA.label());
         if (transfer.fromUid() != null) {
           fence(cluster, new Action.Fence(transfer.from(), transfer.fromUid(), "failed primary " + transfer.from()
               + " is fenced before " + transfer.to() + " is promoted"));
         }
       } else if (action instanceof Action.Switchover switchover) {
-        record = switchover(cluster, state, switchover, record);
+        record = switchover(cluster, state, switchover, record, primaryMoved);
       } else if (action instanceof Action.RestartStandby restart) {
         if (deletePod(ns, restart.pod(), restart.uid())) {
           LOG.warn("restarting standby {}: {}", restart.pod(), restart.reason());
@@ -144,7 +151,7 @@ public final class Actuator {
    * next reconcile, as after a failover. If the target does not catch up in 30 s, writes resume.
    */
   private PrimaryRecord switchover(PgCluster cluster, ClusterState state, Action.Switchover switchover,
-      PrimaryRecord record) throws SQLException {
+      PrimaryRecord record, java.util.function.Consumer<PrimaryRecord> primaryMoved) throws SQLException {
     String ns = cluster.getMetadata().getNamespace();
     String password = credentials.superuserPassword(cluster).orElseThrow();
     InstanceState primary = state.instance(switchover.from()).orElseThrow();
@@ -186,6 +193,7 @@ public final class Actuator {
         + switchover.target() + " (caught up to " + lsn + ")";
     PrimaryRecord moved = lease.transfer(ns, PgClusterNames.of(cluster).primaryLease(), record, switchover.target(),
         switchover.from(), switchover.fromUid(), reason, switchover.id(), true);
+    primaryMoved.accept(moved);
     fence(cluster, new Action.Fence(switchover.from(), switchover.fromUid(), "switched over to "
         + switchover.target()));
     LOG.warn("SWITCHOVER (epoch {}): {} in {} ms so far", moved.epoch(), reason,

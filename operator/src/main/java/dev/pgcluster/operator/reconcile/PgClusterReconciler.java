@@ -99,7 +99,10 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
 
   @Override
   public UpdateControl<PgCluster> reconcile(PgCluster cluster, Context<PgCluster> context) throws SQLException {
-    List<String> problems = SpecValidator.validate(cluster.getSpec());
+    List<String> problems = new java.util.ArrayList<>(SpecValidator.validate(cluster.getSpec()));
+    if (problems.isEmpty()) {
+      problems.addAll(SpecValidator.validateChange(lastValidSpec(cluster).orElse(null), cluster.getSpec()));
+    }
     if (!problems.isEmpty()) {
       return keepAliveWithLastValidSpec(cluster, problems);
     }
@@ -366,7 +369,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
       LOG.debug("actions: {}", actions);
     }
     try {
-      actuator.execute(cluster, state, actions);
+      actuator.execute(cluster, state, actions, moved -> applyConfigMaps(cluster, moved));
     } catch (KubernetesClientException e) {
       if (e.getCode() != 409) {
         throw e;

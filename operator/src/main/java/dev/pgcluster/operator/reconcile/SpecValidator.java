@@ -29,6 +29,37 @@ public final class SpecValidator {
 
   private SpecValidator() {}
 
+  /**
+   * What may not change from the last spec the operator applied: the same rules as the CRD's
+   * transition rules, for an API server that did not enforce them (an older CRD, a CRD without CEL).
+   * Empty when {@code last} is null (nothing applied yet) or when both sizes are not sizes (the plain
+   * validation says so).
+   */
+  public static List<String> validateChange(PgClusterSpec last, PgClusterSpec next) {
+    List<String> problems = new ArrayList<>();
+    if (last == null || last.storage == null || next == null || next.storage == null) {
+      return problems;
+    }
+    if (last.storage.size != null && next.storage.size != null
+        && last.storage.size.matches(StorageSpec.QUANTITY_PATTERN) && next.storage.size.matches(StorageSpec.QUANTITY_PATTERN)
+        && io.fabric8.kubernetes.api.model.Quantity.getAmountInBytes(new io.fabric8.kubernetes.api.model.Quantity(
+            next.storage.size)).compareTo(io.fabric8.kubernetes.api.model.Quantity.getAmountInBytes(
+            new io.fabric8.kubernetes.api.model.Quantity(last.storage.size))) < 0) {
+      problems.add("storage.size may not shrink (from " + last.storage.size + " to " + next.storage.size
+          + "): a volume cannot be made smaller");
+    }
+    if (!java.util.Objects.equals(last.storage.storageClass, next.storage.storageClass)) {
+      problems.add("storage.storageClass is immutable (was " + last.storage.storageClass + ", now "
+          + next.storage.storageClass + ")");
+    }
+    if (last.bootstrap != null && next.bootstrap != null
+        && !java.util.Objects.equals(last.bootstrap.database, next.bootstrap.database)) {
+      problems.add("bootstrap.database is immutable (was " + last.bootstrap.database + ", now "
+          + next.bootstrap.database + ")");
+    }
+    return problems;
+  }
+
   /** Every problem found, each a sentence a user can act on; empty when the spec is valid. */
   public static List<String> validate(PgClusterSpec spec) {
     List<String> problems = new ArrayList<>();

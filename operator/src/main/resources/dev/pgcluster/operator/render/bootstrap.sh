@@ -43,6 +43,21 @@ wait_for_primary() {
   done
 }
 
+# The Lease's new holder may still be a standby for a moment (it is promoted once the former primary's
+# grant is over); the fork point, the divergence report and the rewind need it promoted.
+wait_until_promoted() {
+  local start=$SECONDS
+  local source="host=$PRIMARY_HOST port=$PGPORT user=postgres dbname=postgres connect_timeout=5"
+  until [ "$(PGPASSWORD="$PG_SUPERUSER_PASSWORD" psql -X -Atq -d "$source" -c "SELECT pg_is_in_recovery()" \
+      2>/dev/null)" = f ]; do
+    if [ $((SECONDS - start)) -ge "$CLONE_WAIT_SECONDS" ]; then
+      log "$PRIMARY_HOST still not a promoted primary after $((SECONDS - start))s; giving up this attempt"
+      exit 1
+    fi
+    sleep 0.5
+  done
+}
+
 # Settings that depend on the role live in pgcluster.role.conf, included by postgresql.conf.
 write_role_conf() {
   local role="$1"
@@ -188,6 +203,7 @@ report_divergence() {
 
 rewind_former_primary() {
   wait_for_primary
+  wait_until_promoted
   log "this instance was a primary; rewinding it onto the current primary's timeline"
   cp "$CONFIG_DIR/postgresql.conf" "$PGDATA/pgcluster.conf"
   local source="host=$PRIMARY_HOST port=$PGPORT user=postgres dbname=postgres connect_timeout=5"

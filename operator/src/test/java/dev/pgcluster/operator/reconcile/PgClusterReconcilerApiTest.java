@@ -136,6 +136,31 @@ class PgClusterReconcilerApiTest {
     assertNull(client.apps().statefulSets().inNamespace(NS).withName("bad").get());
   }
 
+  /**
+   * A storage shrink that reached the operator (an API server without the CRD's transition rules, as
+   * the mock is) is refused on the object and never reaches the StatefulSet.
+   */
+  @Test
+  void aStorageShrinkIsRefusedEvenWhenTheApiServerLetItThrough() {
+    PgCluster cluster = TestClusters.cluster("pg", 3);
+    cluster.getSpec().storage.size = "10Gi";
+    client.resource(cluster).inNamespace(NS).create();
+    await(() -> client.configMaps().inNamespace(NS).withName("pg-config").get());
+    MockApi.editCluster(client, NS, "pg", c -> {
+      c.getSpec().storage.size = "5Gi";
+      return c;
+    });
+    PgCluster reported = await(() -> {
+      PgCluster c = client.resources(PgCluster.class).inNamespace(NS).withName("pg").get();
+      return c.getStatus() != null && c.getStatus().phase == ClusterPhase.Invalid ? c : null;
+    });
+    assertTrue(reported.getStatus().conditions.stream().anyMatch(c -> c.getMessage() != null
+        && c.getMessage().contains("storage.size may not shrink (from 10Gi to 5Gi)")),
+        reported.getStatus().conditions.toString());
+    assertEquals("10Gi", client.apps().statefulSets().inNamespace(NS).withName("pg").get().getSpec()
+        .getVolumeClaimTemplates().get(0).getSpec().getResources().getRequests().get("storage").toString());
+  }
+
   @Test
   void deletionLeavesDataVolumesAlone() {
     client.resource(TestClusters.cluster("pg", 1)).inNamespace(NS).create();

@@ -11,6 +11,38 @@ import org.junit.jupiter.api.Test;
 
 class SpecValidatorTest {
 
+  @org.junit.jupiter.params.ParameterizedTest(name = "[{index}] size {0} -> {1}, class {2} -> {3}, database {4} -> {5}")
+  @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', nullValues = "-", textBlock = """
+      10Gi | 10Gi  | -    | -    | app | app   | -
+      10Gi | 20Gi  | -    | -    | app | app   | -
+      10Gi | 10240Mi | -  | -    | app | app   | -
+      10Gi | 5Gi   | -    | -    | app | app   | storage.size may not shrink (from 10Gi to 5Gi): a volume cannot be made smaller
+      1Gi  | 1000Mi | -   | -    | app | app   | storage.size may not shrink (from 1Gi to 1000Mi): a volume cannot be made smaller
+      10Gi | 10Gi  | -    | fast | app | app   | storage.storageClass is immutable (was null, now fast)
+      10Gi | 10Gi  | slow | fast | app | app   | storage.storageClass is immutable (was slow, now fast)
+      10Gi | 10Gi  | -    | -    | app | other | bootstrap.database is immutable (was app, now other)
+      """)
+  void refusesWhatMayNotChangeFromTheLastAppliedSpec(String size, String newSize, String storageClass,
+      String newStorageClass, String database, String newDatabase, String problem) {
+    PgCluster last = TestClusters.cluster("pg", 3);
+    last.getSpec().storage.size = size;
+    last.getSpec().storage.storageClass = storageClass;
+    last.getSpec().bootstrap.database = database;
+    PgCluster next = TestClusters.cluster("pg", 3);
+    next.getSpec().storage.size = newSize;
+    next.getSpec().storage.storageClass = newStorageClass;
+    next.getSpec().bootstrap.database = newDatabase;
+    assertEquals(problem == null ? List.of() : List.of(problem),
+        SpecValidator.validateChange(last.getSpec(), next.getSpec()));
+  }
+
+  @Test
+  void nothingToCompareBeforeTheFirstSpecIsApplied() {
+    PgCluster next = TestClusters.cluster("pg", 3);
+    next.getSpec().storage.size = "1Mi";
+    assertEquals(List.of(), SpecValidator.validateChange(null, next.getSpec()));
+  }
+
   @Test
   void acceptsTheDefaults() {
     assertEquals(List.of(), SpecValidator.validate(TestClusters.cluster("pg", 3).getSpec()));

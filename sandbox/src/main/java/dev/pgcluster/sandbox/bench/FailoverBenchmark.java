@@ -20,16 +20,39 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Not a test: RTO (the primary's node lost -> first write acknowledged through -rw) and acknowledged
- * writes lost, over many failovers, for asynchronous replication and for synchronous ANY 1 with
- * durability required; then the write gap of a switchover. One writer, one row per transaction.
- *   bin/benchmark failover [failovers per mode]
+ * Not a test: RTO (fault -> first write acknowledged through -rw) by fault kind, and acknowledged
+ * writes lost, for asynchronous replication and for synchronous ANY 1 with durability required; the
+ * write window of a primary cut off from the API server (its last acknowledged write after the cut:
+ * its agent's fence closes it); then the write gap of a switchover. One writer, one row per transaction.
+ *   bin/benchmark failover [faults per kind and mode] [lease duration seconds]
  */
 public final class FailoverBenchmark {
   record Mode(String name, String replication) {}
 
+  /** How one fault is made on the current primary; {@code heal} runs once the first write is back. */
+  record Kind(String name, Fault fault) {}
+
+  interface Fault {
+    Runnable inject(Sandbox sandbox, String primary) throws Exception;
+  }
+
+  static final List<Kind> KINDS = List.of(
+      new Kind("crashed PostgreSQL (SIGKILL)", (sandbox, primary) -> {
+        sandbox.killContainer("default", primary, "postgres");
+        return () -> { };
+      }),
+      new Kind("silent node (lost)", (sandbox, primary) -> {
+        sandbox.loseNode("default", primary);
+        return sandbox::restoreLostNodes;
+      }),
+      new Kind("primary cut off from the API server", (sandbox, primary) -> {
+        var cut = sandbox.partition("default", primary, sandbox.apiServer());
+        return () -> sandbox.heal(cut);
+      }));
+
   public static void main(String[] args) throws Exception {
-    int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 20;
+    int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 10;
+    int lease = args.length > 1 ? Integer.parseInt(args[1]) : 5;
     List<String> report = new ArrayList<>();
     for (Mode mode : List.of(new Mode("async", "mode: async"),
         new Mode("sync ANY 1, required", "mode: sync\n    number: 1\n    durability: required"))) {
@@ -46,26 +69,38 @@ public final class FailoverBenchmark {
                 size: 1Gi
               replication:
                 %s
-            """.formatted(mode.replication()));
+              failover:
+                leaseDurationSeconds: %d
+            """.formatted(mode.replication(), lease));
         awaitHealed(sandbox, null);
         try (Writer writer = new Writer(sandbox)) {
-          List<Double> rto = new ArrayList<>();
-          for (int i = 0; i < rounds; i++) {
-            String primary = cluster(sandbox).getStatus().currentPrimary;
-            long fault = System.nanoTime();
-            sandbox.loseNode("default", primary);
-            rto.add(writer.secondsToWriteAfter(fault));
-            sandbox.restoreLostNodes();
-            awaitHealed(sandbox, primary);
-            // Each failover starts with the instances on three nodes (see ChaosE2ETest).
-            while (sandbox.spreadInstances("default", "fo", cluster(sandbox).getStatus().currentPrimary) > 0) {
-              Thread.sleep(3000);
+          for (Kind kind : KINDS) {
+            List<Double> rto = new ArrayList<>();
+            List<Double> window = new ArrayList<>();
+            int failovers = 0;
+            int lostBefore = writer.lost(sandbox);
+            for (int i = 0; i < rounds; i++) {
+              String primary = cluster(sandbox).getStatus().currentPrimary;
+              long fault = System.nanoTime();
+              Runnable heal = kind.fault().inject(sandbox, primary);
+              rto.add(writer.secondsToWriteAfter(fault));
+              window.add(writer.lastAckBeforeFirstErrorAfter(fault));
+              heal.run();
               awaitHealed(sandbox, null);
+              // Each fault starts with the instances on three nodes (see ChaosE2ETest).
+              while (sandbox.spreadInstances("default", "fo", cluster(sandbox).getStatus().currentPrimary) > 0) {
+                Thread.sleep(3000);
+                awaitHealed(sandbox, null);
+              }
+              failovers += primary.equals(cluster(sandbox).getStatus().currentPrimary) ? 0 : 1;
+              System.out.printf("%s, %s: %d/%d, first write after %.2f s, last write before the outage %.2f s%n",
+                  mode.name(), kind.name(), i + 1, rounds, rto.get(i), window.get(i));
             }
-            System.out.printf("%s: failover %d/%d, %.2f s%n", mode.name(), i + 1, rounds, rto.get(i));
+            report.add(String.format("%-22s %-38s %2d faults, %2d failovers: RTO median %.2f / p95 %.2f / max %.2f s;"
+                + " last write acknowledged after the fault: median %.2f / max %.2f s; writes lost %d", mode.name(),
+                kind.name(), rounds, failovers, pct(rto, 50), pct(rto, 95), pct(rto, 100), pct(window, 50),
+                pct(window, 100), writer.lost(sandbox) - lostBefore));
           }
-          int lost = writer.lost(sandbox);
-          String gap = "";
           if (mode.name().startsWith("sync")) {
             String from = cluster(sandbox).getStatus().currentPrimary;
             String target = from.equals("fo-1") ? "fo-2" : "fo-1";
@@ -78,11 +113,11 @@ public final class FailoverBenchmark {
             });
             awaitHealed(sandbox, from);
             Thread.sleep(1000);
-            gap = String.format("; switchover write gap %.2f s", writer.longestGap.get() / 1e9);
+            report.add(String.format("%-22s switchover write gap %.2f s", mode.name(),
+                writer.longestGap.get() / 1e9));
           }
-          report.add(String.format("%-22s %d failovers: RTO min %.2f / median %.2f / p95 %.2f / max %.2f s;"
-              + " writes acknowledged %d, lost %d%s", mode.name(), rounds, pct(rto, 0), pct(rto, 50), pct(rto, 95),
-              pct(rto, 100), writer.acknowledged.size(), lost, gap));
+          report.add(String.format("%-22s writes acknowledged %d (lease %d s)", mode.name(), writer.acknowledged.size(),
+              lease));
         }
       }
     }
@@ -145,6 +180,9 @@ public final class FailoverBenchmark {
     final AtomicLong lastAck = new AtomicLong();
     final AtomicLong lastError = new AtomicLong();
     final AtomicLong longestGap = new AtomicLong();
+    /** When each write was acknowledged, and when each one failed (System.nanoTime()). */
+    final java.util.concurrent.ConcurrentSkipListSet<Long> acks = new java.util.concurrent.ConcurrentSkipListSet<>();
+    final java.util.concurrent.ConcurrentSkipListSet<Long> errors = new java.util.concurrent.ConcurrentSkipListSet<>();
     private final Thread thread;
     private volatile boolean running = true;
 
@@ -168,12 +206,15 @@ public final class FailoverBenchmark {
             }
             acknowledged.add(id);
             long now = System.nanoTime();
+            acks.add(now);
             long previous = lastAck.getAndSet(now);
             if (previous > 0) {
               longestGap.accumulateAndGet(now - previous, Math::max);
             }
           } catch (Exception e) {
-            lastError.set(System.nanoTime());
+            long failed = System.nanoTime();
+            lastError.set(failed);
+            errors.add(failed);
             try {
               if (c != null) {
                 c.close();
@@ -186,6 +227,19 @@ public final class FailoverBenchmark {
         }
       }, "bench writer");
       thread.start();
+    }
+
+    /**
+     * Seconds from the fault to the last write acknowledged before the first failure after it: how long
+     * the faulty primary kept taking writes (0 when the first write after the fault failed).
+     */
+    double lastAckBeforeFirstErrorAfter(long fault) {
+      Long firstError = errors.ceiling(fault);
+      if (firstError == null) {
+        throw new IllegalStateException("no write failed after the fault");
+      }
+      Long lastAck = acks.lower(firstError);
+      return lastAck == null || lastAck < fault ? 0 : (lastAck - fault) / 1e9;
     }
 
     double secondsToWriteAfter(long fault) throws InterruptedException {
