@@ -51,6 +51,7 @@ final class PodRunner {
   private volatile boolean nodeLost;
   private volatile String waitingMessage;
   private PodStatus written;
+  private long writtenAt;
   private long lastVolumeRefresh;
 
   /** What the kubelet knows of one container. */
@@ -550,6 +551,17 @@ final class PodRunner {
     return copy;
   }
 
+  /** Whether the API still holds the Ready condition and phase this kubelet wrote. */
+  private static boolean readyAsWritten(Pod latest, PodStatus status) {
+    if (latest.getStatus() == null || !java.util.Objects.equals(latest.getStatus().getPhase(), status.getPhase())) {
+      return false;
+    }
+    java.util.function.Function<PodStatus, String> ready = st -> st.getConditions() == null ? null
+        : st.getConditions().stream().filter(c -> "Ready".equals(c.getType())).map(c -> c.getStatus()).findFirst()
+            .orElse(null);
+    return java.util.Objects.equals(ready.apply(latest.getStatus()), ready.apply(status));
+  }
+
   private void writeStatus() {
     if (nodeLost || terminating || !kubelet.writesToApi()) {
       return;
@@ -568,7 +580,13 @@ final class PodRunner {
         .withInitContainerStatuses(init.values().stream().map(this::containerStatus).toList())
         .withContainerStatuses(main.values().stream().map(this::containerStatus).toList())
         .build();
-    if (status.equals(written)) {
+    // As the kubelet's status manager: write what changed, and every 10 s compare with what the API
+    // holds, because others write there too (the node-lifecycle controller marks every pod of a node
+    // not ready when the node's heartbeats stop, as during an API server outage, and the kubelet puts
+    // it right once it runs again).
+    long now = System.currentTimeMillis();
+    boolean recheck = now - writtenAt > 10_000;
+    if (status.equals(written) && !recheck) {
       return;
     }
     for (int attempt = 0; attempt < 5; attempt++) {
@@ -578,9 +596,14 @@ final class PodRunner {
         if (latest == null || !uid().equals(latest.getMetadata().getUid())) {
           return;
         }
+        if (status.equals(written) && readyAsWritten(latest, status)) {
+          writtenAt = now;
+          return;
+        }
         latest.setStatus(status);
         kubelet.client().pods().resource(latest).updateStatus();
         written = status;
+        writtenAt = now;
         return;
       } catch (KubernetesClientException e) {
         if (e.getCode() != 409) {
