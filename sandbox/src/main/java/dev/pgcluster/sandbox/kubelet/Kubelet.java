@@ -291,6 +291,9 @@ public final class Kubelet implements AutoCloseable {
   public void lose() {
     lost = true;
     loop.interrupt();
+    // Nothing of this node may start again (a restart of a container killed below would run a second
+    // postmaster on a volume its replacement pod uses: a chaos run found a standby's WAL corrupted so).
+    runners.values().forEach(PodRunner::markNodeLost);
     // One instant for every process of the node; then its addresses go silent (dropped, not refused:
     // the kill's resets go nowhere either), then the processes die.
     if (podNetwork.freezeNode(nodeName)) {

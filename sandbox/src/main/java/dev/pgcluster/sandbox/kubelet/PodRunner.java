@@ -130,6 +130,11 @@ final class PodRunner {
     thread.join(millis);
   }
 
+  /** The node is going: from now on nothing of this pod starts or restarts, no status is written. */
+  void markNodeLost() {
+    nodeLost = true;
+  }
+
   /** The node is gone: every process dies at once, nothing restarts, the status is no longer written. */
   void loseNode() {
     nodeLost = true;
@@ -320,6 +325,9 @@ final class PodRunner {
 
   /** Starts the container, or records why it cannot start yet and returns false. */
   private boolean startContainer(ContainerState state) throws Exception {
+    if (nodeLost) {
+      return false;  // a lost node starts nothing, not even a restart that was already due
+    }
     Container c = state.spec;
     state.process = null;
     Images.Launch launch = kubelet.images().launch(c.getImage()).orElse(null);
