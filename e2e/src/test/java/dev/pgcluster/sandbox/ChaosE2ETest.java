@@ -83,7 +83,7 @@ class ChaosE2ETest {
   @Test
   @Order(3)
   void primaryPostgresKilled() throws Exception {
-    rounds.rounds("postgres SIGKILL", 4, primary -> sandbox.killContainer(NS, primary, "postgres"));
+    rounds.rounds("postgres SIGKILL", 5, primary -> sandbox.killContainer(NS, primary, "postgres"));
   }
 
   @Test

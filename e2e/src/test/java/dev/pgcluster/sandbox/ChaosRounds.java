@@ -186,14 +186,22 @@ final class ChaosRounds {
     int n = 0;
     int injected = 0;
     while (System.nanoTime() < end) {
-      String primary = cluster.get().getStatus().currentPrimary;
-      try {
-        cycle.get(n % cycle.size()).inject(primary);
-        faults++;
-        injected++;
-      } catch (RuntimeException e) {
-        // Its pod was just deleted (fenced) and is not running yet: nothing to hit this time.
-        System.out.println(kind + ": no fault on " + primary + " this time: " + e.getMessage());
+      // The primary's pod may just have been deleted (fenced) and not run yet: try again for up to 3 s.
+      long giveUp = System.nanoTime() + Duration.ofSeconds(3).toNanos();
+      while (true) {
+        String primary = cluster.get().getStatus().currentPrimary;
+        try {
+          cycle.get(n % cycle.size()).inject(primary);
+          faults++;
+          injected++;
+          break;
+        } catch (RuntimeException e) {
+          if (System.nanoTime() > giveUp) {
+            System.out.println(kind + ": no fault on " + primary + " this time: " + e.getMessage());
+            break;
+          }
+          Thread.sleep(250);
+        }
       }
       n++;
       Thread.sleep(every.toMillis());

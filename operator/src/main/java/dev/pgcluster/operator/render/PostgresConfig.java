@@ -34,6 +34,11 @@ public final class PostgresConfig {
     params.put("hot_standby_feedback", "on");
     // How soon a standby whose upstream went away (a failover) tries again: 5 s by default.
     params.put("wal_retrieve_retry_interval", "'1s'");
+    // A peer on a node that went silent (packets dropped, no reset) is given up after 10 s rather than
+    // PostgreSQL's 60: the primary's view of its synchronous standbys (and so the quorum, the status and
+    // the preferred-durability fallback) follows, and a standby reconnects. Users may set their own.
+    params.put("wal_sender_timeout", "'10s'");
+    params.put("wal_receiver_timeout", "'10s'");
     params.put("password_encryption", "'scram-sha-256'");
     params.put("log_line_prefix", "'%m [%p] %q%u@%d '");
     params.put("log_connections", "off");
