@@ -89,7 +89,8 @@ public final class GrantWatch {
       long readAt) {
     Seen previous = seen.get(cluster);
     if (previous != null && readAt < previous.readAt()) {
-      // Older than what was seen: the state stays as it is (observing the same again changes nothing).
+      // Older than what was seen: taken as the last read seen again (no renewal; a holder not yet
+      // counted starts being counted, which only brings its two-duration allowance forward).
       record = previous.record();
       readAt = previous.readAt();
       holderRunsAsPrimary = true;
