@@ -1,5 +1,6 @@
 package dev.pgcluster.operator.agent;
 
+import dev.pgcluster.operator.lease.GrantTimes;
 import java.time.Duration;
 import java.util.Optional;
 
@@ -35,21 +36,6 @@ public final class GrantPolicy {
   private GrantPolicy() {}
 
   /**
-   * How long before the end of its grant the agent fences: time for the fence itself (a SQL round
-   * trip, else a signal) and for the two clocks' rates to differ. A quarter of the lease, at least 1 s.
-   */
-  public static Duration fenceMargin(Duration lease) {
-    Duration quarter = lease.dividedBy(4);
-    return quarter.compareTo(Duration.ofSeconds(1)) > 0 ? quarter : Duration.ofSeconds(1);
-  }
-
-  /** How often to renew: five times per lease, at most once every 200 ms. */
-  public static Duration renewPeriod(Duration lease) {
-    Duration fifth = lease.dividedBy(5);
-    return fifth.compareTo(Duration.ofMillis(200)) < 0 ? Duration.ofMillis(200) : fifth;
-  }
-
-  /**
    * @param holder who the primary Lease named when read this round; empty when it could not be read
    * @param me this pod
    * @param sinceRenewed since the start of this agent's last successful renewal; empty when it has
@@ -64,7 +50,7 @@ public final class GrantPolicy {
       return alreadyFenced(local) ? new Keep()
           : new Fence("the primary Lease names " + holder.get() + ", not " + me);
     }
-    Duration fenceAfter = lease.minus(fenceMargin(lease));
+    Duration fenceAfter = GrantTimes.fenceAfter(lease);
     if (sinceRenewed.isEmpty() || sinceRenewed.get().compareTo(fenceAfter) >= 0) {
       return alreadyFenced(local) ? new Keep() : new Fence(sinceRenewed.isEmpty()
           ? "the primary Lease has not been renewed since this agent started"

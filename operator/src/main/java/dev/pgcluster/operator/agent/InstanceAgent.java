@@ -1,5 +1,6 @@
 package dev.pgcluster.operator.agent;
 
+import dev.pgcluster.operator.lease.GrantTimes;
 import dev.pgcluster.operator.lease.LeaseConflictException;
 import dev.pgcluster.operator.lease.PrimaryLease;
 import dev.pgcluster.operator.lease.PrimaryRecord;
@@ -75,7 +76,7 @@ public final class InstanceAgent {
   }
 
   void run() {
-    Duration period = GrantPolicy.renewPeriod(Duration.ofSeconds(PrimaryRecord.DEFAULT_LEASE_DURATION_SECONDS));
+    Duration period = GrantTimes.renewPeriod(Duration.ofSeconds(PrimaryRecord.DEFAULT_LEASE_DURATION_SECONDS));
     while (!Thread.currentThread().isInterrupted()) {
       long start = System.nanoTime();
       period = round(start);
@@ -123,7 +124,7 @@ public final class InstanceAgent {
       }
     }
     firstRoundDone = true;
-    return GrantPolicy.renewPeriod(duration);
+    return GrantTimes.renewPeriod(duration);
   }
 
   /**
@@ -178,7 +179,7 @@ public final class InstanceAgent {
     if (renewed == null) {
       // Before its first round is over the agent knows nothing; the round decides (a failed first renewal
       // fences). Only a first round stuck on the network for the whole fence deadline fences from here.
-      Duration fenceAfter = lastDuration.minus(GrantPolicy.fenceMargin(lastDuration));
+      Duration fenceAfter = GrantTimes.fenceAfter(lastDuration);
       if (!firstRoundDone && Duration.ofNanos(now - startedAt).compareTo(fenceAfter) >= 0) {
         fence("the primary Lease could not be renewed in the " + fenceAfter.toMillis() + " ms since this agent"
             + " started");

@@ -80,6 +80,6 @@ public record ClusterState(
    * (a primary that stopped renewing has fenced itself, or is about to).
    */
   public Optional<InstanceState> healthyPrimary() {
-    return instance(primary.holder()).filter(InstanceState::runningAsPrimary).filter(i -> !grant.holderSilent());
+    return instance(primary.holder()).filter(InstanceState::runningAsPrimary).filter(i -> !grant.holderFenced());
   }
 }

@@ -3,6 +3,7 @@ package dev.pgcluster.operator.ha;
 import dev.pgcluster.operator.api.v1alpha1.Durability;
 import dev.pgcluster.operator.api.v1alpha1.PgClusterSpec;
 import dev.pgcluster.operator.api.v1alpha1.ReplicationMode;
+import dev.pgcluster.operator.lease.GrantTimes;
 import dev.pgcluster.operator.render.SyncStandbyNames;
 import java.util.Comparator;
 import java.util.List;
@@ -64,15 +65,16 @@ public final class FailoverPolicy {
 
   public static Decision decide(PgClusterSpec spec, ClusterState state, int primaryFailures) {
     int threshold = spec.failover.failureThreshold;
-    boolean silent = state.grant().holderSilent();
+    boolean silent = state.grant().holderFenced();
     if (primaryFailures < threshold && !silent) {
       return new Waiting(primaryFailures, threshold);
     }
     String holder = state.primary().holder();
     String failure = silent
         ? "primary " + holder + " has not renewed its grant (the primary Lease) for "
-            + String.format("%.1f", state.grant().silence().toMillis() / 1000.0) + " s (lease "
-            + state.primary().leaseDurationSeconds() + " s): it has fenced itself"
+            + String.format("%.1f", state.grant().silence().toMillis() / 1000.0) + " s (its agent fences at "
+            + String.format("%.2f", GrantTimes.fenceAfter(state.primary().leaseDuration()).toMillis() / 1000.0)
+            + " s of a " + state.primary().leaseDurationSeconds() + " s lease): it has fenced itself"
         : "primary " + holder + " failed " + primaryFailures + " consecutive probes";
     if (!silent && state.grant().holderRenewing()) {
       // Its agent renewed a moment ago, which it does only while its PostgreSQL answers it as a primary:

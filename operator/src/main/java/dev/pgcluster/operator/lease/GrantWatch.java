@@ -11,9 +11,11 @@ import java.util.function.LongSupplier;
  * wall clock) with ours would make clock offsets between nodes part of the safety argument; this way
  * only the rate of two clocks matters (see docs/high-availability.md, "Self-fencing").
  *
- * <p>The agent fences its PostgreSQL once {@code duration - margin} has passed since it started its
- * last successful renewal, which is before the operator can have seen that renewal. So once the
- * operator has seen no renewal for {@code duration}, the holder has stopped taking writes.
+ * <p>The agent fences its PostgreSQL once {@link GrantTimes#fenceAfter} has passed since it started
+ * its last successful renewal, which is before the operator can have seen that renewal. So once the
+ * operator has seen no renewal for that long, the holder has fenced itself (or is doing it): the
+ * failover may begin. Once it has seen none for the whole duration, the fence has had its margin to
+ * complete: the promotion may begin ({@link Grant#formerGrantLeft} in the next epoch).
  *
  * <p>A holder whose first renewal the operator has not seen yet (a fresh primary, or one a new
  * operator leader has just started to watch) is not yet counted while it does not run as a primary,
@@ -28,15 +30,30 @@ import java.util.function.LongSupplier;
 public final class GrantWatch {
 
   /**
-   * @param holderSilent the holder has not renewed for a whole lease duration: its grant is over
+   * @param holderFenced the holder has not renewed for its agent's fence deadline: it refuses writes, or
+   *     is about to (its grant ends a fence margin later)
    * @param silence how long since the operator first saw the holder's latest renewal
+   * @param untilFenced how long until {@code holderFenced} holds if no renewal comes (zero once it does)
    * @param formerGrantLeft how long the former holder (of the epoch before) may still take writes;
    *     zero when its grant is surely over
    * @param holderRenewing the holder's agent renewed within the last two of its renew periods: its
    *     PostgreSQL answers it as a primary (the agent renews only then), whatever the operator's probes say
+   * @param readAt when the Lease this grant is computed from was read ({@link #now()}): durations are
+   *     from then
    */
-  public record Grant(boolean holderSilent, Duration silence, Duration formerGrantLeft, boolean holderRenewing) {
+  public record Grant(boolean holderFenced, Duration silence, Duration untilFenced, Duration formerGrantLeft,
+      boolean holderRenewing, long readAt) {
     public static final Grant NONE = new Grant(false, Duration.ZERO, Duration.ZERO, false);
+
+    /** A fixed state, as the decision tables use (read at time 0, no deadline to time). */
+    public Grant(boolean holderFenced, Duration silence, Duration formerGrantLeft, boolean holderRenewing) {
+      this(holderFenced, silence, Duration.ZERO, formerGrantLeft, holderRenewing, 0);
+    }
+
+    /** {@code span} from the read this grant was computed at, less what has passed since ({@code now}). */
+    public Duration fromNow(Duration span, long now) {
+      return span.minusNanos(Math.max(0, now - readAt));
+    }
   }
 
   private record Seen(PrimaryRecord record, long changedAt, long readAt, boolean renewalSeen) {
@@ -121,11 +138,11 @@ public final class GrantWatch {
     long left = former == null || former.epoch() != record.epoch() || record.formerReadOnly() ? 0
         : Math.max(0, former.endsAt() - now);
     long silence = now - changedAt;
-    long bound = renewalSeen ? duration : 2 * duration;
-    // The agent renews every duration/5 (at least 200 ms): two periods without one is no longer "renewing".
-    long renewing = 2 * Math.max(Duration.ofMillis(200).toNanos(), duration / 5);
-    return new Grant(silence >= bound, Duration.ofNanos(silence), Duration.ofNanos(left),
-        renewalSeen && silence < renewing);
+    long bound = renewalSeen ? GrantTimes.fenceAfter(record.leaseDuration()).toNanos() : 2 * duration;
+    // Two of the agent's renew periods without a renewal is no longer "renewing".
+    long renewing = 2 * GrantTimes.renewPeriod(record.leaseDuration()).toNanos();
+    return new Grant(silence >= bound, Duration.ofNanos(silence), Duration.ofNanos(Math.max(0, bound - silence)),
+        Duration.ofNanos(left), renewalSeen && silence < renewing, now);
   }
 
   public void forget(String cluster) {

@@ -46,11 +46,15 @@ public final class ClusterObserver {
     String updateRevision = updateRevision(cluster);
     // In parallel: an observation lasts as long as the slowest instance (a connect timeout when one is
     // cut off), not the sum.
-    List<java.util.concurrent.Future<Observed>> probes = new ArrayList<>();
+    List<InstanceProbes.Probe<Observed>> probes = new ArrayList<>();
     for (Pod pod : pods(cluster)) {
       int ordinal = names.ordinalOf(pod.getMetadata().getName());
       if (ordinal >= 0) {
-        probes.add(InstanceProbes.submit(() -> observe(pod, ordinal, password, primary, updateRevision)));
+        probes.add(InstanceProbes.submit(pod.getMetadata().getUid(),
+            () -> observe(pod, ordinal, password, primary, updateRevision), o -> o.instance().facts() != null,
+            new Observed(instance(pod, ordinal, null, null, "no answer within "
+                + InstanceProbes.DOWN_WINDOW.toMillis() + " ms, nor to the probe before", updateRevision),
+                null, null, null)));
       }
     }
     List<InstanceState> instances = new ArrayList<>();
@@ -76,7 +80,6 @@ public final class ClusterObserver {
   private Observed observe(Pod pod, int ordinal, String password, PrimaryRecord primary, String updateRevision) {
     String name = pod.getMetadata().getName();
     String ip = pod.getStatus() == null ? null : pod.getStatus().getPodIP();
-    String role = pod.getMetadata().getLabels() == null ? null : pod.getMetadata().getLabels().get(Labels.ROLE);
     InstanceFacts facts = null;
     ConfigFacts config = null;
     String error = null;
@@ -99,9 +102,15 @@ public final class ClusterObserver {
         LOG.debug("instance {} not reachable over SQL: {}", name, e.getMessage());
       }
     }
-    return new Observed(new InstanceState(name, ordinal, PodReadiness.isReady(pod), ip, role, facts, error,
-        pod.getMetadata().getUid(), config, outdated(pod, updateRevision), rewindReport(pod)), slots, standbys,
-        settings);
+    return new Observed(instance(pod, ordinal, facts, config, error, updateRevision), slots, standbys, settings);
+  }
+
+  private static InstanceState instance(Pod pod, int ordinal, InstanceFacts facts, ConfigFacts config, String error,
+      String updateRevision) {
+    String role = pod.getMetadata().getLabels() == null ? null : pod.getMetadata().getLabels().get(Labels.ROLE);
+    return new InstanceState(pod.getMetadata().getName(), ordinal, PodReadiness.isReady(pod),
+        pod.getStatus() == null ? null : pod.getStatus().getPodIP(), role, facts, error, pod.getMetadata().getUid(),
+        config, outdated(pod, updateRevision), rewindReport(pod));
   }
 
   /** The StatefulSet's current pod template revision; null while unknown. */

@@ -58,11 +58,13 @@ public final class HealthPoller implements PerResourcePollingEventSource.Resourc
   public Set<InstanceHealth> fetchResources(PgCluster cluster) {
     Set<InstanceHealth> result = new HashSet<>();
     Optional<String> password = credentials.superuserPassword(cluster);
-    List<java.util.concurrent.Future<InstanceHealth>> probes = new java.util.ArrayList<>();
+    List<InstanceProbes.Probe<InstanceHealth>> probes = new java.util.ArrayList<>();
     for (Pod pod : client.pods().inNamespace(cluster.getMetadata().getNamespace())
         .withLabels(dev.pgcluster.operator.render.Labels.clusterSelector(cluster)).list().getItems()) {
+      String name = pod.getMetadata().getName();
       String ip = pod.getStatus() == null ? null : pod.getStatus().getPodIP();
-      probes.add(InstanceProbes.submit(() -> probe(pod.getMetadata().getName(), ip, password.orElse(null))));
+      probes.add(InstanceProbes.submit(pod.getMetadata().getUid(), () -> probe(name, ip, password.orElse(null)),
+          InstanceHealth::reachable, new InstanceHealth(name, false, false, 0)));
     }
     result.addAll(InstanceProbes.all(probes));
     // The primary's grant, looked at every probe period so that its end is seen within one: a primary
@@ -72,7 +74,10 @@ public final class HealthPoller implements PerResourcePollingEventSource.Resourc
           .anyMatch(h -> h.pod().equals(record.holder()) && h.reachable() && !h.inRecovery());
       GrantWatch.Grant grant = grants.observe(cluster.getMetadata().getNamespace() + "/"
           + cluster.getMetadata().getName(), record, holderRunsAsPrimary);
-      result.add(new InstanceHealth(GRANT, !grant.holderSilent(), !grant.formerGrantLeft().isZero(), record.epoch()));
+      // "Reachable" while renewed on time: a holder that stops renewing gets a reconcile at once, which
+      // times the failover to its agent's fence deadline.
+      result.add(new InstanceHealth(GRANT, grant.holderRenewing() && !grant.holderFenced(),
+          !grant.formerGrantLeft().isZero(), record.epoch()));
     });
     return result;
   }

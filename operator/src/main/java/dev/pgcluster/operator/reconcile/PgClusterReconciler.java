@@ -11,6 +11,7 @@ import dev.pgcluster.operator.ha.Rollout;
 import dev.pgcluster.operator.ha.Decider;
 import dev.pgcluster.operator.ha.LeaseRecovery;
 import dev.pgcluster.operator.ha.PrimaryFailureTracker;
+import dev.pgcluster.operator.lease.GrantTimes;
 import dev.pgcluster.operator.lease.GrantWatch;
 import dev.pgcluster.operator.lease.LeaseConflictException;
 import dev.pgcluster.operator.lease.PrimaryLease;
@@ -134,9 +135,10 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     GrantWatch.Grant grant = grants.observe(key(cluster), primary,
         observed.instance(primary.holder()).filter(InstanceState::runningAsPrimary).isPresent(), primaryReadAt);
     ClusterState state = observed.withGrant(grant);
-    state.instance(primary.holder()).filter(i -> i.runningAsPrimary() && grant.holderSilent()).ifPresent(i ->
-        LOG.warn("primary {} runs but has not renewed its grant for {} s (lease {} s): its agent cannot reach the API"
-            + " server or is not running, so it refuses writes", i.name(), grant.silence().toSeconds(),
+    state.instance(primary.holder()).filter(i -> i.runningAsPrimary() && grant.holderFenced()).ifPresent(i ->
+        LOG.warn("primary {} runs but has not renewed its grant for {} ms (its agent fences at {} ms of a {} s lease):"
+            + " its agent cannot reach the API server or is not running, so it refuses writes", i.name(),
+            grant.silence().toMillis(), GrantTimes.fenceAfter(primary.leaseDuration()).toMillis(),
             primary.leaseDurationSeconds()));
     if (!grant.formerGrantLeft().isZero() && primary.promotedAt() == null && primary.epoch() > 0) {
       LOG.info("{} waits {} ms before its promotion: until then the former primary may still hold its grant",
@@ -407,11 +409,25 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     boolean watchClosely = (state.healthyPrimary().isEmpty() && state.primary().initialized())
         || !Rollout.progress(cluster.getSpec(), PostgresConfig.configHash(cluster), state).converged();
     Duration next = watchClosely ? Duration.ofSeconds(cluster.getSpec().failover.probePeriodSeconds) : config.statusRefresh();
-    Duration formerLeft = state.grant().formerGrantLeft();
-    if (!formerLeft.isZero() && formerLeft.compareTo(next) < 0) {
-      next = formerLeft.plusMillis(20);  // promote as soon as the former primary's grant is over
+    // The grant's deadlines are timed from the Lease read this reconcile began with, not from now.
+    GrantWatch.Grant grant = state.grant();
+    long now = grants.now();
+    Duration formerLeft = grant.formerGrantLeft();
+    if (!formerLeft.isZero()) {
+      // Promote as soon as the former primary's grant is over.
+      next = earliest(next, grant.fromNow(formerLeft, now));
+    }
+    if (state.primary().initialized() && !grant.holderRenewing() && !grant.holderFenced()) {
+      // A holder that stopped renewing fences itself at its deadline: begin the failover right then.
+      next = earliest(next, grant.fromNow(grant.untilFenced(), now));
     }
     return control.rescheduleAfter(next);
+  }
+
+  /** {@code next}, or {@code deadline} and a moment when that comes first (never in the past). */
+  private static Duration earliest(Duration next, Duration deadline) {
+    Duration at = (deadline.isNegative() ? Duration.ZERO : deadline).plusMillis(20);
+    return at.compareTo(next) < 0 ? at : next;
   }
 
   /**

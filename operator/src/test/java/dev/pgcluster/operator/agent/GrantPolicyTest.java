@@ -1,5 +1,6 @@
 package dev.pgcluster.operator.agent;
 
+import dev.pgcluster.operator.lease.GrantTimes;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -57,10 +58,10 @@ class GrantPolicyTest {
   void theFenceComesBeforeTheOperatorMayPromote() {
     for (int seconds = 3; seconds <= 300; seconds++) {
       Duration lease = Duration.ofSeconds(seconds);
-      Duration margin = GrantPolicy.fenceMargin(lease);
+      Duration margin = GrantTimes.fenceMargin(lease);
       assertTrue(margin.compareTo(Duration.ofSeconds(1)) >= 0 && margin.compareTo(lease.dividedBy(2)) < 0,
           "margin " + margin + " for a lease of " + lease);
-      assertTrue(GrantPolicy.renewPeriod(lease).multipliedBy(3).compareTo(lease.minus(margin)) <= 0,
+      assertTrue(GrantTimes.renewPeriod(lease).multipliedBy(3).compareTo(lease.minus(margin)) <= 0,
           "at least three renewal attempts before the fence, lease " + lease);
     }
   }

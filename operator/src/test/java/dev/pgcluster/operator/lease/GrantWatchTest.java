@@ -15,18 +15,30 @@ class GrantWatchTest {
   private final GrantWatch watch = new GrantWatch(nanos::get);
 
   @Test
-  void aHolderIsSilentOnlyAfterAWholeDurationWithoutARenewalSeen() {
+  void aHolderCountsAsFencedOnceItsAgentsDeadlineHasPassedSinceTheRenewalSeen() {
     watch.observe("ns/pg", record("pg-0", 0, 10), true);
     tick(1_000);
     watch.observe("ns/pg", record("pg-0", 0, 11), true);  // its agent renews
-    tick(4_000);
-    assertFalse(watch.observe("ns/pg", record("pg-0", 0, 11), true).holderSilent());
-    tick(900);
-    assertFalse(watch.observe("ns/pg", record("pg-0", 0, 11), true).holderSilent());
-    tick(100);
+    tick(3_000);
+    GrantWatch.Grant before = watch.observe("ns/pg", record("pg-0", 0, 11), true);
+    assertFalse(before.holderFenced());
+    assertEquals(Duration.ofMillis(750), before.untilFenced(), "its agent fences at 3.75 s of a 5 s lease");
+    tick(749);
+    assertFalse(watch.observe("ns/pg", record("pg-0", 0, 11), true).holderFenced());
+    tick(1);
     GrantWatch.Grant grant = watch.observe("ns/pg", record("pg-0", 0, 11), true);
-    assertTrue(grant.holderSilent());
-    assertEquals(Duration.ofSeconds(5), grant.silence());
+    assertTrue(grant.holderFenced());
+    assertEquals(Duration.ofMillis(3_750), grant.silence());
+    assertEquals(Duration.ZERO, grant.untilFenced());
+  }
+
+  @Test
+  void aDeadlineIsTimedFromTheReadNotFromWhenItIsLookedAt() {
+    watch.observe("ns/pg", record("pg-0", 0, 10), true);
+    tick(1_000);
+    GrantWatch.Grant grant = watch.observe("ns/pg", record("pg-0", 0, 11), true);
+    tick(500);  // the reconcile probes and acts before it schedules the next one
+    assertEquals(Duration.ofMillis(3_250), grant.fromNow(grant.untilFenced(), watch.now()));
   }
 
   @Test
@@ -51,7 +63,7 @@ class GrantWatchTest {
     watch.observe("ns/pg", record("pg-0", 0, 11), true);  // the health poller, meanwhile
     tick(5_500);
     GrantWatch.Grant late = watch.observe("ns/pg", record("pg-0", 0, 11), true, readAt);
-    assertFalse(late.holderSilent(), "the read was made right after the renewal");
+    assertFalse(late.holderFenced(), "the read was made right after the renewal");
     assertEquals(Duration.ofMillis(500), late.silence(), "as of the last read, not of the late observation");
   }
 
@@ -59,10 +71,10 @@ class GrantWatchTest {
   void aRenewalRestartsTheCount() {
     watch.observe("ns/pg", record("pg-0", 0, 10), true);
     watch.observe("ns/pg", record("pg-0", 0, 11), true);
-    tick(4_000);
+    tick(3_500);
     watch.observe("ns/pg", record("pg-0", 0, 12), true);
-    tick(4_000);
-    assertFalse(watch.observe("ns/pg", record("pg-0", 0, 12), true).holderSilent());
+    tick(3_500);
+    assertFalse(watch.observe("ns/pg", record("pg-0", 0, 12), true).holderFenced());
   }
 
   @Test
@@ -71,30 +83,30 @@ class GrantWatchTest {
     watch.observe("ns/pg", record("pg-0", 0, 10), false);
     for (int i = 0; i < 20; i++) {
       tick(1_000);
-      assertFalse(watch.observe("ns/pg", record("pg-0", 0, 10), false).holderSilent());
+      assertFalse(watch.observe("ns/pg", record("pg-0", 0, 10), false).holderFenced());
     }
     // Running as a primary, before its agent's first renewal: two durations, as its agent starts.
     for (int i = 0; i < 9; i++) {
-      assertFalse(watch.observe("ns/pg", record("pg-0", 0, 10), true).holderSilent());
+      assertFalse(watch.observe("ns/pg", record("pg-0", 0, 10), true).holderFenced());
       tick(1_000);
     }
     tick(900);
-    assertFalse(watch.observe("ns/pg", record("pg-0", 0, 10), true).holderSilent());
+    assertFalse(watch.observe("ns/pg", record("pg-0", 0, 10), true).holderFenced());
     tick(100);
-    assertTrue(watch.observe("ns/pg", record("pg-0", 0, 10), true).holderSilent(), "its agent never renewed");
+    assertTrue(watch.observe("ns/pg", record("pg-0", 0, 10), true).holderFenced(), "its agent never renewed");
   }
 
   @Test
-  void anAgentWhoseFirstRenewalIsLateKeepsItsGrantThenCountsOneDuration() {
+  void anAgentWhoseFirstRenewalIsLateKeepsItsGrantThenCountsToItsDeadline() {
     watch.observe("ns/pg", record("pg-0", 0, 10), true);
     tick(3_500);
-    assertFalse(watch.observe("ns/pg", record("pg-0", 0, 10), true).holderSilent());
+    assertFalse(watch.observe("ns/pg", record("pg-0", 0, 10), true).holderFenced());
     tick(3_500);
-    assertFalse(watch.observe("ns/pg", record("pg-0", 0, 17), true).holderSilent());
-    tick(4_900);
-    assertFalse(watch.observe("ns/pg", record("pg-0", 0, 17), true).holderSilent());
-    tick(100);
-    assertTrue(watch.observe("ns/pg", record("pg-0", 0, 17), true).holderSilent());
+    assertFalse(watch.observe("ns/pg", record("pg-0", 0, 17), true).holderFenced());
+    tick(3_700);
+    assertFalse(watch.observe("ns/pg", record("pg-0", 0, 17), true).holderFenced());
+    tick(50);
+    assertTrue(watch.observe("ns/pg", record("pg-0", 0, 17), true).holderFenced());
   }
 
   @Test
@@ -136,11 +148,11 @@ class GrantWatchTest {
     watch.observe("ns/pg", record("pg-0", 0, 10), true);
     watch.observe("ns/pg", record("pg-0", 0, 11), true);
     tick(20_000);  // the API server was unreachable: no reads, and no renewals could be written either
-    assertFalse(watch.observe("ns/pg", record("pg-0", 0, 11), true).holderSilent());
+    assertFalse(watch.observe("ns/pg", record("pg-0", 0, 11), true).holderFenced());
     tick(5_000);
-    assertFalse(watch.observe("ns/pg", record("pg-0", 0, 11), true).holderSilent());
+    assertFalse(watch.observe("ns/pg", record("pg-0", 0, 11), true).holderFenced());
     tick(5_000);
-    assertTrue(watch.observe("ns/pg", record("pg-0", 0, 11), true).holderSilent(), "two durations without renewal");
+    assertTrue(watch.observe("ns/pg", record("pg-0", 0, 11), true).holderFenced(), "two durations without renewal");
   }
 
   private void tick(long millis) {

@@ -44,16 +44,16 @@ class PrimaryLeaseApiTest {
     watch.observe("db/pg", moved, false);
     millis.addAndGet(5_500);  // the former primary's grant runs out
     nanos.addAndGet(5_500_000_000L);
-    assertFalse(watch.observe("db/pg", lease.read("db", "pg-primary").orElseThrow(), false).holderSilent(),
+    assertFalse(watch.observe("db/pg", lease.read("db", "pg-primary").orElseThrow(), false).holderFenced(),
         "a standby waiting for its promotion is not counted");
     PrimaryRecord promoted = lease.markPromoted("db", "pg-primary", lease.read("db", "pg-primary").orElseThrow());
     assertEquals(Instant.ofEpochMilli(millis.get()), promoted.renewedAt());
     GrantWatch.Grant grant = watch.observe("db/pg", promoted, true);
-    assertFalse(grant.holderSilent(), "the new primary has a whole lease for its agent's first renewal");
+    assertFalse(grant.holderFenced(), "the new primary has a whole lease for its agent's first renewal");
     assertEquals(Duration.ZERO, grant.silence());
     nanos.addAndGet(5_000_000_000L);
-    assertTrue(watch.observe("db/pg", lease.read("db", "pg-primary").orElseThrow(), true).holderSilent(),
-        "the promotion's renewTime counts as its first renewal: a warm agent gets one duration");
+    assertTrue(watch.observe("db/pg", lease.read("db", "pg-primary").orElseThrow(), true).holderFenced(),
+        "the promotion's renewTime counts as its first renewal: a warm agent counts to its deadline");
   }
 
   @Test

@@ -169,7 +169,10 @@ public final class Kubelet implements AutoCloseable {
         lastNodeStatus = now;
         return;
       } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
-        if (e.getCode() != 409 || attempt >= 5) {
+        // NodeRestriction admission runs before the conflict check: taints changed since the read (the
+        // node-lifecycle controller's, when the node comes back) are refused with a 403, not a 409.
+        boolean staleTaints = e.getCode() == 403 && String.valueOf(e.getMessage()).contains("modify taints");
+        if ((e.getCode() != 409 && !staleTaints) || attempt >= 5) {
           throw e;
         }
       }
