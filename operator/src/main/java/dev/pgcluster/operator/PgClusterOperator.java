@@ -4,9 +4,9 @@ import dev.pgcluster.operator.config.OperatorConfig;
 import dev.pgcluster.operator.http.HttpEndpoints;
 import dev.pgcluster.operator.metrics.PgClusterMetrics;
 import dev.pgcluster.operator.reconcile.PgClusterReconciler;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
-import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfigurationBuilder;
@@ -68,7 +68,8 @@ public final class PgClusterOperator implements AutoCloseable {
     Operator operator = new Operator(o -> {
       o.withKubernetesClient(client)
           .withMetrics(MicrometerMetrics.newMicrometerMetricsBuilder(registry).build())
-          // Status is patched with a JSON merge patch: the same on every API server, and explicit.
+          // The reconciler writes the status itself (a replacement of /status, see
+          // PgClusterReconciler.writeStatus); JOSDK patches nothing with server-side apply.
           .withUseSSAToPatchPrimaryResource(false)
           .withCloseClientOnStop(false);
       if (config.leaderElection()) {

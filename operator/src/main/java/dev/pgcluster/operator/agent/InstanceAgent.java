@@ -1,9 +1,9 @@
 package dev.pgcluster.operator.agent;
 
+import dev.pgcluster.operator.ha.PrimaryRecord;
 import dev.pgcluster.operator.lease.GrantTimes;
 import dev.pgcluster.operator.lease.LeaseConflictException;
 import dev.pgcluster.operator.lease.PrimaryLease;
-import dev.pgcluster.operator.lease.PrimaryRecord;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;

@@ -1,9 +1,6 @@
 package dev.pgcluster.operator.ha;
 
 import dev.pgcluster.operator.lease.GrantWatch;
-import dev.pgcluster.operator.lease.PrimaryRecord;
-import dev.pgcluster.operator.postgres.SlotInfo;
-import dev.pgcluster.operator.postgres.StandbyConnection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;

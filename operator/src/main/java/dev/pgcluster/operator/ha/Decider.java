@@ -2,9 +2,7 @@ package dev.pgcluster.operator.ha;
 
 import dev.pgcluster.operator.api.v1alpha1.InstanceRole;
 import dev.pgcluster.operator.api.v1alpha1.PgClusterSpec;
-import dev.pgcluster.operator.lease.PrimaryRecord;
 import dev.pgcluster.operator.naming.PgClusterNames;
-import dev.pgcluster.operator.postgres.SlotInfo;
 import dev.pgcluster.operator.render.SyncStandbyNames;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;

@@ -1,7 +1,5 @@
 package dev.pgcluster.operator.ha;
 
-import dev.pgcluster.operator.postgres.ConfigFacts;
-import dev.pgcluster.operator.postgres.InstanceFacts;
 
 /**
  * One instance as observed: its pod (from the API) and, when reachable, its PostgreSQL facts (from SQL).

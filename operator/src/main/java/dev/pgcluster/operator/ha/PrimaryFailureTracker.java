@@ -12,7 +12,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * a new operator leader starts counting from zero, which only delays a failover.
  */
 public final class PrimaryFailureTracker {
-  private record Entry(String holder, int epoch, int failures, Instant firstFailure, Instant lastCounted) {}
+  private record Entry(String holder, int epoch, int failures, Instant lastCounted) {}
 
   private final Map<String, Entry> entries = new ConcurrentHashMap<>();
 
@@ -24,21 +24,11 @@ public final class PrimaryFailureTracker {
     }
     Entry e = entries.get(cluster);
     if (e == null || !e.holder().equals(holder) || e.epoch() != epoch) {
-      e = new Entry(holder, epoch, 1, now, now);
+      e = new Entry(holder, epoch, 1, now);
     } else if (Duration.between(e.lastCounted(), now).compareTo(period.multipliedBy(4).dividedBy(5)) >= 0) {
-      e = new Entry(holder, epoch, e.failures() + 1, e.firstFailure(), now);
+      e = new Entry(holder, epoch, e.failures() + 1, now);
     }
     entries.put(cluster, e);
     return e.failures();
-  }
-
-  /** When the current run of failures began, if one is under way. */
-  public Instant failingSince(String cluster) {
-    Entry e = entries.get(cluster);
-    return e == null ? null : e.firstFailure();
-  }
-
-  public void forget(String cluster) {
-    entries.remove(cluster);
   }
 }

@@ -1,7 +1,6 @@
 package dev.pgcluster.operator.ha;
 
 import dev.pgcluster.operator.api.v1alpha1.PgClusterSpec;
-import dev.pgcluster.operator.postgres.ConfigFacts;
 import dev.pgcluster.operator.render.SyncStandbyNames;
 import java.util.ArrayList;
 import java.util.Comparator;

@@ -5,7 +5,6 @@ import dev.pgcluster.operator.api.v1alpha1.PgClusterSpec;
 import dev.pgcluster.operator.api.v1alpha1.ReplicationMode;
 import dev.pgcluster.operator.api.v1alpha1.SyncMethod;
 import dev.pgcluster.operator.naming.PgClusterNames;
-import dev.pgcluster.operator.postgres.StandbyConnection;
 import dev.pgcluster.operator.render.SyncStandbyNames;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -1,5 +1,6 @@
 package dev.pgcluster.operator.lease;
 
+import dev.pgcluster.operator.ha.PrimaryRecord;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;

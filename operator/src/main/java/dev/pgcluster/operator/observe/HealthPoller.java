@@ -1,10 +1,11 @@
 package dev.pgcluster.operator.observe;
 
 import dev.pgcluster.operator.api.v1alpha1.PgCluster;
+import dev.pgcluster.operator.ha.InstanceFacts;
+import dev.pgcluster.operator.ha.PrimaryRecord;
 import dev.pgcluster.operator.lease.GrantWatch;
 import dev.pgcluster.operator.lease.PrimaryLease;
 import dev.pgcluster.operator.naming.PgClusterNames;
-import dev.pgcluster.operator.postgres.InstanceFacts;
 import dev.pgcluster.operator.postgres.InstanceProbe;
 import dev.pgcluster.operator.postgres.PostgresConnector;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -57,6 +58,12 @@ public final class HealthPoller implements PerResourcePollingEventSource.Resourc
   @Override
   public Set<InstanceHealth> fetchResources(PgCluster cluster) {
     Set<InstanceHealth> result = new HashSet<>();
+    // The primary's grant, looked at every probe period so that its end is seen within one: a primary
+    // cut off from the API server (and so fenced by its agent) answers SQL probes like a healthy one.
+    // Read before the probes, which may wait for a connect timeout: a renewal is seen when it is read.
+    Optional<PrimaryRecord> record = leases.read(cluster.getMetadata().getNamespace(),
+        PgClusterNames.of(cluster).primaryLease());
+    long readAt = grants.now();
     Optional<String> password = credentials.superuserPassword(cluster);
     List<InstanceProbes.Probe<InstanceHealth>> probes = new java.util.ArrayList<>();
     for (Pod pod : client.pods().inNamespace(cluster.getMetadata().getNamespace())
@@ -67,17 +74,15 @@ public final class HealthPoller implements PerResourcePollingEventSource.Resourc
           InstanceHealth::reachable, new InstanceHealth(name, false, false, 0)));
     }
     result.addAll(InstanceProbes.all(probes));
-    // The primary's grant, looked at every probe period so that its end is seen within one: a primary
-    // cut off from the API server (and so fenced by its agent) answers SQL probes like a healthy one.
-    leases.read(cluster.getMetadata().getNamespace(), PgClusterNames.of(cluster).primaryLease()).ifPresent(record -> {
+    record.ifPresent(primary -> {
       boolean holderRunsAsPrimary = result.stream()
-          .anyMatch(h -> h.pod().equals(record.holder()) && h.reachable() && !h.inRecovery());
+          .anyMatch(h -> h.pod().equals(primary.holder()) && h.reachable() && !h.inRecovery());
       GrantWatch.Grant grant = grants.observe(cluster.getMetadata().getNamespace() + "/"
-          + cluster.getMetadata().getName(), record, holderRunsAsPrimary);
+          + cluster.getMetadata().getName(), primary, holderRunsAsPrimary, readAt);
       // "Reachable" while renewed on time: a holder that stops renewing gets a reconcile at once, which
       // times the failover to its agent's fence deadline.
       result.add(new InstanceHealth(GRANT, grant.holderRenewing() && !grant.holderFenced(),
-          !grant.formerGrantLeft().isZero(), record.epoch()));
+          !grant.formerGrantLeft().isZero(), primary.epoch()));
     });
     return result;
   }

@@ -1,5 +1,9 @@
 package dev.pgcluster.operator.postgres;
 
+import dev.pgcluster.operator.ha.ConfigFacts;
+import dev.pgcluster.operator.ha.InstanceFacts;
+import dev.pgcluster.operator.ha.SlotInfo;
+import dev.pgcluster.operator.ha.StandbyConnection;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;

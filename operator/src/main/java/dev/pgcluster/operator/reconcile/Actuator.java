@@ -1,13 +1,13 @@
 package dev.pgcluster.operator.reconcile;
 
+import dev.pgcluster.operator.api.v1alpha1.InstanceRole;
 import dev.pgcluster.operator.api.v1alpha1.PgCluster;
 import dev.pgcluster.operator.ha.Action;
 import dev.pgcluster.operator.ha.ClusterState;
 import dev.pgcluster.operator.ha.InstanceState;
 import dev.pgcluster.operator.ha.Lsn;
+import dev.pgcluster.operator.ha.PrimaryRecord;
 import dev.pgcluster.operator.lease.PrimaryLease;
-import dev.pgcluster.operator.api.v1alpha1.InstanceRole;
-import dev.pgcluster.operator.lease.PrimaryRecord;
 import dev.pgcluster.operator.metrics.PgClusterMetrics;
 import dev.pgcluster.operator.naming.PgClusterNames;
 import dev.pgcluster.operator.observe.Credentials;
@@ -71,7 +71,7 @@ public final class Actuator {
         metrics.failoverStarted(cluster);
         LOG.warn("FAILOVER (epoch {}): {}{}", record.epoch(), transfer.reason(), transfer.mayLoseCommits()
             ? "; replication was not synchronous with durability required, so recent commits may be lost" : "");
-        events.warning(cluster, "FailoverStarted", "epoch " + record.epoch() + ": " + transfer.reason());
+        events.warning(cluster, EventReasons.FAILOVER_STARTED, "epoch " + record.epoch() + ": " + transfer.reason());
         primaryMoved.accept(record);
         label(ns, transfer.from(), InstanceRole.REPLICA.label());
         if (transfer.fromUid() != null) {
@@ -83,17 +83,17 @@ public final class Actuator {
       } else if (action instanceof Action.RestartStandby restart) {
         if (deletePod(ns, restart.pod(), restart.uid())) {
           LOG.warn("restarting standby {}: {}", restart.pod(), restart.reason());
-          events.warning(cluster, "StandbyRestarted", restart.reason());
+          events.warning(cluster, EventReasons.STANDBY_RESTARTED, restart.reason());
         }
       } else if (action instanceof Action.RestartForUpdate restart) {
         if (deletePod(ns, restart.pod(), restart.uid())) {
           LOG.info("{}", restart.reason());
-          events.normal(cluster, "RestartedForUpdate", restart.reason());
+          events.normal(cluster, EventReasons.RESTARTED_FOR_UPDATE, restart.reason());
         }
       } else if (action instanceof Action.ReloadConfiguration reload) {
         if (onInstance(cluster, state, reload.pod(), "reload its configuration", InstanceProbe::reloadConfiguration)) {
           LOG.info("reloaded the configuration of {}: {}", reload.pod(), reload.reason());
-          events.normal(cluster, "ConfigurationReloaded", reload.pod() + ": " + reload.reason());
+          events.normal(cluster, EventReasons.CONFIGURATION_RELOADED, reload.pod() + ": " + reload.reason());
         }
       } else if (action instanceof Action.Promote promote) {
         if (promote(cluster, state, promote, record)) {
@@ -107,7 +107,7 @@ public final class Actuator {
         }
       } else if (action instanceof Action.MarkInitialized) {
         record = lease.markInitialized(ns, names.primaryLease(), record);
-        events.normal(cluster, "ClusterInitialized", "primary " + record.holder() + " is up; the cluster is"
+        events.normal(cluster, EventReasons.CLUSTER_INITIALIZED, "primary " + record.holder() + " is up; the cluster is"
             + " initialized and initdb will never run again for it");
       } else if (action instanceof Action.RestoreHolder restore) {
         record = lease.restoreHolder(ns, names.primaryLease(), record);
@@ -115,7 +115,7 @@ public final class Actuator {
             + " than the operator; its record names " + restore.holder() + " (epoch " + record.epoch() + "): put back."
             + " To move the primary, set spec.switchover";
         LOG.warn("{}", why);
-        events.warning(cluster, "PrimaryLeaseEdited", why);
+        events.warning(cluster, EventReasons.PRIMARY_LEASE_EDITED, why);
       } else if (action instanceof Action.RecordRewind rewind) {
         record = lease.recordRewind(ns, names.primaryLease(), record, rewind.report());
         var realised = dev.pgcluster.operator.api.v1alpha1.RewindStatus.fromReport(rewind.pod(), rewind.report());
@@ -123,10 +123,10 @@ public final class Actuator {
           metrics.rewound(cluster, realised.bytes, realised.transactions);
           if (realised.transactions > 0) {
             LOG.warn("epoch {}: {}", record.epoch(), realised.describe());
-            events.warning(cluster, "TransactionsDiscarded", "epoch " + record.epoch() + ": " + realised.describe());
+            events.warning(cluster, EventReasons.TRANSACTIONS_DISCARDED, "epoch " + record.epoch() + ": " + realised.describe());
           } else {
             LOG.info("epoch {}: {}", record.epoch(), realised.describe());
-            events.normal(cluster, "FormerPrimaryRewound", "epoch " + record.epoch() + ": " + realised.describe());
+            events.normal(cluster, EventReasons.FORMER_PRIMARY_REWOUND, "epoch " + record.epoch() + ": " + realised.describe());
           }
         }
       } else if (action instanceof Action.MarkPromoted) {
@@ -185,7 +185,7 @@ public final class Actuator {
       if (switchover.id() == null) {
         abortedPlannedSwitchovers.put(ns + "/" + cluster.getMetadata().getName(), java.time.Instant.now());
       }
-      events.warning(cluster, "SwitchoverAborted", switchover.why() + ": " + switchover.target()
+      events.warning(cluster, EventReasons.SWITCHOVER_ABORTED, switchover.why() + ": " + switchover.target()
           + " did not replay up to " + lsn + " within 30 s; " + switchover.from() + " takes writes again");
       return record;
     }
@@ -198,7 +198,7 @@ public final class Actuator {
         + switchover.target()));
     LOG.warn("SWITCHOVER (epoch {}): {} in {} ms so far", moved.epoch(), reason,
         (System.nanoTime() - start) / 1_000_000);
-    events.normal(cluster, "SwitchoverStarted", "epoch " + moved.epoch() + ": " + reason);
+    events.normal(cluster, EventReasons.SWITCHOVER_STARTED, "epoch " + moved.epoch() + ": " + reason);
     return moved;
   }
 
@@ -239,7 +239,7 @@ public final class Actuator {
     // would still stream its shutdown checkpoint to the standbys, past the new primary's fork point.
     client.pods().inNamespace(ns).withName(fence.pod()).withGracePeriod(0).delete();
     LOG.warn("fenced {}: pod deleted ({})", fence.pod(), fence.reason());
-    events.warning(cluster, "Fenced", "pod " + fence.pod() + " deleted: " + fence.reason());
+    events.warning(cluster, EventReasons.FENCED, "pod " + fence.pod() + " deleted: " + fence.reason());
   }
 
   /** A graceful delete (the pod's preStop stops PostgreSQL cleanly) of this very pod, not a successor. */
@@ -309,7 +309,7 @@ public final class Actuator {
             && Lsn.parse(other.getValue()) > Lsn.parse(holderLsn)) {
           LOG.warn("not promoting {} (received {}): {} received {} from the former primary after the Lease moved;"
               + " it is promoted instead on the next reconcile", holder.name(), holderLsn, other.getKey(), other.getValue());
-          events.warning(cluster, "PromotionDeferred", other.getKey() + " received " + other.getValue()
+          events.warning(cluster, EventReasons.PROMOTION_DEFERRED, other.getKey() + " received " + other.getValue()
               + ", more than " + holder.name() + " (" + holderLsn + "): the more advanced standby is promoted instead");
           return false;
         }
@@ -334,7 +334,7 @@ public final class Actuator {
     metrics.promoted(cluster, sinceChange);
     LOG.warn("promoted {} to primary (epoch {}) in {} s: {}", promote.pod(), record.epoch(),
         String.format("%.2f", promoteSeconds), promote.reason());
-    events.normal(cluster, "Promoted", promote.pod() + " is the primary (epoch " + record.epoch() + "), promoted in "
+    events.normal(cluster, EventReasons.PROMOTED, promote.pod() + " is the primary (epoch " + record.epoch() + "), promoted in "
         + String.format("%.2f", promoteSeconds) + " s" + (sinceChange == null ? ""
             : ", " + String.format("%.1f", sinceChange.toMillis() / 1000.0) + " s after the change of primary"));
     return true;
@@ -388,7 +388,7 @@ public final class Actuator {
               .map(k -> k + " '" + state.primarySettings().getOrDefault(k, "?") + "'").collect(
                   java.util.stream.Collectors.joining(", "));
           LOG.info("primary {}: set {} (was {}): {}", primary.name(), apply.settings(), before, apply.reason());
-          events.normal(cluster, "SynchronousReplicationChanged", "primary " + primary.name() + ": "
+          events.normal(cluster, EventReasons.SYNCHRONOUS_REPLICATION_CHANGED, "primary " + primary.name() + ": "
               + apply.settings().entrySet().stream().map(e -> e.getKey() + " = '" + e.getValue() + "'")
                   .collect(java.util.stream.Collectors.joining(", ")) + ": " + apply.reason());
         } else if (action instanceof Action.DropSlot drop) {

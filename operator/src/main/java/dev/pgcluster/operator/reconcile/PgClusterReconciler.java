@@ -6,16 +6,16 @@ import dev.pgcluster.operator.api.v1alpha1.PgClusterStatus;
 import dev.pgcluster.operator.config.OperatorConfig;
 import dev.pgcluster.operator.ha.Action;
 import dev.pgcluster.operator.ha.ClusterState;
-import dev.pgcluster.operator.ha.InstanceState;
-import dev.pgcluster.operator.ha.Rollout;
 import dev.pgcluster.operator.ha.Decider;
+import dev.pgcluster.operator.ha.InstanceState;
 import dev.pgcluster.operator.ha.LeaseRecovery;
 import dev.pgcluster.operator.ha.PrimaryFailureTracker;
+import dev.pgcluster.operator.ha.PrimaryRecord;
+import dev.pgcluster.operator.ha.Rollout;
 import dev.pgcluster.operator.lease.GrantTimes;
 import dev.pgcluster.operator.lease.GrantWatch;
 import dev.pgcluster.operator.lease.LeaseConflictException;
 import dev.pgcluster.operator.lease.PrimaryLease;
-import dev.pgcluster.operator.lease.PrimaryRecord;
 import dev.pgcluster.operator.metrics.PgClusterMetrics;
 import dev.pgcluster.operator.naming.PgClusterNames;
 import dev.pgcluster.operator.observe.ClusterObserver;
@@ -290,7 +290,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
           Labels.common(cluster), "primary record rebuilt: " + rebuild.why());
       LOG.warn("the primary Lease {} was missing while the cluster holds data: rebuilt naming {} (epoch {}): {}",
           names.primaryLease(), rebuild.holder(), rebuild.epoch(), rebuild.why());
-      events.warning(cluster, "PrimaryRecordRebuilt", "the primary Lease was missing while the cluster holds data;"
+      events.warning(cluster, EventReasons.PRIMARY_RECORD_REBUILT, "the primary Lease was missing while the cluster holds data;"
           + " rebuilt from what the instances report: " + rebuild.why());
       return rebuilt;
     }
@@ -298,7 +298,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
       throw new PrimaryRecordMissingException(wait.why());
     }
     PrimaryRecord created = lease.create(ns, names.primaryLease(), names.pod(0), duration, Labels.common(cluster));
-    events.normal(cluster, "PrimaryElected", "new cluster: " + names.pod(0) + " will be the first primary (epoch 0)");
+    events.normal(cluster, EventReasons.PRIMARY_ELECTED, "new cluster: " + names.pod(0) + " will be the first primary (epoch 0)");
     return created;
   }
 
@@ -316,7 +316,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     LOG.warn("{}", why);
     PgClusterStatus status = StatusAssembler.recordMissing(cluster, why, now());
     if (cluster.getStatus() == null || !Objects.equals(readyMessage(cluster.getStatus()), readyMessage(status))) {
-      events.warning(cluster, "PrimaryRecordMissing", why);
+      events.warning(cluster, EventReasons.PRIMARY_RECORD_MISSING, why);
     }
     writeStatus(cluster, status);
     return UpdateControl.<PgCluster>noUpdate().rescheduleAfter(
@@ -350,7 +350,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
   void applyStatefulSet(PgCluster cluster) {
     StatefulSet desired = StatefulSetRenderer.render(cluster, config.agentImage());
     if (applier.apply(desired, OwnedFields::statefulSet) == ResourceApplier.Outcome.UPDATED) {
-      events.normal(cluster, "StatefulSetUpdated", "StatefulSet " + desired.getMetadata().getName()
+      events.normal(cluster, EventReasons.STATEFUL_SET_UPDATED, "StatefulSet " + desired.getMetadata().getName()
           + " updated: " + cluster.getSpec().instances + " instances; changed pod templates apply as pods restart");
     }
   }
@@ -392,9 +392,9 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
       String message = "phase " + (before == null ? "(none)" : before) + " -> " + status.phase + ": "
           + readyMessage(status);
       if (status.phase == ClusterPhase.Healthy || status.phase == ClusterPhase.Initializing) {
-        events.normal(cluster, "Phase" + status.phase, message);
+        events.normal(cluster, EventReasons.PHASE + status.phase, message);
       } else {
-        events.warning(cluster, "Phase" + status.phase, message);
+        events.warning(cluster, EventReasons.PHASE + status.phase, message);
       }
     }
     reportDegradation(cluster, previous, status);
@@ -456,7 +456,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     if (reasonAfter != null) {
       events.warning(cluster, reasonAfter, after.getMessage());
     } else if (reasonBefore != null) {
-      events.normal(cluster, "Recovered", "no longer degraded (" + reasonBefore + " resolved)");
+      events.normal(cluster, EventReasons.RECOVERED, "no longer degraded (" + reasonBefore + " resolved)");
     }
   }
 

@@ -9,16 +9,14 @@ import dev.pgcluster.operator.api.v1alpha1.Durability;
 import dev.pgcluster.operator.api.v1alpha1.PgCluster;
 import dev.pgcluster.operator.api.v1alpha1.ReplicationMode;
 import dev.pgcluster.operator.lease.GrantWatch;
-import dev.pgcluster.operator.lease.PrimaryRecord;
 import dev.pgcluster.operator.naming.PgClusterNames;
-import dev.pgcluster.operator.postgres.InstanceFacts;
 import dev.pgcluster.operator.render.TestClusters;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.api.Test;
 
 /**
  * The failover table. An instance is written {@code name:state:received}: state p = running as primary,

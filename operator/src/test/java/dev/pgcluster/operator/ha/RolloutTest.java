@@ -6,11 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pgcluster.operator.api.v1alpha1.DelayedReplicasSpec;
 import dev.pgcluster.operator.api.v1alpha1.PgClusterSpec;
-import dev.pgcluster.operator.lease.PrimaryRecord;
-import dev.pgcluster.operator.postgres.ConfigFacts;
-import dev.pgcluster.operator.postgres.ConfigFacts.PendingSetting;
-import dev.pgcluster.operator.postgres.InstanceFacts;
-import dev.pgcluster.operator.postgres.StandbyConnection;
+import dev.pgcluster.operator.ha.ConfigFacts.PendingSetting;
 import dev.pgcluster.operator.render.TestClusters;
 import java.util.List;
 import org.junit.jupiter.api.Test;

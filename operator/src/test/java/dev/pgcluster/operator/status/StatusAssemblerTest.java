@@ -7,11 +7,11 @@ import dev.pgcluster.operator.api.v1alpha1.InstanceRole;
 import dev.pgcluster.operator.api.v1alpha1.PgCluster;
 import dev.pgcluster.operator.api.v1alpha1.PgClusterStatus;
 import dev.pgcluster.operator.ha.ClusterState;
+import dev.pgcluster.operator.ha.InstanceFacts;
 import dev.pgcluster.operator.ha.InstanceState;
-import dev.pgcluster.operator.lease.PrimaryRecord;
-import dev.pgcluster.operator.postgres.InstanceFacts;
-import dev.pgcluster.operator.postgres.SlotInfo;
-import dev.pgcluster.operator.postgres.StandbyConnection;
+import dev.pgcluster.operator.ha.PrimaryRecord;
+import dev.pgcluster.operator.ha.SlotInfo;
+import dev.pgcluster.operator.ha.StandbyConnection;
 import dev.pgcluster.operator.render.TestClusters;
 import io.fabric8.kubernetes.api.model.Condition;
 import java.time.Instant;
@@ -90,10 +90,10 @@ class StatusAssemblerTest {
   void aRolloutShowsWhatWaitsForARestartAndAConfigurationErrorDegrades() {
     PgCluster cluster = TestClusters.cluster("pg", 2);
     String hash = dev.pgcluster.operator.render.PostgresConfig.configHash(cluster);
-    var pending = new dev.pgcluster.operator.postgres.ConfigFacts(hash, hash,
-        List.of(new dev.pgcluster.operator.postgres.ConfigFacts.PendingSetting("shared_buffers", "128MB", "256MB")),
+    var pending = new dev.pgcluster.operator.ha.ConfigFacts(hash, hash,
+        List.of(new dev.pgcluster.operator.ha.ConfigFacts.PendingSetting("shared_buffers", "128MB", "256MB")),
         List.of());
-    var done = new dev.pgcluster.operator.postgres.ConfigFacts(hash, hash, List.of(), List.of());
+    var done = new dev.pgcluster.operator.ha.ConfigFacts(hash, hash, List.of(), List.of());
     ClusterState rolling = new ClusterState(new PrimaryRecord("pg-0", 0, true, "1"),
         List.of(new InstanceState("pg-0", 0, true, "127.0.1.1", "primary", PRIMARY, null, "u0", pending, false),
             new InstanceState("pg-1", 1, true, "127.0.1.2", "replica", STANDBY, null, "u1", done, true)),
@@ -104,7 +104,7 @@ class StatusAssemblerTest {
     assertEquals("RollingOut", condition(status, "Progressing").getReason());
     assertEquals(ClusterPhase.Healthy, status.phase, "a rollout alone does not degrade the cluster");
 
-    var broken = new dev.pgcluster.operator.postgres.ConfigFacts(hash, hash, List.of(),
+    var broken = new dev.pgcluster.operator.ha.ConfigFacts(hash, hash, List.of(),
         List.of("postgresql.conf:16: work_mem = 'plenty': setting could not be applied"));
     ClusterState rejected = new ClusterState(new PrimaryRecord("pg-0", 0, true, "1"),
         List.of(new InstanceState("pg-0", 0, true, "127.0.1.1", "primary", PRIMARY, null, "u0", broken, false),

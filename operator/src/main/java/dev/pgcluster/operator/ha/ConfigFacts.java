@@ -1,4 +1,4 @@
-package dev.pgcluster.operator.postgres;
+package dev.pgcluster.operator.ha;
 
 import java.util.List;
 

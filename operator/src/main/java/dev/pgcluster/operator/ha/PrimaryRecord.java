@@ -1,4 +1,4 @@
-package dev.pgcluster.operator.lease;
+package dev.pgcluster.operator.ha;
 
 /**
  * The primary Lease as a value: who is primary, in which epoch, and whether the cluster was ever

@@ -1,4 +1,4 @@
-package dev.pgcluster.operator.postgres;
+package dev.pgcluster.operator.ha;
 
 /** One row of the primary's pg_stat_replication. */
 public record StandbyConnection(

@@ -1,4 +1,4 @@
-package dev.pgcluster.operator.postgres;
+package dev.pgcluster.operator.ha;
 
 /**
  * What one SQL probe of an instance returned. For a primary {@code receivedLsn} is its current WAL

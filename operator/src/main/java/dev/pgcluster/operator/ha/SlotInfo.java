@@ -1,4 +1,4 @@
-package dev.pgcluster.operator.postgres;
+package dev.pgcluster.operator.ha;
 
 /** A physical replication slot on the primary; walStatus "lost" means the standby must be re-cloned. */
 public record SlotInfo(String name, boolean active, String walStatus) {

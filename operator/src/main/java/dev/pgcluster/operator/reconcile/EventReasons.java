@@ -1,0 +1,52 @@
+package dev.pgcluster.operator.reconcile;
+
+/**
+ * The reasons of the Kubernetes events the operator records on a {@code PgCluster} (listed in
+ * docs/api.md, "Events"). Warnings are for what someone may have to look at; normal operations emit
+ * none. A degraded condition's own reason (see ConditionTypes.Reasons) is also emitted as a warning
+ * when it first appears, then {@link #RECOVERED}; a phase change as {@code Phase<phase>}.
+ */
+public final class EventReasons {
+  private EventReasons() {}
+
+  /** Normal: a new cluster's first primary is chosen (epoch 0). */
+  public static final String PRIMARY_ELECTED = "PrimaryElected";
+  /** Normal: the first primary is up; initdb never runs again for this cluster. */
+  public static final String CLUSTER_INITIALIZED = "ClusterInitialized";
+  /** Warning: the primary Lease was missing while the cluster holds data, and was rebuilt from the instances. */
+  public static final String PRIMARY_RECORD_REBUILT = "PrimaryRecordRebuilt";
+  /** Warning: the primary Lease is missing and no instance answers yet: nothing is promoted or created. */
+  public static final String PRIMARY_RECORD_MISSING = "PrimaryRecordMissing";
+  /** Warning: the primary Lease's holder was edited by someone else; the recorded holder is put back. */
+  public static final String PRIMARY_LEASE_EDITED = "PrimaryLeaseEdited";
+  /** Warning: the primary failed and the Lease moved to a standby (why, and whether commits may be lost). */
+  public static final String FAILOVER_STARTED = "FailoverStarted";
+  /** Warning: a former primary's pod was deleted before a standby is promoted. */
+  public static final String FENCED = "Fenced";
+  /** Normal: the Lease holder was promoted (how long it took). */
+  public static final String PROMOTED = "Promoted";
+  /** Warning: another standby received more WAL than the holder: it is promoted instead. */
+  public static final String PROMOTION_DEFERRED = "PromotionDeferred";
+  /** Normal: a switchover (asked for, or planned by a rollout) began. */
+  public static final String SWITCHOVER_STARTED = "SwitchoverStarted";
+  /** Warning: the switchover target did not catch up in time; the primary takes writes again. */
+  public static final String SWITCHOVER_ABORTED = "SwitchoverAborted";
+  /** Normal: a former primary was rewound and rejoined; nothing it had was thrown away. */
+  public static final String FORMER_PRIMARY_REWOUND = "FormerPrimaryRewound";
+  /** Warning: pg_rewind threw away transactions of the former primary (count, commit-time range). */
+  public static final String TRANSACTIONS_DISCARDED = "TransactionsDiscarded";
+  /** Warning: a standby on an older timeline did not stream from the primary: restarted so that it is rewound. */
+  public static final String STANDBY_RESTARTED = "StandbyRestarted";
+  /** Normal: a pod was restarted to take a new template (a rolling update). */
+  public static final String RESTARTED_FOR_UPDATE = "RestartedForUpdate";
+  /** Normal: an instance reloaded its configuration. */
+  public static final String CONFIGURATION_RELOADED = "ConfigurationReloaded";
+  /** Normal: synchronous_standby_names or synchronous_commit changed on the primary. */
+  public static final String SYNCHRONOUS_REPLICATION_CHANGED = "SynchronousReplicationChanged";
+  /** Normal: the StatefulSet was updated to the spec. */
+  public static final String STATEFUL_SET_UPDATED = "StatefulSetUpdated";
+  /** Normal: a degraded condition is resolved. */
+  public static final String RECOVERED = "Recovered";
+  /** Prefix of a phase change's reason ({@code PhaseHealthy}, {@code PhaseDegraded}, ...). */
+  public static final String PHASE = "Phase";
+}
