@@ -34,10 +34,10 @@ public final class ClusterObserver {
   private final PostgresConnector connector;
   private final Credentials credentials;
 
-  public ClusterObserver(KubernetesClient client, PostgresConnector connector) {
+  public ClusterObserver(KubernetesClient client, PostgresConnector connector, Credentials credentials) {
     this.client = client;
     this.connector = connector;
-    this.credentials = new Credentials(client);
+    this.credentials = credentials;
   }
 
   public ClusterState observe(PgCluster cluster, PrimaryRecord primary) {
@@ -51,10 +51,8 @@ public final class ClusterObserver {
       int ordinal = names.ordinalOf(pod.getMetadata().getName());
       if (ordinal >= 0) {
         probes.add(InstanceProbes.submit(pod.getMetadata().getUid(),
-            () -> observe(pod, ordinal, password, primary, updateRevision), o -> o.instance().facts() != null,
-            new Observed(instance(pod, ordinal, null, null, "no answer within "
-                + InstanceProbes.DOWN_WINDOW.toMillis() + " ms, nor to the probe before", updateRevision),
-                null, null, null)));
+            () -> observe(cluster, pod, ordinal, password, primary, updateRevision), o -> o.instance().facts() != null,
+            why -> new Observed(instance(pod, ordinal, null, null, why, updateRevision), null, null, null)));
       }
     }
     List<InstanceState> instances = new ArrayList<>();
@@ -77,7 +75,8 @@ public final class ClusterObserver {
   private record Observed(InstanceState instance, List<SlotInfo> slots, List<StandbyConnection> standbys,
       java.util.Map<String, String> settings) {}
 
-  private Observed observe(Pod pod, int ordinal, String password, PrimaryRecord primary, String updateRevision) {
+  private Observed observe(PgCluster cluster, Pod pod, int ordinal, String password, PrimaryRecord primary,
+      String updateRevision) {
     String name = pod.getMetadata().getName();
     String ip = pod.getStatus() == null ? null : pod.getStatus().getPodIP();
     InstanceFacts facts = null;
@@ -99,6 +98,7 @@ public final class ClusterObserver {
         }
       } catch (SQLException e) {
         error = e.getMessage();
+        credentials.failed(cluster, e);
         LOG.debug("instance {} not reachable over SQL: {}", name, e.getMessage());
       }
     }

@@ -11,6 +11,7 @@ import dev.pgcluster.operator.postgres.PostgresConnector;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.javaoperatorsdk.operator.processing.event.source.polling.PerResourcePollingConfigurationBuilder;
 import io.javaoperatorsdk.operator.processing.event.source.polling.PerResourcePollingEventSource;
 import java.sql.Connection;
@@ -31,24 +32,26 @@ public final class HealthPoller implements PerResourcePollingEventSource.Resourc
   /** The entry that stands for the primary's grant (reachable = still renewed) among the instances. */
   static final String GRANT = "primary-grant";
 
-  private final KubernetesClient client;
+  private final InformerEventSource<Pod, PgCluster> pods;
   private final PostgresConnector connector;
   private final Credentials credentials;
   private final PrimaryLease leases;
   private final GrantWatch grants;
 
-  public HealthPoller(KubernetesClient client, PostgresConnector connector, GrantWatch grants) {
-    this.client = client;
+  public HealthPoller(KubernetesClient client, InformerEventSource<Pod, PgCluster> pods, PostgresConnector connector,
+      Credentials credentials, GrantWatch grants) {
+    this.pods = pods;
     this.connector = connector;
-    this.credentials = new Credentials(client);
+    this.credentials = credentials;
     this.leases = new PrimaryLease(client, java.time.Clock.systemUTC());
     this.grants = grants;
   }
 
   public static PerResourcePollingEventSource<InstanceHealth, PgCluster, String> eventSource(
-      EventSourceContext<PgCluster> context, KubernetesClient client, PostgresConnector connector, GrantWatch grants) {
+      EventSourceContext<PgCluster> context, KubernetesClient client, InformerEventSource<Pod, PgCluster> pods,
+      PostgresConnector connector, Credentials credentials, GrantWatch grants) {
     var config = new PerResourcePollingConfigurationBuilder<InstanceHealth, PgCluster, String>(
-        new HealthPoller(client, connector, grants), Duration.ofSeconds(1))
+        new HealthPoller(client, pods, connector, credentials, grants), Duration.ofSeconds(1))
         .withName(NAME)
         .withResourceIDMapper(InstanceHealth::pod)
         .build();
@@ -66,12 +69,15 @@ public final class HealthPoller implements PerResourcePollingEventSource.Resourc
     long readAt = grants.now();
     Optional<String> password = credentials.superuserPassword(cluster);
     List<InstanceProbes.Probe<InstanceHealth>> probes = new java.util.ArrayList<>();
-    for (Pod pod : client.pods().inNamespace(cluster.getMetadata().getNamespace())
-        .withLabels(dev.pgcluster.operator.render.Labels.clusterSelector(cluster)).list().getItems()) {
+    // Pods from the informer's cache: once a second per cluster, a LIST would be most of the operator's
+    // API traffic at idle. (The reconcile's own observation lists them from the API server.)
+    java.util.Map<String, String> selector = dev.pgcluster.operator.render.Labels.clusterSelector(cluster);
+    for (Pod pod : pods.list(cluster.getMetadata().getNamespace(), p -> p.getMetadata().getLabels() != null
+        && p.getMetadata().getLabels().entrySet().containsAll(selector.entrySet())).toList()) {
       String name = pod.getMetadata().getName();
       String ip = pod.getStatus() == null ? null : pod.getStatus().getPodIP();
-      probes.add(InstanceProbes.submit(pod.getMetadata().getUid(), () -> probe(name, ip, password.orElse(null)),
-          InstanceHealth::reachable, new InstanceHealth(name, false, false, 0)));
+      probes.add(InstanceProbes.submit(pod.getMetadata().getUid(), () -> probe(cluster, name, ip, password.orElse(null)),
+          InstanceHealth::reachable, why -> new InstanceHealth(name, false, false, 0)));
     }
     result.addAll(InstanceProbes.all(probes));
     record.ifPresent(primary -> {
@@ -92,7 +98,7 @@ public final class HealthPoller implements PerResourcePollingEventSource.Resourc
     return Optional.of(Duration.ofSeconds(cluster.getSpec().failover.probePeriodSeconds));
   }
 
-  private InstanceHealth probe(String pod, String ip, String password) {
+  private InstanceHealth probe(PgCluster cluster, String pod, String ip, String password) {
     if (ip == null || password == null) {
       return new InstanceHealth(pod, false, false, 0);
     }
@@ -100,6 +106,7 @@ public final class HealthPoller implements PerResourcePollingEventSource.Resourc
       InstanceFacts facts = InstanceProbe.read(c);
       return new InstanceHealth(pod, true, facts.inRecovery(), facts.timeline());
     } catch (SQLException e) {
+      credentials.failed(cluster, e);
       return new InstanceHealth(pod, false, false, 0);
     }
   }

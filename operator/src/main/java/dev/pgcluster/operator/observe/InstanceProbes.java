@@ -12,19 +12,23 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
 import java.util.function.Predicate;
 
 /**
  * The threads that probe instances over SQL, one per instance at a time, so that one instance that
- * does not answer (a connect timeout) delays an observation by its timeout, not by the sum of all.
+ * does not answer delays an observation by at most {@link #ANSWER_WITHIN}, not by the sum of all.
  * Idle threads end after a minute.
  *
- * <p>An instance whose last probe failed is waited for only {@link #DOWN_WINDOW} (its probe goes on in
- * the background and clears the mark when it answers): a failover is timed by the grant's deadlines,
- * and each of its steps must not wait a connect timeout for the instance that is gone.
+ * <p>A probe not answered in time counts as unreachable for this observation and goes on in the
+ * background: its result marks the instance down or clears the mark. An instance marked down is waited
+ * for only {@link #DOWN_WINDOW}. A failover is timed by the grant's deadlines, and none of its steps may
+ * wait a connect timeout for the instance that is gone, nor the socket timeout of a probe that was
+ * under way on it when its node went silent (5 s, seen in the failover benchmark).
  */
 final class InstanceProbes {
   static final Duration DOWN_WINDOW = Duration.ofMillis(150);
+  static final Duration ANSWER_WITHIN = Duration.ofSeconds(2);
   private static final ExecutorService THREADS = Executors.newCachedThreadPool(r -> {
     Thread t = new Thread(r, "instance-probe");
     t.setDaemon(true);
@@ -33,8 +37,8 @@ final class InstanceProbes {
   /** The pods (by UID) whose last probe did not reach their PostgreSQL. */
   private static final Set<String> DOWN = ConcurrentHashMap.newKeySet();
 
-  /** One probe under way: {@code unanswered} is its result if it is given up on. */
-  record Probe<T>(String key, Future<T> future, T unanswered) {}
+  /** One probe under way: {@code unanswered} makes its result, with why, if it is given up on. */
+  record Probe<T>(String key, Future<T> future, Function<String, T> unanswered) {}
 
   private InstanceProbes() {}
 
@@ -42,7 +46,7 @@ final class InstanceProbes {
    * @param key the pod's UID: a recreated pod starts unmarked
    * @param reached whether a result reached the instance (clears its mark, else sets it)
    */
-  static <T> Probe<T> submit(String key, Callable<T> probe, Predicate<T> reached, T unanswered) {
+  static <T> Probe<T> submit(String key, Callable<T> probe, Predicate<T> reached, Function<String, T> unanswered) {
     Future<T> future = THREADS.submit(() -> {
       T result = probe.call();
       if (key != null) {
@@ -60,17 +64,17 @@ final class InstanceProbes {
   /** Every result in submission order; a probe's unexpected failure is rethrown as is. */
   static <T> List<T> all(List<Probe<T>> probes) {
     List<T> results = new ArrayList<>();
-    long downUntil = System.nanoTime() + DOWN_WINDOW.toNanos();
+    long start = System.nanoTime();
     try {
       for (Probe<T> probe : probes) {
-        if (probe.key() != null && DOWN.contains(probe.key())) {
-          try {
-            results.add(probe.future().get(Math.max(0, downUntil - System.nanoTime()), TimeUnit.NANOSECONDS));
-          } catch (TimeoutException e) {
-            results.add(probe.unanswered());
-          }
-        } else {
-          results.add(probe.future().get());
+        boolean down = probe.key() != null && DOWN.contains(probe.key());
+        Duration window = down ? DOWN_WINDOW : ANSWER_WITHIN;
+        try {
+          results.add(probe.future().get(Math.max(0, start + window.toNanos() - System.nanoTime()),
+              TimeUnit.NANOSECONDS));
+        } catch (TimeoutException e) {
+          results.add(probe.unanswered().apply("no answer within " + window.toMillis() + " ms"
+              + (down ? ", nor to the probe before" : "")));
         }
       }
     } catch (InterruptedException e) {

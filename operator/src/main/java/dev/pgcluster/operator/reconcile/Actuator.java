@@ -36,13 +36,13 @@ public final class Actuator {
   private final java.util.Map<String, java.time.Instant> abortedPlannedSwitchovers =
       new java.util.concurrent.ConcurrentHashMap<>();
 
-  public Actuator(KubernetesClient client, PostgresConnector connector, PrimaryLease lease, EventRecorder events,
-      PgClusterMetrics metrics) {
+  public Actuator(KubernetesClient client, PostgresConnector connector, Credentials credentials, PrimaryLease lease,
+      EventRecorder events, PgClusterMetrics metrics) {
     this.metrics = metrics;
     this.client = client;
     this.connector = connector;
     this.lease = lease;
-    this.credentials = new Credentials(client);
+    this.credentials = credentials;
     this.events = events;
   }
 
@@ -140,7 +140,11 @@ public final class Actuator {
     List<Action> slotActions = actions.stream()
         .filter(a -> a instanceof Action.CreateSlot || a instanceof Action.DropSlot
             || a instanceof Action.ApplyPrimarySettings).toList();
-    if (!slotActions.isEmpty()) {
+    if (!slotActions.isEmpty() && !record.holder().equals(state.primary().holder())) {
+      // They were decided for the primary this reconcile began with, which a switchover has just made
+      // read-only: its settings (default_transaction_read_only = off among them) must not be applied.
+      LOG.info("the primary moved to {} in this reconcile: {} left for the next one", record.holder(), slotActions);
+    } else if (!slotActions.isEmpty()) {
       executeOnPrimary(cluster, state, slotActions);
     }
   }
@@ -370,8 +374,13 @@ public final class Actuator {
   }
 
   private Connection connect(PgCluster cluster, InstanceState instance) throws SQLException {
-    return connector.connect(instance.podIp(), PgClusterNames.POSTGRES_PORT, PgClusterNames.SUPERUSER,
-        credentials.superuserPassword(cluster).orElseThrow());
+    try {
+      return connector.connect(instance.podIp(), PgClusterNames.POSTGRES_PORT, PgClusterNames.SUPERUSER,
+          credentials.superuserPassword(cluster).orElseThrow());
+    } catch (SQLException e) {
+      credentials.failed(cluster, e);
+      throw e;
+    }
   }
 
   private void executeOnPrimary(PgCluster cluster, ClusterState state, List<Action> actions) throws SQLException {

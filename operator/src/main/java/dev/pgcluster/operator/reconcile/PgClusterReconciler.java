@@ -19,6 +19,7 @@ import dev.pgcluster.operator.lease.PrimaryLease;
 import dev.pgcluster.operator.metrics.PgClusterMetrics;
 import dev.pgcluster.operator.naming.PgClusterNames;
 import dev.pgcluster.operator.observe.ClusterObserver;
+import dev.pgcluster.operator.observe.Credentials;
 import dev.pgcluster.operator.observe.HealthPoller;
 import dev.pgcluster.operator.postgres.PostgresConnector;
 import dev.pgcluster.operator.render.ConfigMapRenderer;
@@ -83,6 +84,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
   private final SecureRandom random = new SecureRandom();
   private final PrimaryFailureTracker failures = new PrimaryFailureTracker();
   private final GrantWatch grants = new GrantWatch();
+  private final Credentials credentials;
   private final Clock clock;
 
   public PgClusterReconciler(KubernetesClient client, OperatorConfig config, PgClusterMetrics metrics, Clock clock) {
@@ -94,8 +96,9 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     this.applier = new ResourceApplier(client);
     this.lease = new PrimaryLease(client, clock);
     this.events = new EventRecorder(client, config.identity());
-    this.observer = new ClusterObserver(client, connector);
-    this.actuator = new Actuator(client, connector, lease, events, metrics);
+    this.credentials = new Credentials(client);
+    this.observer = new ClusterObserver(client, connector, credentials);
+    this.actuator = new Actuator(client, connector, credentials, lease, events, metrics);
   }
 
   @Override
@@ -190,7 +193,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
         .withLabelSelector(Labels.MANAGED_BY + "=" + Labels.MANAGER)
         .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(PgCluster.class))
         .build(), context);
-    return List.of(pods, statefulSets, HealthPoller.eventSource(context, client, connector, grants));
+    return List.of(pods, statefulSets, HealthPoller.eventSource(context, client, pods, connector, credentials, grants));
   }
 
   /**
