@@ -1,6 +1,6 @@
 package dev.pgcluster.operator.agent;
 
-import dev.pgcluster.operator.lease.GrantTimes;
+import dev.pgcluster.operator.ha.GrantTimes;
 import java.time.Duration;
 import java.util.Optional;
 

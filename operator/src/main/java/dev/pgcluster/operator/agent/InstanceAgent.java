@@ -1,7 +1,7 @@
 package dev.pgcluster.operator.agent;
 
+import dev.pgcluster.operator.ha.GrantTimes;
 import dev.pgcluster.operator.ha.PrimaryRecord;
-import dev.pgcluster.operator.lease.GrantTimes;
 import dev.pgcluster.operator.lease.LeaseConflictException;
 import dev.pgcluster.operator.lease.PrimaryLease;
 import io.fabric8.kubernetes.client.Config;

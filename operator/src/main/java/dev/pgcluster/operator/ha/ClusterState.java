@@ -1,6 +1,5 @@
 package dev.pgcluster.operator.ha;
 
-import dev.pgcluster.operator.lease.GrantWatch;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;

@@ -132,6 +132,11 @@ public final class Decider {
                   + ") is ahead of " + holder + " (received " + current.get().facts().receivedLsn()
                   + "): it is promoted instead", false));
         }
+        if (!state.primary().formerReadOnly()
+            && FailoverPolicy.tooFewSeen(spec,
+                FailoverPolicy.successors(spec, state, state.primary().fencePod()).size()).isPresent()) {
+          return List.of();  // wait until enough standbys answer again (the failover's own rule, checked again)
+        }
         return List.of(new Action.Promote(holder, holder + " holds the primary Lease (epoch "
             + state.primary().epoch() + ") and runs as a standby"));
       }

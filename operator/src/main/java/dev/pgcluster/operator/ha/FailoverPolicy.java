@@ -3,7 +3,6 @@ package dev.pgcluster.operator.ha;
 import dev.pgcluster.operator.api.v1alpha1.Durability;
 import dev.pgcluster.operator.api.v1alpha1.PgClusterSpec;
 import dev.pgcluster.operator.api.v1alpha1.ReplicationMode;
-import dev.pgcluster.operator.lease.GrantTimes;
 import dev.pgcluster.operator.render.SyncStandbyNames;
 import java.util.Comparator;
 import java.util.List;
@@ -47,20 +46,47 @@ public final class FailoverPolicy {
 
   private FailoverPolicy() {}
 
-  /** A reachable eligible standby that received more WAL than {@code holder}, the most advanced one. */
-  public static Optional<InstanceState> moreAdvancedThan(PgClusterSpec spec, ClusterState state, InstanceState holder) {
+  /**
+   * The standbys that may succeed {@code excluded} (the failing primary, or the former one the Lease
+   * moved away from), most advanced first: reachable, in recovery, and of a promotable ordinal.
+   */
+  public static List<InstanceState> successors(PgClusterSpec spec, ClusterState state, String excluded) {
     int promotable = Math.min(SyncStandbyNames.promotableInstances(spec), spec.instances);
-    long mine = position(holder);
     return state.instances().stream()
-        .filter(i -> !i.name().equals(holder.name()))
-        // The primary the Lease just moved away from is never its own successor: its WAL past the move
-        // is what the move is about (the fencing and the ranking agree on who is eligible).
-        .filter(i -> !i.name().equals(state.primary().fencePod()))
+        .filter(i -> !i.name().equals(excluded))
         .filter(i -> i.ordinal() < promotable)
         .filter(i -> i.reachable() && i.facts().inRecovery())
-        .filter(i -> position(i) > mine)
         .sorted(MOST_ADVANCED_FIRST)
+        .toList();
+  }
+
+  /** A reachable eligible standby that received more WAL than {@code holder}, the most advanced one. */
+  public static Optional<InstanceState> moreAdvancedThan(PgClusterSpec spec, ClusterState state, InstanceState holder) {
+    long mine = position(holder);
+    // The primary the Lease just moved away from is never its own successor: its WAL past the move is
+    // what the move is about (the fencing and the ranking agree on who is eligible).
+    return successors(spec, state, state.primary().fencePod()).stream()
+        .filter(i -> !i.name().equals(holder.name()))
+        .filter(i -> position(i) > mine)
         .findFirst();
+  }
+
+  /**
+   * Under durability required, why {@code reachable} standbys are too few to be sure the most advanced
+   * of them holds every acknowledged commit (at least one of any {@code number} synchronous standbys
+   * must be among them); empty when they are enough, or durability is not required. Asked again when
+   * the promotion comes, a grant later: a standby that stopped answering since may hold what the others
+   * lack.
+   */
+  public static Optional<String> tooFewSeen(PgClusterSpec spec, int reachable) {
+    if (spec.replication.mode != ReplicationMode.SYNC || spec.replication.durability != Durability.REQUIRED) {
+      return Optional.empty();
+    }
+    int syncStandbys = Math.min(SyncStandbyNames.promotableInstances(spec), spec.instances) - 1;
+    int mustSee = syncStandbys - spec.replication.number + 1;
+    return reachable >= mustSee ? Optional.empty() : Optional.of("durability is required and only " + reachable
+        + " of the " + syncStandbys + " synchronous standbys are reachable: at least " + mustSee + " are needed to"
+        + " be sure the promoted one holds every acknowledged commit");
   }
 
   public static Decision decide(PgClusterSpec spec, ClusterState state, int primaryFailures) {
@@ -74,7 +100,7 @@ public final class FailoverPolicy {
         ? "primary " + holder + " has not renewed its grant (the primary Lease) for "
             + String.format("%.1f", state.grant().silence().toMillis() / 1000.0) + " s (its agent fences at "
             + String.format("%.2f", GrantTimes.fenceAfter(state.primary().leaseDuration()).toMillis() / 1000.0)
-            + " s of a " + state.primary().leaseDurationSeconds() + " s lease): it has fenced itself"
+            + " s of a " + state.primary().leaseDurationSeconds() + " s lease): it has fenced itself, or is doing so"
         : "primary " + holder + " failed " + primaryFailures + " consecutive probes";
     if (!silent && state.grant().holderRenewing()) {
       // Its agent renewed a moment ago, which it does only while its PostgreSQL answers it as a primary:
@@ -87,23 +113,12 @@ public final class FailoverPolicy {
     if (!Boolean.TRUE.equals(spec.failover.enabled)) {
       return new Blocked(failure + "; automated failover is disabled (spec.failover.enabled: false)");
     }
-    int promotable = Math.min(SyncStandbyNames.promotableInstances(spec), spec.instances);
-    List<InstanceState> candidates = state.instances().stream()
-        .filter(i -> !i.name().equals(holder))
-        .filter(i -> i.ordinal() < promotable)
-        .filter(i -> i.reachable() && i.facts().inRecovery())
-        .sorted(MOST_ADVANCED_FIRST)
-        .toList();
+    List<InstanceState> candidates = successors(spec, state, holder);
     boolean required = spec.replication.mode == ReplicationMode.SYNC
         && spec.replication.durability == Durability.REQUIRED;
-    if (required) {
-      int syncStandbys = promotable - 1;
-      int mustSee = syncStandbys - spec.replication.number + 1;
-      if (candidates.size() < mustSee) {
-        return new Blocked(failure + "; durability is required and only " + candidates.size() + " of the "
-            + syncStandbys + " synchronous standbys are reachable: at least " + mustSee + " are needed to be sure"
-            + " the promoted one holds every acknowledged commit");
-      }
+    Optional<String> unsure = tooFewSeen(spec, candidates.size());
+    if (unsure.isPresent()) {
+      return new Blocked(failure + "; " + unsure.get());
     }
     if (candidates.isEmpty()) {
       return new Blocked(failure + "; no reachable standby that may be promoted");

@@ -39,7 +39,7 @@ public record PrimaryRecord(String holder, int epoch, boolean initialized, Strin
         promotedAt, renewedAt, leaseDurationSeconds, formerReadOnly, null, null);
   }
 
-  public static final int DEFAULT_LEASE_DURATION_SECONDS = 5;
+  public static final int DEFAULT_LEASE_DURATION_SECONDS = 4;
 
   public PrimaryRecord(String holder, int epoch, boolean initialized, String resourceVersion, String fencePod,
       String fenceUid, java.time.Instant changedAt, String lastChange, String switchoverId,

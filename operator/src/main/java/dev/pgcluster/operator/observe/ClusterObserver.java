@@ -59,7 +59,7 @@ public final class ClusterObserver {
     List<SlotInfo> slots = List.of();
     List<StandbyConnection> standbys = List.of();
     java.util.Map<String, String> settings = java.util.Map.of();
-    for (Observed observed : InstanceProbes.all(probes)) {
+    for (Observed observed : InstanceProbes.all(probes, connector.connectTimeout())) {
       instances.add(observed.instance());
       if (observed.settings() != null) {
         slots = observed.slots();

@@ -1,9 +1,9 @@
 package dev.pgcluster.operator.observe;
 
 import dev.pgcluster.operator.api.v1alpha1.PgCluster;
+import dev.pgcluster.operator.ha.GrantWatch;
 import dev.pgcluster.operator.ha.InstanceFacts;
 import dev.pgcluster.operator.ha.PrimaryRecord;
-import dev.pgcluster.operator.lease.GrantWatch;
 import dev.pgcluster.operator.lease.PrimaryLease;
 import dev.pgcluster.operator.naming.PgClusterNames;
 import dev.pgcluster.operator.postgres.InstanceProbe;
@@ -79,7 +79,7 @@ public final class HealthPoller implements PerResourcePollingEventSource.Resourc
       probes.add(InstanceProbes.submit(pod.getMetadata().getUid(), () -> probe(cluster, name, ip, password.orElse(null)),
           InstanceHealth::reachable, why -> new InstanceHealth(name, false, false, 0)));
     }
-    result.addAll(InstanceProbes.all(probes));
+    result.addAll(InstanceProbes.all(probes, connector.connectTimeout()));
     record.ifPresent(primary -> {
       boolean holderRunsAsPrimary = result.stream()
           .anyMatch(h -> h.pod().equals(primary.holder()) && h.reachable() && !h.inRecovery());

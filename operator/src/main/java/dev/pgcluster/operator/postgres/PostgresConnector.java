@@ -19,6 +19,11 @@ public final class PostgresConnector {
     this.socketTimeout = socketTimeout;
   }
 
+  /** How long an instance may take to accept a connection: an observation waits as long for its answer. */
+  public Duration connectTimeout() {
+    return connectTimeout;
+  }
+
   public Connection connect(String host, int port, String user, String password) throws SQLException {
     Properties props = new Properties();
     props.setProperty("user", user);

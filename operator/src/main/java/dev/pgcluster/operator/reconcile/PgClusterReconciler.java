@@ -7,13 +7,13 @@ import dev.pgcluster.operator.config.OperatorConfig;
 import dev.pgcluster.operator.ha.Action;
 import dev.pgcluster.operator.ha.ClusterState;
 import dev.pgcluster.operator.ha.Decider;
+import dev.pgcluster.operator.ha.GrantTimes;
+import dev.pgcluster.operator.ha.GrantWatch;
 import dev.pgcluster.operator.ha.InstanceState;
 import dev.pgcluster.operator.ha.LeaseRecovery;
 import dev.pgcluster.operator.ha.PrimaryFailureTracker;
 import dev.pgcluster.operator.ha.PrimaryRecord;
 import dev.pgcluster.operator.ha.Rollout;
-import dev.pgcluster.operator.lease.GrantTimes;
-import dev.pgcluster.operator.lease.GrantWatch;
 import dev.pgcluster.operator.lease.LeaseConflictException;
 import dev.pgcluster.operator.lease.PrimaryLease;
 import dev.pgcluster.operator.metrics.PgClusterMetrics;
@@ -140,7 +140,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     ClusterState state = observed.withGrant(grant);
     state.instance(primary.holder()).filter(i -> i.runningAsPrimary() && grant.holderFenced()).ifPresent(i ->
         LOG.warn("primary {} runs but has not renewed its grant for {} ms (its agent fences at {} ms of a {} s lease):"
-            + " its agent cannot reach the API server or is not running, so it refuses writes", i.name(),
+            + " its agent cannot reach the API server or is not running, so it refuses writes (or is about to)", i.name(),
             grant.silence().toMillis(), GrantTimes.fenceAfter(primary.leaseDuration()).toMillis(),
             primary.leaseDurationSeconds()));
     if (!grant.formerGrantLeft().isZero() && primary.promotedAt() == null && primary.epoch() > 0) {
@@ -420,7 +420,8 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
       // Promote as soon as the former primary's grant is over.
       next = earliest(next, grant.fromNow(formerLeft, now));
     }
-    if (state.primary().initialized() && !grant.holderRenewing() && !grant.holderFenced()) {
+    if (state.primary().initialized() && !grant.holderRenewing() && !grant.holderFenced()
+        && !grant.untilFenced().isZero()) {
       // A holder that stopped renewing fences itself at its deadline: begin the failover right then.
       next = earliest(next, grant.fromNow(grant.untilFenced(), now));
     }

@@ -1,15 +1,15 @@
 package dev.pgcluster.operator.agent;
 
-import dev.pgcluster.operator.lease.GrantTimes;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.pgcluster.operator.ha.GrantTimes;
 import java.time.Duration;
 import java.util.Optional;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.api.Test;
 
 /**
  * The agent's table. holder: who the Lease names ("-" = it could not be read); local: p = primary,

@@ -99,7 +99,7 @@ class DeciderTest {
     cluster.getSpec().failover.leaseDurationSeconds = 8;
     ClusterState state = state(true, List.of(), instance(0, "primary", PRIMARY));
     assertTrue(decide(cluster, state).contains(new Action.SetLeaseDuration(8)));
-    cluster.getSpec().failover.leaseDurationSeconds = 5;
+    cluster.getSpec().failover.leaseDurationSeconds = 4;
     assertFalse(decide(cluster, state).stream().anyMatch(a -> a instanceof Action.SetLeaseDuration));
   }
 
@@ -155,8 +155,8 @@ class DeciderTest {
     return Decider.decide(cluster.getSpec(), PgClusterNames.of(cluster), state);
   }
 
-  private static final dev.pgcluster.operator.lease.GrantWatch.Grant SILENT =
-      new dev.pgcluster.operator.lease.GrantWatch.Grant(true, java.time.Duration.ofSeconds(6), java.time.Duration.ZERO,
+  private static final dev.pgcluster.operator.ha.GrantWatch.Grant SILENT =
+      new dev.pgcluster.operator.ha.GrantWatch.Grant(true, java.time.Duration.ofSeconds(6), java.time.Duration.ZERO,
           false);
 
   private static ClusterState state(boolean initialized, List<SlotInfo> slots, InstanceState... instances) {

@@ -8,7 +8,6 @@ import dev.pgcluster.operator.api.v1alpha1.DelayedReplicasSpec;
 import dev.pgcluster.operator.api.v1alpha1.Durability;
 import dev.pgcluster.operator.api.v1alpha1.PgCluster;
 import dev.pgcluster.operator.api.v1alpha1.ReplicationMode;
-import dev.pgcluster.operator.lease.GrantWatch;
 import dev.pgcluster.operator.naming.PgClusterNames;
 import dev.pgcluster.operator.render.TestClusters;
 import java.util.ArrayList;
@@ -181,6 +180,24 @@ class FailoverDecisionTest {
     ClusterState bootstrapping = withRecord(state("pg-0:x pg-1:x", 9), new PrimaryRecord("pg-0", 0, false, "1"));
     assertTrue(decide(cluster("async"), bootstrapping).stream()
         .noneMatch(a -> a instanceof Action.TransferPrimary || a instanceof Action.Promote));
+  }
+
+  @Test
+  void underDurabilityRequiredThePromotionWaitsForEnoughStandbysToAnswerAgain() {
+    PrimaryRecord moved = new PrimaryRecord("pg-2", 1, true, "3", "pg-0", "uid-pg-0", null, "failover");
+    // ANY 1 of two synchronous standbys: both must be seen to know the promoted one holds every commit.
+    ClusterState oneSilent = withRecord(state("pg-1:x pg-2:s:0/600", 0), moved);
+    assertTrue(decide(cluster("sync-any1"), oneSilent).stream().noneMatch(a -> a instanceof Action.Promote),
+        "pg-1 stopped answering after the Lease moved: it may hold commits pg-2 lacks");
+    ClusterState bothSeen = withRecord(state("pg-1:s:0/500 pg-2:s:0/600", 0), moved);
+    assertTrue(decide(cluster("sync-any1"), bothSeen).stream().anyMatch(a -> a instanceof Action.Promote p
+        && p.pod().equals("pg-2")));
+    assertTrue(decide(cluster("sync-any1-pref"), oneSilent).stream().anyMatch(a -> a instanceof Action.Promote),
+        "durability preferred does not wait");
+    PrimaryRecord switchedOver = new PrimaryRecord("pg-2", 1, true, "3", "pg-0", "uid-pg-0", null, "switchover", null,
+        null, null, 5, true);
+    assertTrue(decide(cluster("sync-any1"), withRecord(state("pg-1:x pg-2:s:0/600", 0), switchedOver)).stream()
+        .anyMatch(a -> a instanceof Action.Promote), "after a switchover the target replayed everything");
   }
 
   private static List<Action> decide(PgCluster cluster, ClusterState state) {

@@ -24,11 +24,12 @@ public class FailoverSpec {
   @JsonPropertyDescription("Consecutive failed probes after which the primary is considered failed.")
   public Integer failureThreshold = 3;
 
-  @Default("5")
+  @Default("4")
   @Min(3)
   @Max(300)
   @JsonPropertyDescription("The primary's grant: its agent renews the primary Lease and fences it (read-only, sessions"
-      + " ended) once it could not for this long minus a margin (a quarter, at least 1 s); no standby is promoted"
-      + " before the former primary's grant has run out.")
-  public Integer leaseDurationSeconds = 5;
+      + " ended) once it could not for this long minus a margin (a quarter, at least 1 s); the operator begins a"
+      + " failover once it has seen no renewal for as long, and promotes no standby before the former primary's"
+      + " grant has run out.")
+  public Integer leaseDurationSeconds = 4;
 }

@@ -1,10 +1,9 @@
-package dev.pgcluster.operator.lease;
+package dev.pgcluster.operator.ha;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.pgcluster.operator.ha.PrimaryRecord;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.atomic.AtomicLong;
@@ -156,12 +155,59 @@ class GrantWatchTest {
     assertTrue(watch.observe("ns/pg", record("pg-0", 0, 11), true).holderFenced(), "two durations without renewal");
   }
 
+  @Test
+  void aShortenedLeaseCountsOnlyOnceTheAgentRenewedUnderIt() {
+    watch.observe("ns/pg", record("pg-0", 0, 10, 30), true);
+    tick(1_000);
+    watch.observe("ns/pg", record("pg-0", 0, 11, 30), true);  // renewed under a 30 s lease
+    tick(500);
+    // spec.failover.leaseDurationSeconds 30 -> 5; then the holder's node goes silent
+    GrantWatch.Grant shortened = watch.observe("ns/pg", record("pg-0", 0, 11, 5), true);
+    assertEquals(Duration.ofMillis(22_000), shortened.untilFenced(), "its agent fences at 22.5 s of 30 s");
+    for (int i = 0; i < 21; i++) {
+      tick(1_000);  // read every probe period, no renewal
+      assertFalse(watch.observe("ns/pg", record("pg-0", 0, 11, 5), true).holderFenced(),
+          "its agent last read 30 s: it fences at 22.5 s");
+    }
+    tick(1_000);
+    assertTrue(watch.observe("ns/pg", record("pg-0", 0, 11, 5), true).holderFenced());
+  }
+
+  @Test
+  void aShortenedLeaseAppliesFromTheNextRenewal() {
+    watch.observe("ns/pg", record("pg-0", 0, 10, 30), true);
+    tick(1_000);
+    watch.observe("ns/pg", record("pg-0", 0, 11, 5), true);  // its agent read 5 s, then renewed
+    tick(3_750);
+    assertTrue(watch.observe("ns/pg", record("pg-0", 0, 11, 5), true).holderFenced());
+  }
+
+  @Test
+  void aFormerHolderWhoseLeaseWasShortenedKeepsTheLongerGrant() {
+    watch.observe("ns/pg", record("pg-0", 0, 10, 30), true);
+    tick(1_000);
+    watch.observe("ns/pg", record("pg-0", 0, 11, 30), true);
+    tick(500);
+    watch.observe("ns/pg", record("pg-0", 0, 11, 5), true);
+    for (int i = 0; i < 22; i++) {
+      tick(1_000);
+      watch.observe("ns/pg", record("pg-0", 0, 11, 5), true);
+    }
+    tick(500);
+    GrantWatch.Grant moved = watch.observe("ns/pg", record("pg-1", 1, 34, 5), false);
+    assertEquals(Duration.ofSeconds(7), moved.formerGrantLeft(), "30 s from the renewal seen, not 5");
+  }
+
   private void tick(long millis) {
     nanos.addAndGet(millis * 1_000_000);
   }
 
   private static PrimaryRecord record(String holder, int epoch, long renewedAtSecond) {
+    return record(holder, epoch, renewedAtSecond, 5);
+  }
+
+  private static PrimaryRecord record(String holder, int epoch, long renewedAtSecond, int leaseSeconds) {
     return new PrimaryRecord(holder, epoch, true, "1", null, null, null, null, null, null,
-        Instant.ofEpochSecond(renewedAtSecond), 5, false);
+        Instant.ofEpochSecond(renewedAtSecond), leaseSeconds, false);
   }
 }

@@ -1,6 +1,5 @@
-package dev.pgcluster.operator.lease;
+package dev.pgcluster.operator.ha;
 
-import dev.pgcluster.operator.ha.PrimaryRecord;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -57,7 +56,8 @@ public final class GrantWatch {
     }
   }
 
-  private record Seen(PrimaryRecord record, long changedAt, long readAt, boolean renewalSeen) {
+  /** {@code duration}: the lease duration the holder's agent may be counting with (nanoseconds). */
+  private record Seen(PrimaryRecord record, long changedAt, long readAt, boolean renewalSeen, long duration) {
     String holder() {
       return record.holder();
     }
@@ -114,12 +114,16 @@ public final class GrantWatch {
       holderRunsAsPrimary = true;
     }
     long now = readAt;
-    long duration = record.leaseDuration().toNanos();
+    long recorded = record.leaseDuration().toNanos();
     // Not looking for a while (the API server was unreachable): the agent could not renew either, so
     // it gets a whole duration from now rather than being declared silent at once.
-    boolean blind = previous == null || now - previous.readAt() > duration + Duration.ofSeconds(2).toNanos();
+    boolean blind = previous == null
+        || now - previous.readAt() > Math.max(recorded, previous.duration()) + Duration.ofSeconds(2).toNanos();
     boolean sameGrant = !blind && previous.holder().equals(record.holder()) && previous.epoch() == record.epoch();
     boolean renewed = sameGrant && !java.util.Objects.equals(previous.renewedAt(), record.renewedAt());
+    // A shortened lease reaches the agent with its next renewal (it reads the Lease to renew it): until
+    // the operator sees one, the agent may still count with the longer duration it read before.
+    long duration = sameGrant && !renewed ? Math.max(recorded, previous.duration()) : recorded;
     boolean renewalSeen = sameGrant && (previous.renewalSeen() || renewed);
     // Before its first renewal seen, a holder that does not run as a primary is not counted.
     boolean counting = renewalSeen || holderRunsAsPrimary;
@@ -127,21 +131,22 @@ public final class GrantWatch {
     long changedAt = changed ? now : previous.changedAt();
     if (previous == null || previous.epoch() != record.epoch()) {
       // A former holder never seen renewing may have renewed unseen just before: a whole duration from now.
+      long formerDuration = previous == null ? recorded : Math.max(recorded, previous.duration());
       long ends = !blind && previous.epoch() == record.epoch() - 1 && previous.renewalSeen()
-          ? previous.changedAt() + duration : now + duration;
+          ? previous.changedAt() + formerDuration : now + formerDuration;
       FormerEnd known = formerEnds.get(cluster);
       if (known == null || known.epoch() != record.epoch()) {
         formerEnds.put(cluster, new FormerEnd(record.epoch(), ends));
       }
     }
-    seen.put(cluster, new Seen(record, changedAt, now, renewalSeen));
+    seen.put(cluster, new Seen(record, changedAt, now, renewalSeen, duration));
     FormerEnd former = formerEnds.get(cluster);
     long left = former == null || former.epoch() != record.epoch() || record.formerReadOnly() ? 0
         : Math.max(0, former.endsAt() - now);
     long silence = now - changedAt;
-    long bound = renewalSeen ? GrantTimes.fenceAfter(record.leaseDuration()).toNanos() : 2 * duration;
+    long bound = renewalSeen ? GrantTimes.fenceAfter(Duration.ofNanos(duration)).toNanos() : 2 * duration;
     // Two of the agent's renew periods without a renewal is no longer "renewing".
-    long renewing = 2 * GrantTimes.renewPeriod(record.leaseDuration()).toNanos();
+    long renewing = 2 * GrantTimes.renewPeriod(Duration.ofNanos(duration)).toNanos();
     return new Grant(silence >= bound, Duration.ofNanos(silence), Duration.ofNanos(Math.max(0, bound - silence)),
         Duration.ofNanos(left), renewalSeen && silence < renewing, now);
   }

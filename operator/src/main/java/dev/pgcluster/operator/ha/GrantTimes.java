@@ -1,11 +1,12 @@
-package dev.pgcluster.operator.lease;
+package dev.pgcluster.operator.ha;
 
 import java.time.Duration;
 
 /**
  * The timings of a primary's grant, shared by the agent that holds it and the operator that waits
- * for its end. From the start of the agent's last successful renewal: it fences its PostgreSQL at
- * {@link #fenceAfter}; the operator promotes another instance once it has seen no renewal for the
+ * for its end. From the start of the agent's last successful renewal, the agent fences its PostgreSQL
+ * at {@link #fenceAfter}. From the moment it saw that renewal (later), the operator begins a failover
+ * at {@link #fenceAfter} (the Lease moves, the pod is deleted) and promotes another instance after the
  * whole lease duration, which leaves {@link #fenceMargin} for the fence itself and the clocks' rates.
  */
 public final class GrantTimes {
