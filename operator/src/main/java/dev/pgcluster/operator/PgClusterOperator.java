@@ -28,15 +28,17 @@ public final class PgClusterOperator implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(PgClusterOperator.class);
 
   private final Operator operator;
+  private final PgClusterReconciler reconciler;
   private final HttpEndpoints http;
   private final AtomicBoolean started;
   private final AtomicBoolean closing;
   private final KubernetesClient client;
   private final OperatorConfig config;
 
-  private PgClusterOperator(Operator operator, HttpEndpoints http, AtomicBoolean started, AtomicBoolean closing,
-      KubernetesClient client, OperatorConfig config) {
+  private PgClusterOperator(Operator operator, PgClusterReconciler reconciler, HttpEndpoints http,
+      AtomicBoolean started, AtomicBoolean closing, KubernetesClient client, OperatorConfig config) {
     this.operator = operator;
+    this.reconciler = reconciler;
     this.http = http;
     this.started = started;
     this.closing = closing;
@@ -97,13 +99,14 @@ public final class PgClusterOperator implements AutoCloseable {
             .build());
       }
     });
-    operator.register(new PgClusterReconciler(client, config, metrics, Clock.systemUTC()), c -> {
+    PgClusterReconciler reconciler = new PgClusterReconciler(client, config, metrics, Clock.systemUTC());
+    operator.register(reconciler, c -> {
       if (!config.watchNamespaces().isEmpty()) {
         c.settingNamespaces(config.watchNamespaces());
       }
     });
     AtomicBoolean started = new AtomicBoolean();
-    PgClusterOperator running = new PgClusterOperator(operator,
+    PgClusterOperator running = new PgClusterOperator(operator, reconciler,
         new HttpEndpoints(config.httpAddress(), config.httpPort(), registry, started::get), started, closing, client,
         config);
     operator.start();
@@ -130,6 +133,7 @@ public final class PgClusterOperator implements AutoCloseable {
     }
     long start = System.nanoTime();
     operator.stop();
+    reconciler.close();
     if (config.leaderElection()) {
       releaseLeaderLease();
     }

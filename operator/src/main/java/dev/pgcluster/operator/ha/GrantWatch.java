@@ -151,6 +151,21 @@ public final class GrantWatch {
         Duration.ofNanos(left), renewalSeen && silence < renewing, now);
   }
 
+  /**
+   * A read of the Lease made only to see renewals sooner (GrantSweep): a renewal of the grant already
+   * seen (same holder, same epoch) is recorded as of {@code readAt}; anything else waits for the
+   * reconcile's and the poller's own reads, which also know whether the holder runs as a primary.
+   */
+  public synchronized void sawRenewal(String cluster, PrimaryRecord record, long readAt) {
+    Seen previous = seen.get(cluster);
+    if (previous == null || readAt <= previous.readAt() || !previous.holder().equals(record.holder())
+        || previous.epoch() != record.epoch() || java.util.Objects.equals(previous.renewedAt(), record.renewedAt())) {
+      return;
+    }
+    // Renewed: the agent counts with the duration it read to renew (see observe).
+    seen.put(cluster, new Seen(record, readAt, readAt, true, record.leaseDuration().toNanos()));
+  }
+
   public void forget(String cluster) {
     seen.remove(cluster);
     formerEnds.remove(cluster);

@@ -229,7 +229,8 @@ public final class PrimaryLease {
     return ZonedDateTime.now(clock).withZoneSameInstant(ZoneOffset.UTC);
   }
 
-  static PrimaryRecord toRecord(Lease lease) {
+  /** The record a primary Lease holds (as read, with its resourceVersion). */
+  public static PrimaryRecord toRecord(Lease lease) {
     var annotations = lease.getMetadata().getAnnotations();
     boolean initialized = annotations != null && "true".equals(annotations.get(INITIALIZED_ANNOTATION));
     Integer transitions = lease.getSpec().getLeaseTransitions();

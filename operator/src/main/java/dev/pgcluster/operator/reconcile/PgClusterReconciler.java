@@ -20,6 +20,7 @@ import dev.pgcluster.operator.metrics.PgClusterMetrics;
 import dev.pgcluster.operator.naming.PgClusterNames;
 import dev.pgcluster.operator.observe.ClusterObserver;
 import dev.pgcluster.operator.observe.Credentials;
+import dev.pgcluster.operator.observe.GrantSweep;
 import dev.pgcluster.operator.observe.HealthPoller;
 import dev.pgcluster.operator.postgres.PostgresConnector;
 import dev.pgcluster.operator.render.ConfigMapRenderer;
@@ -85,6 +86,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
   private final PrimaryFailureTracker failures = new PrimaryFailureTracker();
   private final GrantWatch grants = new GrantWatch();
   private final Credentials credentials;
+  private final GrantSweep sweep;
   private final Clock clock;
 
   public PgClusterReconciler(KubernetesClient client, OperatorConfig config, PgClusterMetrics metrics, Clock clock) {
@@ -97,12 +99,14 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     this.lease = new PrimaryLease(client, clock);
     this.events = new EventRecorder(client, config.identity());
     this.credentials = new Credentials(client);
+    this.sweep = new GrantSweep(client, grants, config.watchNamespaces());
     this.observer = new ClusterObserver(client, connector, credentials);
     this.actuator = new Actuator(client, connector, credentials, lease, events, metrics);
   }
 
   @Override
   public UpdateControl<PgCluster> reconcile(PgCluster cluster, Context<PgCluster> context) throws SQLException {
+    sweep.start();  // only the leading operator reconciles, and only it needs to see renewals
     List<String> problems = new java.util.ArrayList<>(SpecValidator.validate(cluster.getSpec()));
     if (problems.isEmpty()) {
       problems.addAll(SpecValidator.validateChange(lastValidSpec(cluster).orElse(null), cluster.getSpec()));
@@ -426,6 +430,11 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
       next = earliest(next, grant.fromNow(grant.untilFenced(), now));
     }
     return control.rescheduleAfter(next);
+  }
+
+  /** Stops the threads of its own (the Lease sweep). */
+  public void close() {
+    sweep.close();
   }
 
   /** {@code next}, or {@code deadline} and a moment when that comes first (never in the past). */

@@ -198,6 +198,33 @@ class GrantWatchTest {
     assertEquals(Duration.ofSeconds(7), moved.formerGrantLeft(), "30 s from the renewal seen, not 5");
   }
 
+  @Test
+  void aRenewalSeenBySweepingCountsFromThatRead() {
+    watch.observe("ns/pg", record("pg-0", 0, 10), true);
+    tick(1_000);
+    watch.observe("ns/pg", record("pg-0", 0, 11), true);
+    tick(900);
+    watch.sawRenewal("ns/pg", record("pg-0", 0, 12), watch.now());  // a quarter second after the renewal
+    tick(2_000);
+    GrantWatch.Grant grant = watch.observe("ns/pg", record("pg-0", 0, 12), true);
+    assertEquals(Duration.ofMillis(2_000), grant.silence(), "from the sweep's read, not the poller's");
+  }
+
+  @Test
+  void sweepingChangesNothingButRenewalsOfTheGrantAlreadySeen() {
+    watch.observe("ns/pg", record("pg-0", 0, 10), true);
+    long early = watch.now();
+    tick(1_000);
+    watch.observe("ns/pg", record("pg-0", 0, 11), true);
+    tick(1_500);
+    watch.sawRenewal("ns/pg", record("pg-1", 1, 12), watch.now());  // a new holder: the reconcile's business
+    watch.sawRenewal("ns/pg", record("pg-0", 0, 11), watch.now());  // no renewal
+    watch.sawRenewal("ns/pg", record("pg-0", 0, 12), early);        // read before the last read seen
+    watch.sawRenewal("ns/other", record("pg-0", 0, 12), watch.now());  // a cluster not observed yet
+    tick(2_250);
+    assertTrue(watch.observe("ns/pg", record("pg-0", 0, 11), true).holderFenced(), "3.75 s since the renewal");
+  }
+
   private void tick(long millis) {
     nanos.addAndGet(millis * 1_000_000);
   }
