@@ -114,8 +114,8 @@ public final class Decider {
     String holder = state.primary().holder();
     Optional<InstanceState> current = state.instance(holder);
     // A holder that runs as a primary but stopped renewing its grant has fenced itself: fail over.
-    boolean silentPrimary = current.isPresent() && current.get().runningAsPrimary() && state.grant().holderFenced();
-    if (current.isPresent() && current.get().reachable() && !silentPrimary) {
+    boolean fencedPrimary = current.isPresent() && current.get().runningAsPrimary() && state.grant().holderFenced();
+    if (current.isPresent() && current.get().reachable() && !fencedPrimary) {
       if (current.get().facts().inRecovery() && fenced) {
         // The former primary's own grant must be over first: its old write window closes before ours opens.
         if (!state.grant().formerGrantLeft().isZero()) {

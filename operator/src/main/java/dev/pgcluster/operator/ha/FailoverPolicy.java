@@ -91,18 +91,18 @@ public final class FailoverPolicy {
 
   public static Decision decide(PgClusterSpec spec, ClusterState state, int primaryFailures) {
     int threshold = spec.failover.failureThreshold;
-    boolean silent = state.grant().holderFenced();
-    if (primaryFailures < threshold && !silent) {
+    boolean fenced = state.grant().holderFenced();
+    if (primaryFailures < threshold && !fenced) {
       return new Waiting(primaryFailures, threshold);
     }
     String holder = state.primary().holder();
-    String failure = silent
+    String failure = fenced
         ? "primary " + holder + " has not renewed its grant (the primary Lease) for "
             + String.format("%.1f", state.grant().silence().toMillis() / 1000.0) + " s (its agent fences at "
             + String.format("%.2f", GrantTimes.fenceAfter(state.primary().leaseDuration()).toMillis() / 1000.0)
             + " s of a " + state.primary().leaseDurationSeconds() + " s lease): it has fenced itself, or is doing so"
         : "primary " + holder + " failed " + primaryFailures + " consecutive probes";
-    if (!silent && state.grant().holderRenewing()) {
+    if (!fenced && state.grant().holderRenewing()) {
       // Its agent renewed a moment ago, which it does only while its PostgreSQL answers it as a primary:
       // the primary runs, and only this operator cannot reach it (a partition on the operator's side).
       // A failover would fence a working primary; a crashed one stops renewing within two seconds.

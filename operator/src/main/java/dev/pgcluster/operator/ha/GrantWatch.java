@@ -98,7 +98,7 @@ public final class GrantWatch {
   /**
    * One fresh read of the cluster's primary Lease (not from a cache), timed at {@code readAt}
    * ({@link #now()} right after the read): a read observed seconds later, after slow SQL probes, must
-   * not make the holder look silent for those seconds, and a read older than one already observed
+   * not make the holder look fenced for those seconds, and a read older than one already observed
    * changes nothing.
    *
    * @param holderRunsAsPrimary whether the holder's PostgreSQL was just seen running as a primary
@@ -116,7 +116,7 @@ public final class GrantWatch {
     long now = readAt;
     long recorded = record.leaseDuration().toNanos();
     // Not looking for a while (the API server was unreachable): the agent could not renew either, so
-    // it gets a whole duration from now rather than being declared silent at once.
+    // it counts as a holder never seen renewing (two durations from now) rather than fenced at once.
     boolean blind = previous == null
         || now - previous.readAt() > Math.max(recorded, previous.duration()) + Duration.ofSeconds(2).toNanos();
     boolean sameGrant = !blind && previous.holder().equals(record.holder()) && previous.epoch() == record.epoch();
