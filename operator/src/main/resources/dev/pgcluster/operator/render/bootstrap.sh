@@ -169,7 +169,9 @@ report_divergence() {
   dump="$(pg_waldump -p "$PGDATA/pg_wal" -t "$local_tli" -s "$switch" 2>&1 || true)"
   last="$(printf '%s\n' "$dump" | sed -n 's/.*lsn: \([0-9A-F]*\/[0-9A-F]*\), prev.*/\1/p' | tail -1)"
   commits="$(printf '%s\n' "$dump" | grep -c 'desc: COMMIT' || true)"
-  first_commit="$(printf '%s\n' "$dump" | sed -n 's/.*desc: COMMIT \([0-9-]* [0-9:.]* [A-Z]*\).*/\1/p' | head -1)"
+  # awk 'NR == 1', not head -1: head exits at once, and sed writing on (thousands of commits in a busy
+  # async primary's divergence) dies of SIGPIPE, which pipefail and set -e made this script's exit (141).
+  first_commit="$(printf '%s\n' "$dump" | sed -n 's/.*desc: COMMIT \([0-9-]* [0-9:.]* [A-Z]*\).*/\1/p' | awk 'NR == 1')"
   last_commit="$(printf '%s\n' "$dump" | sed -n 's/.*desc: COMMIT \([0-9-]* [0-9:.]* [A-Z]*\).*/\1/p' | tail -1)"
   bytes=0
   if [ -n "$last" ]; then
