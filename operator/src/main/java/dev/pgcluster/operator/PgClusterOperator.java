@@ -105,6 +105,12 @@ public final class PgClusterOperator implements AutoCloseable {
         c.settingNamespaces(config.watchNamespaces());
       }
     });
+    operator.register(new dev.pgcluster.operator.reconcile.PgBackupReconciler(client,
+        new dev.pgcluster.operator.reconcile.EventRecorder(client, config.identity())), c -> {
+          if (!config.watchNamespaces().isEmpty()) {
+            c.settingNamespaces(config.watchNamespaces());
+          }
+        });
     AtomicBoolean started = new AtomicBoolean();
     PgClusterOperator running = new PgClusterOperator(operator, reconciler,
         new HttpEndpoints(config.httpAddress(), config.httpPort(), registry, started::get), started, closing, client,

@@ -58,6 +58,20 @@ public final class Sandbox implements AutoCloseable {
   private final VolumeProvisioner provisioner;
   private final Thread loop;
   private volatile boolean closed;
+  private final AddressPool addresses;
+  private dev.pgcluster.sandbox.objectstore.ObjectStore objectStore;
+
+  /**
+   * The sandbox's S3-protocol object store, started on first use: s3proxy over HTTPS, as the Service
+   * objectstore.objectstore.svc (see ObjectStore).
+   */
+  public synchronized dev.pgcluster.sandbox.objectstore.ObjectStore objectStore() {
+    if (objectStore == null) {
+      objectStore = dev.pgcluster.sandbox.objectstore.ObjectStore.start(root.resolve("objectstore"),
+          addresses.allocate(9443), client);
+    }
+    return objectStore;
+  }
 
   private Sandbox(Path root, boolean keepRoot) throws IOException {
     this.root = root;
@@ -66,6 +80,7 @@ public final class Sandbox implements AutoCloseable {
     // Each sandbox takes its own /22 of pod and Service addresses, so that sandboxes never meet.
     int third = 4 * Math.floorMod((int) ProcessHandle.current().pid() * 7 + BLOCKS.getAndIncrement(), 64);
     AddressPool addresses = new AddressPool("198.18", third);
+    this.addresses = addresses;
     this.apiAddress = addresses.allocate(6443);
     String serviceCidr = "198.19." + third + ".0/22";
     List<String> nodes = new ArrayList<>(List.of(SYSTEM_NODE));
@@ -553,6 +568,9 @@ public final class Sandbox implements AutoCloseable {
     List<Kubelet> order = new ArrayList<>(kubelets.values());
     java.util.Collections.reverse(order);
     order.forEach(Kubelet::close);
+    if (objectStore != null) {
+      objectStore.close();
+    }
     podNetwork.close();
     network.close();
     proxyClient.close();

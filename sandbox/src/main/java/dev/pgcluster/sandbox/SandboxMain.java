@@ -94,7 +94,17 @@ public final class SandboxMain {
       sandbox.installOperator();
       PgCluster cluster;
       try {
-        cluster = sandbox.apply(options.namespace(), Files.readString(options.manifest()));
+        String manifest = Files.readString(options.manifest());
+        if (manifest.contains("\n  backup:")) {
+          // The sandbox's own S3 server, and the Secret the examples name for it.
+          sandbox.ensureNamespace(options.namespace());
+          sandbox.client().secrets().inNamespace(options.namespace())
+              .resource(sandbox.objectStore().credentialsSecret(options.namespace(), "backup-store")).createOr(s -> s.update());
+          out.printf("object store: https://%s (bucket %s), credentials and CA in Secret %s/backup-store%n",
+              dev.pgcluster.sandbox.objectstore.ObjectStore.ENDPOINT, dev.pgcluster.sandbox.objectstore.ObjectStore.BUCKET,
+              options.namespace());
+        }
+        cluster = sandbox.apply(options.namespace(), manifest);
       } catch (KubernetesClientException | IllegalArgumentException e) {
         out.println("error: the API server rejected " + options.manifest() + ": " + e.getMessage());
         return 1;

@@ -72,6 +72,31 @@ public final class InstanceAgent {
       org.slf4j.MDC.put("resource.name", agent.me);
       agent.guard();
     }, 100, 100, java.util.concurrent.TimeUnit.MILLISECONDS);
+    String stanza = env.get("PGBACKREST_STANZA");
+    if (stanza != null && !stanza.isBlank()) {
+      BackupAgent backups = new BackupAgent(client, new BackupAgent.Processes(), () -> agent.lastLocal,
+          agent.namespace, require(env, "CLUSTER_NAME"), stanza, agent.me);
+      LOG.info("backups configured: this agent keeps stanza {} ready while its instance is the primary and takes"
+          + " the base backups assigned to it", stanza);
+      Thread t = new Thread(() -> {
+        org.slf4j.MDC.put("resource.namespace", agent.namespace);
+        org.slf4j.MDC.put("resource.name", agent.me);
+        while (!Thread.currentThread().isInterrupted()) {
+          try {
+            backups.round();
+          } catch (RuntimeException e) {
+            LOG.warn("backup round failed: {}", e.getMessage());
+          }
+          try {
+            Thread.sleep(2000);
+          } catch (InterruptedException e) {
+            return;
+          }
+        }
+      }, "backups");
+      t.setDaemon(true);
+      t.start();
+    }
     agent.run();
   }
 

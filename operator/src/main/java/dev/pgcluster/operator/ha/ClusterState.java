@@ -10,17 +10,17 @@ import java.util.Optional;
  *
  * Everything the decider may look at, captured at one moment. {@code slots}, {@code standbys} and
  * {@code primarySettings} (the live values of the settings the operator manages with ALTER SYSTEM)
- * are the primary's view and are empty when the primary could not be reached.
+ * are the primary's view and are empty when the primary could not be reached; so is {@code archive}.
  */
 public record ClusterState(
     PrimaryRecord primary, List<InstanceState> instances, List<SlotInfo> slots, List<StandbyConnection> standbys,
     Map<String, String> primarySettings, int primaryFailures, java.util.Set<String> stuckStandbys,
-    GrantWatch.Grant grant) {
+    GrantWatch.Grant grant, ArchiveFacts archive) {
 
   public ClusterState(PrimaryRecord primary, List<InstanceState> instances, List<SlotInfo> slots,
       List<StandbyConnection> standbys, Map<String, String> primarySettings, int primaryFailures) {
     this(primary, instances, slots, standbys, primarySettings, primaryFailures, java.util.Set.of(),
-        GrantWatch.Grant.NONE);
+        GrantWatch.Grant.NONE, ArchiveFacts.NONE);
   }
 
   public ClusterState(
@@ -35,17 +35,23 @@ public record ClusterState(
 
   /** The same observation, with the number of consecutive failed probes of the Lease holder. */
   public ClusterState withPrimaryFailures(int failures) {
-    return new ClusterState(primary, instances, slots, standbys, primarySettings, failures, stuckStandbys, grant);
+    return new ClusterState(primary, instances, slots, standbys, primarySettings, failures, stuckStandbys, grant, archive);
   }
 
   /** The same observation, with what the operator has seen of the primary's grant. */
   public ClusterState withGrant(GrantWatch.Grant seen) {
-    return new ClusterState(primary, instances, slots, standbys, primarySettings, primaryFailures, stuckStandbys, seen);
+    return new ClusterState(primary, instances, slots, standbys, primarySettings, primaryFailures, stuckStandbys, seen, archive);
+  }
+
+  /** The same observation, with the primary's archiving. */
+  public ClusterState withArchive(ArchiveFacts facts) {
+    return new ClusterState(primary, instances, slots, standbys, primarySettings, primaryFailures, stuckStandbys, grant,
+        facts);
   }
 
   /** Standbys that have not streamed from the primary's timeline for a while (see the reconciler). */
   public ClusterState withStuckStandbys(java.util.Set<String> stuck) {
-    return new ClusterState(primary, instances, slots, standbys, primarySettings, primaryFailures, stuck, grant);
+    return new ClusterState(primary, instances, slots, standbys, primarySettings, primaryFailures, stuck, grant, archive);
   }
 
   /**

@@ -26,6 +26,9 @@ public final class PgClusterMetrics {
   private final MultiGauge primary;
   private final MultiGauge readyInstances;
   private final MultiGauge epoch;
+  private final MultiGauge lastArchived;
+  private final MultiGauge walWaiting;
+  private final MultiGauge archiveFailures;
   private final MeterRegistry registry;
 
   public PgClusterMetrics(MeterRegistry registry) {
@@ -41,6 +44,15 @@ public final class PgClusterMetrics {
     readyInstances = MultiGauge.builder("pgcluster.ready.instances").description("Ready instances per cluster")
         .register(registry);
     epoch = MultiGauge.builder("pgcluster.primary.epoch").description("Primary epoch (Lease transitions)")
+        .register(registry);
+    // Archiving (spec.backup): the time, not the age, so that the age keeps growing between refreshes
+    // (alert on time() - pgcluster_archive_last_archived_timestamp_seconds).
+    lastArchived = MultiGauge.builder("pgcluster.archive.last.archived.timestamp").baseUnit("seconds")
+        .description("When the primary last archived a WAL file (Unix time)").register(registry);
+    walWaiting = MultiGauge.builder("pgcluster.archive.wal.waiting").baseUnit("segments")
+        .description("WAL segments the primary keeps until they are archived").register(registry);
+    archiveFailures = MultiGauge.builder("pgcluster.archive.failures")
+        .description("Failed archive attempts on the current primary since it started (pg_stat_archiver)")
         .register(registry);
   }
 
@@ -88,6 +100,21 @@ public final class PgClusterMetrics {
     primary.register(instanceRows(i -> i.role == InstanceRole.PRIMARY ? 1 : 0), true);
     readyInstances.register(clusterRows(s -> s.readyInstances == null ? 0 : s.readyInstances), true);
     epoch.register(clusterRows(s -> s.primaryEpoch == null ? 0 : s.primaryEpoch), true);
+    lastArchived.register(backupRows(b -> b.lastArchivedAt == null ? Double.NaN
+        : java.time.Instant.parse(b.lastArchivedAt).toEpochMilli() / 1000.0), true);
+    walWaiting.register(backupRows(b -> b.walSegmentsWaiting == null ? Double.NaN : b.walSegmentsWaiting), true);
+    archiveFailures.register(backupRows(b -> b.archiveFailures == null ? Double.NaN : b.archiveFailures), true);
+  }
+
+  /** One row per cluster with spec.backup. */
+  private List<MultiGauge.Row<?>> backupRows(ToDoubleFunction<dev.pgcluster.operator.api.v1alpha1.BackupStatus> value) {
+    List<MultiGauge.Row<?>> rows = new ArrayList<>();
+    latest.forEach((key, status) -> {
+      if (status.backup != null) {
+        rows.add(MultiGauge.Row.of(clusterTags(key), value.applyAsDouble(status.backup)));
+      }
+    });
+    return rows;
   }
 
   private List<MultiGauge.Row<?>> instanceRows(ToDoubleFunction<InstanceStatus> value) {

@@ -1,6 +1,7 @@
 package dev.pgcluster.operator.observe;
 
 import dev.pgcluster.operator.api.v1alpha1.PgCluster;
+import dev.pgcluster.operator.ha.ArchiveFacts;
 import dev.pgcluster.operator.ha.ClusterState;
 import dev.pgcluster.operator.ha.ConfigFacts;
 import dev.pgcluster.operator.ha.InstanceFacts;
@@ -52,28 +53,30 @@ public final class ClusterObserver {
       if (ordinal >= 0) {
         probes.add(InstanceProbes.submit(pod.getMetadata().getUid(),
             () -> observe(cluster, pod, ordinal, password, primary, updateRevision), o -> o.instance().facts() != null,
-            why -> new Observed(instance(pod, ordinal, null, null, why, updateRevision), null, null, null)));
+            why -> new Observed(instance(pod, ordinal, null, null, why, updateRevision), null, null, null, null)));
       }
     }
     List<InstanceState> instances = new ArrayList<>();
     List<SlotInfo> slots = List.of();
     List<StandbyConnection> standbys = List.of();
     java.util.Map<String, String> settings = java.util.Map.of();
+    ArchiveFacts archive = ArchiveFacts.NONE;
     for (Observed observed : InstanceProbes.all(probes, connector.connectTimeout())) {
       instances.add(observed.instance());
       if (observed.settings() != null) {
         slots = observed.slots();
         standbys = observed.standbys();
         settings = observed.settings();
+        archive = observed.archive() == null ? ArchiveFacts.NONE : observed.archive();
       }
     }
     instances.sort(Comparator.comparingInt(InstanceState::ordinal));
-    return new ClusterState(primary, instances, slots, standbys, settings);
+    return new ClusterState(primary, instances, slots, standbys, settings).withArchive(archive);
   }
 
   /** One instance; for the primary (the holder running as one) also its slots, standbys and settings. */
   private record Observed(InstanceState instance, List<SlotInfo> slots, List<StandbyConnection> standbys,
-      java.util.Map<String, String> settings) {}
+      java.util.Map<String, String> settings, ArchiveFacts archive) {}
 
   private Observed observe(PgCluster cluster, Pod pod, int ordinal, String password, PrimaryRecord primary,
       String updateRevision) {
@@ -85,6 +88,7 @@ public final class ClusterObserver {
     List<SlotInfo> slots = null;
     List<StandbyConnection> standbys = null;
     java.util.Map<String, String> settings = null;
+    ArchiveFacts archive = null;
     if (ip == null || password == null) {
       error = ip == null ? "pod has no IP yet" : "superuser secret not readable";
     } else {
@@ -95,6 +99,7 @@ public final class ClusterObserver {
           slots = InstanceProbe.operatorSlots(c, PgClusterNames.SLOT_PREFIX);
           standbys = InstanceProbe.standbys(c);
           settings = InstanceProbe.settings(c, MANAGED_SETTINGS);
+          archive = readArchive(c, name);
         }
       } catch (SQLException e) {
         error = e.getMessage();
@@ -102,7 +107,18 @@ public final class ClusterObserver {
         LOG.debug("instance {} not reachable over SQL: {}", name, e.getMessage());
       }
     }
-    return new Observed(instance(pod, ordinal, facts, config, error, updateRevision), slots, standbys, settings);
+    return new Observed(instance(pod, ordinal, facts, config, error, updateRevision), slots, standbys, settings,
+        archive);
+  }
+
+  /** Archiving facts are for the status: failing to read them must not make the primary look unreachable. */
+  private static ArchiveFacts readArchive(Connection c, String name) {
+    try {
+      return InstanceProbe.archive(c, dev.pgcluster.operator.render.BackupRenderer.ARCHIVE_ERROR_FILE);
+    } catch (SQLException e) {
+      LOG.warn("could not read the archiving state of {}: {}", name, e.getMessage());
+      return null;
+    }
   }
 
   private static InstanceState instance(Pod pod, int ordinal, InstanceFacts facts, ConfigFacts config, String error,

@@ -161,6 +161,29 @@ public final class InstanceProbe {
     return rows;
   }
 
+  /**
+   * The primary's archiving. The archive command's error file is read only while the latest attempt
+   * failed (pg_read_file with missing_ok, relative to the data directory).
+   */
+  public static dev.pgcluster.operator.ha.ArchiveFacts archive(Connection primary, String errorFile) throws SQLException {
+    String sql = "SELECT current_setting('archive_mode') <> 'off', archived_count, last_archived_wal,"
+        + " last_archived_time, failed_count, last_failed_wal, last_failed_time,"
+        + " (SELECT count(*) FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready'),"
+        + " CASE WHEN last_failed_time > coalesce(last_archived_time, '-infinity')"
+        + " THEN pg_read_file(?, 0, 2000, true) END FROM pg_stat_archiver";
+    try (var ps = primary.prepareStatement(sql)) {
+      ps.setString(1, errorFile);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        java.sql.Timestamp archived = rs.getTimestamp(4);
+        java.sql.Timestamp failed = rs.getTimestamp(7);
+        return new dev.pgcluster.operator.ha.ArchiveFacts(rs.getBoolean(1), rs.getLong(2), rs.getString(3),
+            archived == null ? null : archived.toInstant(), rs.getLong(5), rs.getString(6),
+            failed == null ? null : failed.toInstant(), rs.getLong(8), rs.getString(9), java.time.Duration.ZERO);
+      }
+    }
+  }
+
   /** Physical slots on the primary whose name carries the operator's prefix. */
   public static List<SlotInfo> operatorSlots(Connection primary, String prefix) throws SQLException {
     List<SlotInfo> slots = new ArrayList<>();

@@ -49,4 +49,10 @@ public final class EventReasons {
   public static final String RECOVERED = "Recovered";
   /** Prefix of a phase change's reason ({@code PhaseHealthy}, {@code PhaseDegraded}, ...). */
   public static final String PHASE = "Phase";
+  /** Warning: a PgBackup cannot be taken (no such cluster, no spec.backup, the primary changed under it). */
+  public static final String BACKUP_FAILED = "BackupFailed";
+  /** Normal: the schedule (spec.backup.schedule) created a PgBackup. */
+  public static final String BACKUP_SCHEDULED = "BackupScheduled";
+  /** Warning: restoring the first primary from the store failed (pgBackRest's or PostgreSQL's message). */
+  public static final String RECOVERY_FAILED = "RecoveryFailed";
 }

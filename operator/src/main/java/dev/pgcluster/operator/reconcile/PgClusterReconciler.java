@@ -1,10 +1,13 @@
 package dev.pgcluster.operator.reconcile;
 
 import dev.pgcluster.operator.api.v1alpha1.ClusterPhase;
+import dev.pgcluster.operator.api.v1alpha1.PgBackup;
 import dev.pgcluster.operator.api.v1alpha1.PgCluster;
 import dev.pgcluster.operator.api.v1alpha1.PgClusterStatus;
+import dev.pgcluster.operator.backup.CronSchedule;
 import dev.pgcluster.operator.config.OperatorConfig;
 import dev.pgcluster.operator.ha.Action;
+import dev.pgcluster.operator.ha.ArchiveFacts;
 import dev.pgcluster.operator.ha.ClusterState;
 import dev.pgcluster.operator.ha.Decider;
 import dev.pgcluster.operator.ha.GrantTimes;
@@ -23,6 +26,7 @@ import dev.pgcluster.operator.observe.Credentials;
 import dev.pgcluster.operator.observe.GrantSweep;
 import dev.pgcluster.operator.observe.HealthPoller;
 import dev.pgcluster.operator.postgres.PostgresConnector;
+import dev.pgcluster.operator.render.BackupRenderer;
 import dev.pgcluster.operator.render.ConfigMapRenderer;
 import dev.pgcluster.operator.render.InstanceRbacRenderer;
 import dev.pgcluster.operator.render.Labels;
@@ -32,9 +36,11 @@ import dev.pgcluster.operator.render.PostgresConfig;
 import dev.pgcluster.operator.render.SecretRenderer;
 import dev.pgcluster.operator.render.ServiceRenderer;
 import dev.pgcluster.operator.render.StatefulSetRenderer;
+import dev.pgcluster.operator.status.ConditionTypes;
 import dev.pgcluster.operator.status.ConditionTypes.Reasons;
 import dev.pgcluster.operator.status.StatusAssembler;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
@@ -44,6 +50,7 @@ import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.Mappers;
@@ -56,6 +63,8 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -110,6 +119,8 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     List<String> problems = new java.util.ArrayList<>(SpecValidator.validate(cluster.getSpec()));
     if (problems.isEmpty()) {
       problems.addAll(SpecValidator.validateChange(lastValidSpec(cluster).orElse(null), cluster.getSpec()));
+      problems.addAll(SpecValidator.validateBackup(cluster.getMetadata().getName(), cluster.getSpec()));
+      problems.addAll(backupSecretProblems(cluster));
     }
     if (!problems.isEmpty()) {
       return keepAliveWithLastValidSpec(cluster, problems);
@@ -173,7 +184,62 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
         offStreamSince.remove(key(cluster) + "/" + name);
       }
     }
-    return state.withPrimaryFailures(failed).withStuckStandbys(stuck);
+    ArchiveFacts archive = state.archive();
+    Duration archiveFailing = Duration.ZERO;
+    if (archive.failing()) {
+      Instant since = archiveFailingSince.computeIfAbsent(key(cluster), k -> clock.instant());
+      archiveFailing = Duration.between(since, clock.instant());
+    } else {
+      archiveFailingSince.remove(key(cluster));
+    }
+    return state.withPrimaryFailures(failed).withStuckStandbys(stuck).withArchive(archive.withFailingFor(archiveFailing));
+  }
+
+  /** Since when the primary's latest archive attempt has been a failure, per cluster. */
+  private final java.util.Map<String, Instant> archiveFailingSince = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /**
+   * The Secrets spec.backup names must exist with their keys: the pods read them at start, and a pod
+   * that cannot would not start at all. Until they do, the last valid spec stays rendered.
+   */
+  List<String> backupSecretProblems(PgCluster cluster) {
+    List<String> problems = new java.util.ArrayList<>();
+    if (!BackupRenderer.enabled(cluster)) {
+      return problems;
+    }
+    var s3 = cluster.getSpec().backup.repository.s3;
+    String ns = cluster.getMetadata().getNamespace();
+    if (s3.credentials != null && s3.credentials.secret != null) {
+      Secret secret = client.secrets().inNamespace(ns).withName(s3.credentials.secret).get();
+      String idKey = Objects.requireNonNullElse(s3.credentials.accessKeyIdKey, BackupRenderer.DEFAULT_ACCESS_KEY_ID_KEY);
+      String secretKey = Objects.requireNonNullElse(s3.credentials.secretAccessKeyKey,
+          BackupRenderer.DEFAULT_SECRET_ACCESS_KEY_KEY);
+      if (secret == null) {
+        problems.add("spec.backup.repository.s3.credentials.secret: Secret " + s3.credentials.secret
+            + " does not exist in namespace " + ns);
+      } else {
+        for (String k : List.of(idKey, secretKey)) {
+          if (!has(secret, k)) {
+            problems.add("spec.backup.repository.s3.credentials: Secret " + s3.credentials.secret + " has no key " + k);
+          }
+        }
+      }
+    }
+    if (s3.caSecret != null && s3.caSecret.name != null) {
+      Secret ca = client.secrets().inNamespace(ns).withName(s3.caSecret.name).get();
+      String key = Objects.requireNonNullElse(s3.caSecret.key, BackupRenderer.DEFAULT_CA_KEY);
+      if (ca == null) {
+        problems.add("spec.backup.repository.s3.caSecret: Secret " + s3.caSecret.name + " does not exist in namespace " + ns);
+      } else if (!has(ca, key)) {
+        problems.add("spec.backup.repository.s3.caSecret: Secret " + s3.caSecret.name + " has no key " + key);
+      }
+    }
+    return problems;
+  }
+
+  private static boolean has(Secret secret, String key) {
+    return (secret.getData() != null && secret.getData().containsKey(key))
+        || (secret.getStringData() != null && secret.getStringData().containsKey(key));
   }
 
   /** A switchover the operator planned (for a restart) that gave up is tried again after this long. */
@@ -197,7 +263,13 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
         .withLabelSelector(Labels.MANAGED_BY + "=" + Labels.MANAGER)
         .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(PgCluster.class))
         .build(), context);
-    return List.of(pods, statefulSets, HealthPoller.eventSource(context, client, pods, connector, credentials, grants));
+    // A PgBackup names its cluster in spec.cluster: its outcome refreshes the cluster's status.backup.
+    backups = new InformerEventSource<>(InformerEventSourceConfiguration.from(PgBackup.class, PgCluster.class)
+        .withSecondaryToPrimaryMapper(b -> b.getSpec() == null || b.getSpec().cluster == null ? Set.of()
+            : Set.of(new ResourceID(b.getSpec().cluster, b.getMetadata().getNamespace())))
+        .build(), context);
+    return List.of(pods, statefulSets, backups,
+        HealthPoller.eventSource(context, client, pods, connector, credentials, grants));
   }
 
   /**
@@ -347,10 +419,13 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     ServiceRenderer.all(cluster).forEach(s -> applier.apply(s, OwnedFields::service));
   }
 
-  /** The agent's ServiceAccount, Role and RoleBinding; fixed, so created once. */
+  /**
+   * The agent's ServiceAccount, Role and RoleBinding. The Role's rules are kept up to date (an operator
+   * upgrade may grant the agent more, as backups did); the rest is fixed, so created once.
+   */
   void applyInstanceRbac(PgCluster cluster) {
     applier.createIfAbsent(InstanceRbacRenderer.serviceAccount(cluster));
-    applier.createIfAbsent(InstanceRbacRenderer.role(cluster));
+    applier.apply(InstanceRbacRenderer.role(cluster), (live, desired) -> live.setRules(desired.getRules()));
     applier.createIfAbsent(InstanceRbacRenderer.roleBinding(cluster));
   }
 
@@ -390,9 +465,24 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     return actions.stream().anyMatch(a -> a instanceof Action.TransferPrimary || a instanceof Action.Switchover);
   }
 
+  private InformerEventSource<PgBackup, PgCluster> backups;
+
+  /** This cluster's PgBackups, from the informer's cache. */
+  List<PgBackup> backupsOf(PgCluster cluster) {
+    if (backups == null) {
+      return List.of();
+    }
+    return backups.list(cluster.getMetadata().getNamespace(),
+        b -> b.getSpec() != null && cluster.getMetadata().getName().equals(b.getSpec().cluster)).toList();
+  }
+
   UpdateControl<PgCluster> reportStatus(PgCluster cluster, ClusterState state) {
     PgClusterStatus previous = cluster.getStatus();
     PgClusterStatus status = StatusAssembler.observed(cluster, state, now());
+    status.backup = StatusAssembler.backup(cluster, state.archive(), backupsOf(cluster),
+        previous == null ? null : previous.backup);
+    Duration untilNextBackup = scheduleBackups(cluster, status);
+    reportRecoveryFailure(cluster, previous, status);
     metrics.record(cluster, status);
     ClusterPhase before = previous == null ? null : previous.phase;
     if (before != status.phase) {
@@ -416,6 +506,9 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     boolean watchClosely = (state.healthyPrimary().isEmpty() && state.primary().initialized())
         || !Rollout.progress(cluster.getSpec(), PostgresConfig.configHash(cluster), state).converged();
     Duration next = watchClosely ? Duration.ofSeconds(cluster.getSpec().failover.probePeriodSeconds) : config.statusRefresh();
+    if (untilNextBackup != null) {
+      next = earliest(next, untilNextBackup);
+    }
     // The grant's deadlines are timed from the Lease read this reconcile began with, not from now.
     GrantWatch.Grant grant = state.grant();
     long now = grants.now();
@@ -431,6 +524,85 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     }
     return control.rescheduleAfter(next);
   }
+
+  /**
+   * spec.backup.schedule: when a firing has come since the last one recorded (or since the schedule
+   * was first seen), create its PgBackup (named after the firing, so a repeated reconcile creates it once)
+   * and record the firing. Missed firings (the operator was down) make one backup, not many. Returns
+   * the time until the next firing, or null without a schedule.
+   */
+  Duration scheduleBackups(PgCluster cluster, PgClusterStatus status) {
+    if (status.backup == null || cluster.getSpec().backup.schedule == null
+        || !Boolean.TRUE.equals(status.initialized)) {
+      return null;
+    }
+    CronSchedule schedule = CronSchedule.parse(cluster.getSpec().backup.schedule);
+    Instant now = clock.instant();
+    if (status.backup.lastScheduledAt == null) {
+      // A schedule just set (or a new cluster): its first firing comes after now, as with cron.
+      status.backup.lastScheduledAt = now.truncatedTo(ChronoUnit.MINUTES).toString();
+      return schedule.next(now).map(t -> Duration.between(now, t)).orElse(null);
+    }
+    Optional<Instant> due = schedule.latestDue(Instant.parse(status.backup.lastScheduledAt), now);
+    if (due.isPresent()) {
+      String name = cluster.getMetadata().getName() + "-" + java.time.format.DateTimeFormatter.ofPattern("yyyyMMddHHmm")
+          .withZone(java.time.ZoneOffset.UTC).format(due.get());
+      PgBackup backup = new PgBackup();
+      backup.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder(Owned.metadata(cluster, name)).build());
+      backup.setSpec(new dev.pgcluster.operator.api.v1alpha1.PgBackupSpec());
+      backup.getSpec().cluster = cluster.getMetadata().getName();
+      try {
+        client.resources(PgBackup.class).inNamespace(cluster.getMetadata().getNamespace()).resource(backup).create();
+        events.normal(cluster, EventReasons.BACKUP_SCHEDULED, "PgBackup " + name + " created for the schedule '"
+            + cluster.getSpec().backup.schedule + "' (" + due.get() + ")");
+      } catch (KubernetesClientException e) {
+        if (e.getCode() != 409) {
+          throw e;
+        }
+      }
+      status.backup.lastScheduledAt = due.get().toString();
+    }
+    return schedule.next(now).map(t -> Duration.between(now, t)).orElse(null);
+  }
+
+  /**
+   * A cluster restored from the store whose first primary cannot be restored (a target before the
+   * first backup or past the archived WAL, a store that cannot be read): the bootstrap container's
+   * message, as a condition and an event. The pod keeps trying; nothing is written to the source.
+   */
+  void reportRecoveryFailure(PgCluster cluster, PgClusterStatus previous, PgClusterStatus status) {
+    if (Boolean.TRUE.equals(status.initialized) || cluster.getSpec().bootstrap.recovery == null) {
+      return;
+    }
+    Pod first = client.pods().inNamespace(cluster.getMetadata().getNamespace())
+        .withName(PgClusterNames.of(cluster).pod(0)).get();
+    String message = first == null || first.getStatus() == null || first.getStatus().getInitContainerStatuses() == null
+        ? null : first.getStatus().getInitContainerStatuses().stream()
+            .map(s -> s.getLastState() != null && s.getLastState().getTerminated() != null ? s.getLastState().getTerminated()
+                : s.getState() != null ? s.getState().getTerminated() : null)
+            .filter(t -> t != null && t.getMessage() != null && t.getMessage().startsWith(RECOVERY_FAILED_PREFIX))
+            .map(t -> t.getMessage().substring(RECOVERY_FAILED_PREFIX.length()).strip())
+            .findFirst().orElse(null);
+    if (message == null) {
+      return;
+    }
+    status.conditions.removeIf(c -> ConditionTypes.PROGRESSING.equals(c.getType()));
+    status.conditions.add(new io.fabric8.kubernetes.api.model.ConditionBuilder()
+        .withType(ConditionTypes.PROGRESSING).withStatus("False").withReason(ConditionTypes.Reasons.RECOVERY_FAILED)
+        .withMessage("restoring " + cluster.getSpec().bootstrap.recovery.source + " from the store failed: " + message)
+        .withObservedGeneration(cluster.getMetadata().getGeneration())
+        .withLastTransitionTime(now().toString()).build());
+    boolean reported = previous != null && previous.conditions != null && previous.conditions.stream()
+        .anyMatch(c -> ConditionTypes.Reasons.RECOVERY_FAILED.equals(c.getReason()) && c.getMessage() != null
+            && c.getMessage().endsWith(message));
+    if (!reported) {
+      events.warning(cluster, EventReasons.RECOVERY_FAILED, "restoring " + cluster.getSpec().bootstrap.recovery.source
+          + " failed: " + message);
+    }
+  }
+
+  /** What bootstrap.sh writes as its termination message when a restore fails. */
+  static final String RECOVERY_FAILED_PREFIX = "recovery failed:";
 
   /** Stops the threads of its own (the Lease sweep). */
   public void close() {

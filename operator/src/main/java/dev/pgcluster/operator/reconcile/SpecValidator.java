@@ -113,6 +113,30 @@ public final class SpecValidator {
     return problems;
   }
 
+  /** Settings archiving owns while spec.backup is set. */
+  static final Set<String> ARCHIVE_PARAMETERS = Set.of("archive_mode", "archive_command", "archive_library");
+
+  /** spec.backup and bootstrap.recovery, beyond the schema; {@code name} is the cluster's. */
+  public static List<String> validateBackup(String name, PgClusterSpec spec) {
+    List<String> problems = new ArrayList<>();
+    if (spec.backup == null) {
+      return problems;
+    }
+    if (spec.backup.schedule != null) {
+      dev.pgcluster.operator.backup.CronSchedule.problem(spec.backup.schedule)
+          .ifPresent(p -> problems.add("spec.backup.schedule: " + p));
+    }
+    spec.postgresql.parameters.keySet().stream().filter(k -> ARCHIVE_PARAMETERS.contains(k.toLowerCase(Locale.ROOT)))
+        .forEach(k -> problems.add("postgresql.parameters." + k + " is managed by the operator while spec.backup is set"));
+    var recovery = spec.bootstrap.recovery;
+    if (recovery != null && recovery.source.equals(name) && spec.backup.repository != null
+        && (recovery.repositoryPath == null || recovery.repositoryPath.equals(spec.backup.repository.path))) {
+      problems.add("bootstrap.recovery.source is this cluster's own stanza in the same repository path: the restored"
+          + " cluster would archive over its source; give the new cluster another name or spec.backup.repository.path");
+    }
+    return problems;
+  }
+
   /** An enum field read as UNKNOWN (or missing): a value this operator does not know (see fromValue). */
   private static void unknownValue(List<String> problems, String field, Enum<?> value, Enum<?>[] known) {
     if (value == null || value.name().equals("UNKNOWN")) {

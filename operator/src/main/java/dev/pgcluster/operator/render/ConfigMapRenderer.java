@@ -31,6 +31,7 @@ public final class ConfigMapRenderer {
     data.put(PG_HBA_CONF, PostgresConfig.pgHbaConf(cluster));
     data.put(BOOTSTRAP_SCRIPT, script(BOOTSTRAP_SCRIPT));
     data.put(RUN_SCRIPT, script(RUN_SCRIPT));
+    data.put(BackupRenderer.ARCHIVE_SCRIPT, script(BackupRenderer.ARCHIVE_SCRIPT));
     // The spec all of this was rendered from: while a later spec is invalid, the cluster is kept
     // alive (failover, fencing, rejoin) with this one.
     data.put(SPEC_JSON, io.fabric8.kubernetes.client.utils.Serialization.asJson(cluster.getSpec()));

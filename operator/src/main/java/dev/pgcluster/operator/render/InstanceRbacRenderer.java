@@ -11,7 +11,7 @@ import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
 
 /**
  * What the instance pods may do with the API: their agent reads and renews the cluster's primary
- * Lease, and nothing else (not even other Leases of the namespace).
+ * Lease (not other Leases of the namespace), and takes the base backups assigned to its pod.
  */
 public final class InstanceRbacRenderer {
 
@@ -32,6 +32,17 @@ public final class InstanceRbacRenderer {
         .withResources("leases")
         .withResourceNames(names.primaryLease())
         .withVerbs("get", "update")
+        .endRule()
+        // The agent of the primary takes the base backups assigned to it and records their outcome.
+        .addNewRule()
+        .withApiGroups(PgCluster.GROUP)
+        .withResources("pgbackups")
+        .withVerbs("get", "list")
+        .endRule()
+        .addNewRule()
+        .withApiGroups(PgCluster.GROUP)
+        .withResources("pgbackups/status")
+        .withVerbs("update")
         .endRule()
         .build();
   }

@@ -45,6 +45,7 @@ public final class PostgresConfig {
     // Declared here so that the agent may set it with ALTER SYSTEM when it fences the server (an
     // undeclared custom setting is refused there); empty = not fenced.
     params.put(dev.pgcluster.operator.ha.SyncReplication.AGENT_FENCE_MARKER, "''");
+    params.putAll(BackupRenderer.archiveParameters(cluster));
     if (spec.replication.mode == ReplicationMode.SYNC) {
       params.put("synchronous_standby_names", quote(SyncStandbyNames.render(cluster)));
       params.put("synchronous_commit", spec.replication.synchronousCommit.value());

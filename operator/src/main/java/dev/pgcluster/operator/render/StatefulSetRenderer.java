@@ -108,7 +108,7 @@ public final class StatefulSetRenderer {
         .withImage(cluster.getSpec().image)
         .withCommand("bash", CONFIG_MOUNT + "/" + ConfigMapRenderer.BOOTSTRAP_SCRIPT)
         .withEnv(bootstrapEnv(cluster))
-        .withVolumeMounts(mounts())
+        .withVolumeMounts(mounts(cluster))
         .withSecurityContext(containerSecurity())
         .build();
   }
@@ -117,6 +117,7 @@ public final class StatefulSetRenderer {
   static List<EnvVar> bootstrapEnv(PgCluster cluster) {
     List<EnvVar> env = new ArrayList<>(env(cluster));
     env.add(value("REJOIN_REPORT", "/dev/termination-log"));
+    env.addAll(BackupRenderer.recoveryEnv(cluster));
     return env;
   }
 
@@ -128,7 +129,7 @@ public final class StatefulSetRenderer {
         .withEnv(env(cluster))
         .addNewPort().withName("postgres").withContainerPort(PgClusterNames.POSTGRES_PORT).withProtocol("TCP").endPort()
         .withResources(cluster.getSpec().resources)
-        .withVolumeMounts(mounts())
+        .withVolumeMounts(mounts(cluster))
         .withNewLifecycle().withNewPreStop().withNewExec().withCommand(FAST_SHUTDOWN).endExec().endPreStop()
         .endLifecycle()
         .withReadinessProbe(readinessProbe())
@@ -154,6 +155,12 @@ public final class StatefulSetRenderer {
         ? cluster.getSpec().bootstrap.superuserSecret : names.superuserSecret();
     env.add(secretRef("PG_SUPERUSER_PASSWORD", superuserSecret, SecretRenderer.PASSWORD));
     env.add(value("PGC_LOG_FORMAT", "text"));
+    // The agent takes base backups (pgBackRest over the local socket, as the superuser).
+    env.add(value("CLUSTER_NAME", names.cluster()));
+    if (BackupRenderer.enabled(cluster)) {
+      env.add(secretRef("PGPASSWORD", superuserSecret, SecretRenderer.PASSWORD));
+      env.addAll(BackupRenderer.env(cluster));
+    }
     env.add(value("JAVA_TOOL_OPTIONS", "-Xmx48m -Xss512k -XX:+UseSerialGC -XX:TieredStopAtLevel=1"
         + " -XX:+ExitOnOutOfMemoryError"));
     return new ContainerBuilder()
@@ -165,7 +172,7 @@ public final class StatefulSetRenderer {
         .withRequests(Map.of("cpu", new Quantity("20m"), "memory", new Quantity("96Mi")))
         .withLimits(Map.of("memory", new Quantity("192Mi")))
         .endResources()
-        .withVolumeMounts(new VolumeMountBuilder().withName("pgdata").withMountPath(DATA_MOUNT).withReadOnly(true).build())
+        .withVolumeMounts(agentMounts(cluster))
         .withSecurityContext(new io.fabric8.kubernetes.api.model.SecurityContextBuilder(containerSecurity())
             .withReadOnlyRootFilesystem(true).build())
         .build();
@@ -233,6 +240,7 @@ public final class StatefulSetRenderer {
     env.add(value("APP_OWNER", spec.bootstrap.owner));
     env.add(secretRef("APP_PASSWORD", ownerSecret, SecretRenderer.PASSWORD));
     int delayed = SyncStandbyNames.delayedInstances(spec);
+    env.addAll(BackupRenderer.env(cluster));
     if (delayed > 0) {
       env.add(value("DELAYED_FROM_ORDINAL", Integer.toString(SyncStandbyNames.promotableInstances(spec))));
       env.add(value("APPLY_DELAY", spec.replication.delayedReplicas.applyDelay));
@@ -240,20 +248,38 @@ public final class StatefulSetRenderer {
     return env;
   }
 
-  static List<VolumeMount> mounts() {
-    return List.of(
+  static List<VolumeMount> mounts(PgCluster cluster) {
+    List<VolumeMount> mounts = new ArrayList<>(List.of(
         new VolumeMountBuilder().withName("pgdata").withMountPath(DATA_MOUNT).build(),
         new VolumeMountBuilder().withName("config").withMountPath(CONFIG_MOUNT).withReadOnly(true).build(),
         new VolumeMountBuilder().withName("topology").withMountPath(TOPOLOGY_MOUNT).withReadOnly(true).build(),
-        new VolumeMountBuilder().withName("run").withMountPath(SOCKET_MOUNT).build());
+        new VolumeMountBuilder().withName("run").withMountPath(SOCKET_MOUNT).build()));
+    mounts.addAll(BackupRenderer.mounts(cluster));
+    return mounts;
+  }
+
+  /**
+   * The agent reads the data directory (a backup copies it) and never writes it; the socket directory
+   * holds the local socket and pgBackRest's locks, shared with the postgres container.
+   */
+  static List<VolumeMount> agentMounts(PgCluster cluster) {
+    List<VolumeMount> mounts = new ArrayList<>(List.of(
+        new VolumeMountBuilder().withName("pgdata").withMountPath(DATA_MOUNT).withReadOnly(true).build()));
+    if (BackupRenderer.enabled(cluster)) {
+      mounts.add(new VolumeMountBuilder().withName("run").withMountPath(SOCKET_MOUNT).build());
+      mounts.addAll(BackupRenderer.mounts(cluster));
+    }
+    return mounts;
   }
 
   static List<Volume> volumes(PgCluster cluster) {
     PgClusterNames names = PgClusterNames.of(cluster);
-    return List.of(
+    List<Volume> volumes = new ArrayList<>(List.of(
         new VolumeBuilder().withName("config").withNewConfigMap().withName(names.configMap()).endConfigMap().build(),
         new VolumeBuilder().withName("topology").withNewConfigMap().withName(names.topologyConfigMap()).endConfigMap().build(),
-        new VolumeBuilder().withName("run").withNewEmptyDir().endEmptyDir().build());
+        new VolumeBuilder().withName("run").withNewEmptyDir().endEmptyDir().build()));
+    volumes.addAll(BackupRenderer.volumes(cluster));
+    return volumes;
   }
 
   static PersistentVolumeClaim dataClaim(PgCluster cluster) {

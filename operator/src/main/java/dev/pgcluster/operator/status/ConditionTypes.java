@@ -24,6 +24,8 @@ public final class ConditionTypes {
     public static final String ROLLING_OUT = "RollingOut";
     public static final String INVALID_CONFIGURATION = "InvalidConfiguration";
     public static final String PRIMARY_RECORD_MISSING = "PrimaryRecordMissing";
+    public static final String ARCHIVE_FAILING = "ArchiveFailing";
+    public static final String RECOVERY_FAILED = "RecoveryFailed";
 
     private Reasons() {}
   }

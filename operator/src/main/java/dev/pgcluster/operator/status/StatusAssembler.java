@@ -1,11 +1,15 @@
 package dev.pgcluster.operator.status;
 
+import dev.pgcluster.operator.api.v1alpha1.BackupStatus;
 import dev.pgcluster.operator.api.v1alpha1.ClusterPhase;
 import dev.pgcluster.operator.api.v1alpha1.InstanceRole;
 import dev.pgcluster.operator.api.v1alpha1.InstanceStatus;
+import dev.pgcluster.operator.api.v1alpha1.PgBackup;
+import dev.pgcluster.operator.api.v1alpha1.PgBackupStatus;
 import dev.pgcluster.operator.api.v1alpha1.PgCluster;
 import dev.pgcluster.operator.api.v1alpha1.PgClusterStatus;
 import dev.pgcluster.operator.api.v1alpha1.PrimaryChangeStatus;
+import dev.pgcluster.operator.ha.ArchiveFacts;
 import dev.pgcluster.operator.ha.ClusterState;
 import dev.pgcluster.operator.ha.Decider;
 import dev.pgcluster.operator.ha.FailoverPolicy;
@@ -16,6 +20,7 @@ import dev.pgcluster.operator.ha.SlotInfo;
 import dev.pgcluster.operator.ha.StandbyConnection;
 import dev.pgcluster.operator.ha.SyncReplication;
 import dev.pgcluster.operator.naming.PgClusterNames;
+import dev.pgcluster.operator.render.BackupRenderer;
 import dev.pgcluster.operator.render.PostgresConfig;
 import dev.pgcluster.operator.status.ConditionTypes.Reasons;
 import io.fabric8.kubernetes.api.model.Condition;
@@ -76,6 +81,69 @@ public final class StatusAssembler {
     return status;
   }
 
+  /**
+   * A failed push is retried; the status says Degraded only once no WAL has reached the store for
+   * this long (a new cluster's first pushes can race the stanza's creation, a store can hiccup).
+   */
+  public static final java.time.Duration ARCHIVE_FAILING_AFTER = java.time.Duration.ofSeconds(30);
+
+  static boolean archiveFailing(PgCluster cluster, ArchiveFacts archive) {
+    return BackupRenderer.enabled(cluster) && archive.failing()
+        && archive.failingFor().compareTo(ARCHIVE_FAILING_AFTER) >= 0;
+  }
+
+  static String archiveFailure(ArchiveFacts archive) {
+    String error = archive.lastError() == null ? "no message from the archive command"
+        : archive.lastError().strip().replaceAll("\\s+", " ");
+    if (error.length() > 600) {
+      error = error.substring(0, 600) + "...";
+    }
+    return "WAL archiving has failed for " + archive.failingFor().toSeconds() + " s (last archived: "
+        + (archive.lastArchivedWal() == null ? "none" : archive.lastArchivedWal() + " at " + archive.lastArchivedAt())
+        + "; " + archive.waitingSegments() + " WAL segments waiting): " + error;
+  }
+
+  /**
+   * status.backup: archiving as observed on the primary, the newest completed backup and the store's
+   * recoverability window as that backup's agent saw it. Null without spec.backup.
+   */
+  public static BackupStatus backup(PgCluster cluster, ArchiveFacts archive, List<PgBackup> backups,
+      BackupStatus previous) {
+    if (!BackupRenderer.enabled(cluster)) {
+      return null;
+    }
+    BackupStatus status = new BackupStatus();
+    if (archive.enabled()) {
+      status.lastArchivedWal = archive.lastArchivedWal();
+      status.lastArchivedAt = archive.lastArchivedAt() == null ? null : archive.lastArchivedAt().toString();
+      status.lastFailedWal = archive.lastFailedWal();
+      status.lastFailedAt = archive.lastFailedAt() == null ? null : archive.lastFailedAt().toString();
+      status.walSegmentsWaiting = archive.waitingSegments();
+      status.archiveFailures = archive.failedCount();
+      status.archiveError = archive.failing() && archive.lastError() != null ? archive.lastError().strip() : null;
+    } else if (previous != null) {
+      // The primary could not be read this time: keep what was last seen rather than blank it.
+      status.lastArchivedWal = previous.lastArchivedWal;
+      status.lastArchivedAt = previous.lastArchivedAt;
+      status.lastFailedWal = previous.lastFailedWal;
+      status.lastFailedAt = previous.lastFailedAt;
+      status.walSegmentsWaiting = previous.walSegmentsWaiting;
+      status.archiveFailures = previous.archiveFailures;
+      status.archiveError = previous.archiveError;
+    }
+    backups.stream()
+        .filter(b -> b.getStatus() != null && PgBackupStatus.COMPLETED.equals(b.getStatus().phase)
+            && b.getStatus().stoppedAt != null)
+        .max(java.util.Comparator.comparing(b -> b.getStatus().stoppedAt))
+        .ifPresent(b -> {
+          status.lastBackup = b.getMetadata().getName();
+          status.lastBackupAt = b.getStatus().stoppedAt;
+          status.firstRecoverabilityPoint = b.getStatus().firstRecoverabilityPoint;
+        });
+    status.lastScheduledAt = previous == null ? null : previous.lastScheduledAt;
+    return status;
+  }
+
   public static PgClusterStatus observed(PgCluster cluster, ClusterState state, Instant now) {
     PgClusterStatus status = new PgClusterStatus();
     PgClusterNames names = PgClusterNames.of(cluster);
@@ -106,12 +174,13 @@ public final class StatusAssembler {
 
     Rollout.Progress rollout = Rollout.progress(cluster.getSpec(), PostgresConfig.configHash(cluster),
         state);
+    boolean archiveFailing = primaryUp && archiveFailing(cluster, state.archive());
 
     if (!status.initialized) {
       status.phase = ClusterPhase.Initializing;
     } else if (!primaryUp) {
       status.phase = ClusterPhase.Unavailable;
-    } else if (!allReady || !lostSlots.isEmpty() || syncDegraded || !rollout.errors().isEmpty()) {
+    } else if (!allReady || !lostSlots.isEmpty() || syncDegraded || !rollout.errors().isEmpty() || archiveFailing) {
       status.phase = ClusterPhase.Degraded;
     } else {
       status.phase = ClusterPhase.Healthy;
@@ -154,6 +223,9 @@ public final class StatusAssembler {
       conditions.add(condition(cluster, ConditionTypes.DEGRADED, true,
           sync.health() == SyncReplication.Health.REDUCED ? Reasons.SYNC_QUORUM_REDUCED : Reasons.SYNC_STANDBYS_MISSING,
           sync.describe()));
+    } else if (archiveFailing) {
+      conditions.add(condition(cluster, ConditionTypes.DEGRADED, true, Reasons.ARCHIVE_FAILING,
+          archiveFailure(state.archive())));
     } else if (status.initialized && (!allReady || !primaryUp)) {
       conditions.add(condition(cluster, ConditionTypes.DEGRADED, true,
           primaryUp ? Reasons.INSTANCES_NOT_READY : Reasons.PRIMARY_UNAVAILABLE,

@@ -2,7 +2,8 @@
 # pgcluster-operator init container: prepares $PGDATA for this pod's role, then exits.
 # Rendered into the cluster's ConfigMap by the operator. Every path comes from the environment.
 #
-#   no data, holder of the primary Lease, cluster never initialized -> initdb (the only initdb ever)
+#   no data, holder of the primary Lease, cluster never initialized -> initdb (the only initdb ever), or a
+#                                                                       restore from the store (RECOVERY_STANZA)
 #   no data, holder, cluster initialized                             -> refuse (a lost volume must not
 #                                                                       become a new empty primary)
 #   no data, not the holder                                          -> pg_basebackup from -rw with a slot
@@ -102,7 +103,7 @@ init_primary() {
   : > "$target/pgcluster.role.conf"
   # Local socket only, and no synchronous standbys: nobody else may see this instance before it is complete.
   pg_ctl -D "$target" -w -t 60 -l "$target/bootstrap-start.log" start \
-    -o "-c listen_addresses='' -c unix_socket_directories='$SOCKET_DIR' -c port=$PGPORT -c synchronous_standby_names=''"
+    -o "-c listen_addresses='' -c unix_socket_directories='$SOCKET_DIR' -c port=$PGPORT -c synchronous_standby_names='' -c archive_mode=off"
   PGPASSWORD="$PG_SUPERUSER_PASSWORD" psql -v ON_ERROR_STOP=1 -h "$SOCKET_DIR" -p "$PGPORT" -U postgres -d postgres \
     -v repl_user="$PG_REPLICATION_USER" -v repl_pw="$PG_REPLICATION_PASSWORD" \
     -v app_db="$APP_DATABASE" -v app_owner="$APP_OWNER" -v app_pw="$APP_PASSWORD" <<'SQL'
@@ -110,10 +111,95 @@ CREATE ROLE :"repl_user" WITH LOGIN REPLICATION PASSWORD :'repl_pw';
 CREATE ROLE :"app_owner" WITH LOGIN PASSWORD :'app_pw';
 CREATE DATABASE :"app_db" OWNER :"app_owner";
 SQL
+  create_stanza "$target"
   pg_ctl -D "$target" -w -t 60 -m fast stop
   rm -f "$target/bootstrap-start.log"
   mv "$target" "$PGDATA"
   log "cluster initialized; database $APP_DATABASE owned by $APP_OWNER"
+}
+
+# With spec.backup, the stanza is created before the first real start, so the first WAL archived finds
+# it. The agent does it too (and retries); a store that cannot be reached now must not stop the cluster.
+create_stanza() {  # $1: the data directory of the running server
+  if [ -n "${PGBACKREST_STANZA:-}" ]; then
+    if PGPASSWORD="$PG_SUPERUSER_PASSWORD" pgbackrest --pg1-path="$1" stanza-create --log-level-console=warn; then
+      log "pgBackRest stanza $PGBACKREST_STANZA ready on the store"
+    else
+      log "pgBackRest stanza-create failed; the agent retries it once the primary runs"
+    fi
+  fi
+}
+
+recovery_failed() {
+  log "RECOVERY FAILED: $*"
+  if [ -n "${REJOIN_REPORT:-}" ]; then
+    printf 'recovery failed: %s' "$*" | head -c 3000 > "$REJOIN_REPORT" || true
+  fi
+  exit 3
+}
+
+# The first primary of a cluster created with bootstrap.recovery: restore the source's backup with
+# pgBackRest, replay its archived WAL up to the target, promote (a new timeline), then make the data
+# this cluster's own: its passwords, no settings left from the source (ALTER SYSTEM, recovery targets).
+# The source's stanza is only read: this instance archives under its own stanza once it runs.
+restore_primary() {
+  local target="$PGDATA.restore"
+  rm -rf "$target"
+  mkdir -p "$target"
+  chmod 700 "$target"
+  local restore_cmd="pgbackrest --stanza=$RECOVERY_STANZA --repo1-path=$RECOVERY_REPO_PATH --pg1-path=$target archive-get %f \"%p\""
+  local args=(--stanza="$RECOVERY_STANZA" --repo1-path="$RECOVERY_REPO_PATH" --pg1-path="$target"
+    --log-level-console=warn "--recovery-option=restore_command=$restore_cmd")
+  case "${RECOVERY_TARGET_TYPE:-default}" in
+    time|lsn) args+=(--type="$RECOVERY_TARGET_TYPE" --target="$RECOVERY_TARGET" --target-action=promote) ;;
+    *) args+=(--type=default) ;;
+  esac
+  log "restoring stanza $RECOVERY_STANZA from $RECOVERY_REPO_PATH (target: ${RECOVERY_TARGET_TYPE:-default} ${RECOVERY_TARGET:-latest})"
+  local out
+  if ! out="$(pgbackrest "${args[@]}" restore 2>&1)"; then
+    recovery_failed "pgbackrest restore: $(printf '%s' "$out" | tr '\n' ' ')"
+  fi
+  [ -z "$out" ] || log "pgbackrest restore: $out"
+  write_postgresql_conf "$target"
+  cp "$CONFIG_DIR/postgresql.conf" "$target/pgcluster.conf"
+  : > "$target/pgcluster.role.conf"
+  rm -f "$target/standby.signal" "$target/pgcluster.archive-error"
+  # Only this script may connect while the data is not ours yet: local socket, no network, trust.
+  # Archiving stays on: the promotion marks the new timeline's history file for the archive, which this
+  # cluster's stanza needs (its first push may fail until create_stanza below; PostgreSQL retries).
+  printf 'local all all trust\n' > "$target/pgcluster.restore-hba.conf"
+  local startlog="$target/bootstrap-restore.log"
+  if ! pg_ctl -D "$target" -w -t 3600 -l "$startlog" start -o "-c listen_addresses='' -c unix_socket_directories='$SOCKET_DIR' \
+      -c port=$PGPORT -c synchronous_standby_names='' -c hba_file='$target/pgcluster.restore-hba.conf'"; then
+    recovery_failed "PostgreSQL did not start recovery: $(grep -E 'FATAL|PANIC' "$startlog" | tail -3 | tr '\n' ' ')"
+  fi
+  until [ "$(psql -X -Atq -h "$SOCKET_DIR" -p "$PGPORT" -U postgres -d postgres -c 'SELECT pg_is_in_recovery()' 2>/dev/null)" = f ]; do
+    if ! pg_ctl -D "$target" status >/dev/null 2>&1; then
+      recovery_failed "PostgreSQL stopped during recovery: $(grep -E 'FATAL|PANIC' "$startlog" | tail -3 | tr '\n' ' ')"
+    fi
+    sleep 1
+  done
+  log "recovery complete: $(grep -E 'recovery stopping|last completed transaction|selected new timeline' "$startlog" | tr '\n' ' ')"
+  psql -X -v ON_ERROR_STOP=1 -h "$SOCKET_DIR" -p "$PGPORT" -U postgres -d postgres \
+    -v su_pw="$PG_SUPERUSER_PASSWORD" -v repl_user="$PG_REPLICATION_USER" -v repl_pw="$PG_REPLICATION_PASSWORD" \
+    -v app_db="$APP_DATABASE" -v app_owner="$APP_OWNER" -v app_pw="$APP_PASSWORD" <<'SQL' >/dev/null
+ALTER SYSTEM RESET ALL;
+ALTER ROLE postgres WITH PASSWORD :'su_pw';
+SELECT format('CREATE ROLE %I WITH LOGIN REPLICATION', :'repl_user')
+  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'repl_user') \gexec
+ALTER ROLE :"repl_user" WITH LOGIN REPLICATION PASSWORD :'repl_pw';
+SELECT format('CREATE ROLE %I WITH LOGIN', :'app_owner')
+  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'app_owner') \gexec
+ALTER ROLE :"app_owner" WITH LOGIN PASSWORD :'app_pw';
+SELECT format('CREATE DATABASE %I OWNER %I', :'app_db', :'app_owner')
+  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'app_db') \gexec
+SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots;
+SQL
+  create_stanza "$target"
+  pg_ctl -D "$target" -w -t 60 -m fast stop
+  rm -f "$target/pgcluster.restore-hba.conf" "$startlog"
+  mv "$target" "$PGDATA"
+  log "restored from $RECOVERY_STANZA; this cluster's own timeline begins here"
 }
 
 # The operator creates slots too; creating ours here means WAL is retained from the first byte we need.
@@ -284,7 +370,11 @@ elif [ "$POD_NAME" = "$primary" ]; then
       "(lost volume?). A standby must be promoted instead."
     exit 2
   fi
-  init_primary
+  if [ -n "${RECOVERY_STANZA:-}" ]; then
+    restore_primary
+  else
+    init_primary
+  fi
   write_role_conf primary
 else
   clone_standby

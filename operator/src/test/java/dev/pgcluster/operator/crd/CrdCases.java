@@ -19,8 +19,22 @@ public final class CrdCases {
 
   public static final String BASE = "instances: 3\nstorage:\n  size: 10Gi\n";
 
+  static final String BACKUP = "backup:\n  repository:\n    s3:\n      bucket: backups\n"
+      + "      endpoint: minio.storage.svc\n      credentials:\n        secret: store\n";
+
   public static Stream<Arguments> invalid() {
     return Stream.of(
+        Arguments.of("recovery without a store", BASE + "bootstrap:\n  recovery:\n    source: shop\n", null,
+            "bootstrap.recovery reads the store named in spec.backup.repository: set spec.backup"),
+        Arguments.of("recovery target time and lsn", BASE + BACKUP + "bootstrap:\n  recovery:\n    source: shop\n"
+            + "    target:\n      time: \"2026-12-01T09:30:00Z\"\n      lsn: 0/3000060\n", null,
+            "recovery target: give time or lsn, not both"),
+        Arguments.of("recovery time not RFC 3339", BASE + BACKUP + "bootstrap:\n  recovery:\n    source: shop\n"
+            + "    target:\n      time: yesterday\n", null, "does not match"),
+        Arguments.of("schedule not cron", BASE + BACKUP + "  schedule: every night\n", null, "does not match"),
+        Arguments.of("backup without credentials", BASE + "backup:\n  repository:\n    s3:\n      bucket: backups\n"
+            + "      endpoint: minio.storage.svc\n", null, "credentials"),
+        Arguments.of("unknown uri style", BASE + BACKUP + "      uriStyle: virtual\n", null, "does not match"),
         Arguments.of("instances missing", "storage:\n  size: 1Gi\n", null, "instances"),
         Arguments.of("storage missing", "instances: 3\n", null, "storage"),
         Arguments.of("no instances", "instances: 0\nstorage:\n  size: 1Gi\n", null, "minimum value of 1"),
@@ -57,6 +71,10 @@ public final class CrdCases {
   public static Stream<Arguments> valid() {
     return Stream.of(
         Arguments.of("minimal 3-instance async", BASE, null),
+        Arguments.of("backups with a schedule", BASE + BACKUP + "  schedule: \"0 3 * * *\"\n  retention:\n"
+            + "    fullBackups: 3\n", null),
+        Arguments.of("restore to a time", BASE + BACKUP + "bootstrap:\n  recovery:\n    source: shop\n"
+            + "    target:\n      time: \"2026-12-01T09:30:00.123+01:00\"\n", null),
         Arguments.of("sync ANY 1", BASE + "replication:\n  mode: sync\n  number: 1\n", null),
         Arguments.of("sync FIRST 2 of 4", "instances: 4\nstorage:\n  size: 1Gi\nreplication:\n  mode: sync\n"
             + "  method: first\n  number: 2\n  durability: preferred\n  synchronousCommit: remote_apply\n", null),

@@ -105,4 +105,21 @@ class SpecValidatorTest {
     assertEquals(List.of("replication.mode has a value this operator does not know (it knows async, sync): is the"
         + " CRD newer than the operator?"), SpecValidator.validate(cluster.getSpec()));
   }
+
+  @Test
+  void backupRulesBeyondTheSchema() {
+    var cluster = dev.pgcluster.operator.render.BackupRendererTest.withBackup();
+    assertEquals(List.of(), SpecValidator.validateBackup("shop", cluster.getSpec()));
+    cluster.getSpec().backup.schedule = "61 * * * *";
+    cluster.getSpec().postgresql.parameters.put("archive_command", "cp %p /mnt");
+    cluster.getSpec().bootstrap.recovery = new dev.pgcluster.operator.api.v1alpha1.RecoverySpec();
+    cluster.getSpec().bootstrap.recovery.source = "shop";
+    assertEquals(List.of("spec.backup.schedule: cron minute field '61': 61 is outside 0-59",
+        "postgresql.parameters.archive_command is managed by the operator while spec.backup is set",
+        "bootstrap.recovery.source is this cluster's own stanza in the same repository path: the restored cluster"
+            + " would archive over its source; give the new cluster another name or spec.backup.repository.path"),
+        SpecValidator.validateBackup("shop", cluster.getSpec()));
+    assertEquals(List.of(), SpecValidator.validateBackup("other",
+        dev.pgcluster.operator.render.TestClusters.cluster("other", 3).getSpec()));
+  }
 }

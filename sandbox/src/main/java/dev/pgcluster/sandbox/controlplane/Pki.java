@@ -79,6 +79,34 @@ public final class Pki {
     }
   }
 
+  /**
+   * A CA of its own and a serving certificate for a server other than the API server (the sandbox's
+   * object store): {@code ca.crt} (PEM) and {@code server.p12} (key and chain, for a Java server).
+   */
+  public static void generateServer(Path dir, String commonName, List<String> dnsNames, List<String> ips,
+      char[] storePassword) {
+    Pki pki = new Pki(dir);
+    try {
+      Files.createDirectories(dir);
+      KeyPair caKeys = rsa();
+      X509Certificate ca = pki.sign(new X500Name("CN=" + commonName + "-ca"), caKeys, null, caKeys, true,
+          List.of(), List.of());
+      KeyPair keys = rsa();
+      X509Certificate serving = pki.sign(new X500Name("CN=" + commonName), keys, ca, caKeys, false, dnsNames, ips);
+      pki.writePem(dir.resolve("ca.crt"), ca);
+      java.security.KeyStore store = java.security.KeyStore.getInstance("PKCS12");
+      store.load(null, null);
+      store.setKeyEntry("server", keys.getPrivate(), storePassword, new java.security.cert.Certificate[] {serving, ca});
+      try (var out = Files.newOutputStream(dir.resolve("server.p12"))) {
+        store.store(out, storePassword);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (GeneralSecurityException | OperatorCreationException e) {
+      throw new IllegalStateException("cannot generate the certificates of " + commonName, e);
+    }
+  }
+
   public Path caCert() {
     return caCert;
   }

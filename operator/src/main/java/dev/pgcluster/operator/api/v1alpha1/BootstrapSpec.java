@@ -34,4 +34,8 @@ public class BootstrapSpec {
   @JsonPropertyDescription("Existing Secret (keys username, password) for the postgres superuser; generated when empty.")
   @Size(max = 253)
   public String superuserSecret;
+
+  @ValidationRule(value = "self == oldSelf", message = "bootstrap.recovery is immutable")
+  @JsonPropertyDescription("Restore the first primary from backups (point-in-time recovery) instead of initdb.")
+  public RecoverySpec recovery;
 }

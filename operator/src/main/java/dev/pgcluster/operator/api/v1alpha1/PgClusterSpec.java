@@ -24,6 +24,9 @@ import io.fabric8.kubernetes.api.model.ResourceRequirements;
         + " || self.replication.delayedReplicas.instances < self.instances - 1",
     message = "delayedReplicas.instances must leave at least one promotable (non-delayed) standby:"
         + " it must be less than instances - 1")
+@ValidationRule(
+    value = "!has(self.bootstrap) || !has(self.bootstrap.recovery) || has(self.backup)",
+    message = "bootstrap.recovery reads the store named in spec.backup.repository: set spec.backup")
 public class PgClusterSpec {
   /** The largest cluster the schema accepts; settings sized by it never change with scaling. */
   public static final int MAX_INSTANCES = 9;
@@ -60,4 +63,7 @@ public class PgClusterSpec {
 
   @JsonPropertyDescription("A planned switchover to another instance, done once per id.")
   public SwitchoverSpec switchover;
+
+  @JsonPropertyDescription("WAL archiving and base backups to an object store (pgBackRest).")
+  public BackupSpec backup;
 }

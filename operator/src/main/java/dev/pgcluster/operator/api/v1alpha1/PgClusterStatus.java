@@ -23,4 +23,6 @@ public class PgClusterStatus {
   /** The last failover or switchover. */
   public PrimaryChangeStatus lastPrimaryChange;
   public List<InstanceStatus> instances = new ArrayList<>();
+  /** Archiving and backups (spec.backup). */
+  public BackupStatus backup;
 }
