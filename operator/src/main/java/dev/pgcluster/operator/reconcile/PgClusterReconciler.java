@@ -116,6 +116,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
   @Override
   public UpdateControl<PgCluster> reconcile(PgCluster cluster, Context<PgCluster> context) throws SQLException {
     sweep.start();  // only the leading operator reconciles, and only it needs to see renewals
+    forgetAnEarlierIncarnation(cluster);
     List<String> problems = new java.util.ArrayList<>(SpecValidator.validate(cluster.getSpec()));
     if (problems.isEmpty()) {
       problems.addAll(SpecValidator.validateChange(lastValidSpec(cluster).orElse(null), cluster.getSpec()));
@@ -248,6 +249,27 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
   /** A standby on an older timeline that has not streamed for this long cannot follow: rewind it. */
   static final Duration STUCK_AFTER = Duration.ofSeconds(15);
   private final java.util.Map<String, Instant> offStreamSince = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** The uid of each cluster as last reconciled, by namespace/name. */
+  private final java.util.Map<String, String> uids = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /**
+   * A cluster deleted and applied again under the same name (its Lease and volumes kept) is a new
+   * resource: what was watched of the earlier one must not count. Its holder's last renewal, seen
+   * seconds before the deletion, would otherwise make the holder look fenced the moment it runs again,
+   * before its agent has even started, and fail it over.
+   */
+  private void forgetAnEarlierIncarnation(PgCluster cluster) {
+    String uid = cluster.getMetadata().getUid();
+    String before = uid == null ? null : uids.put(key(cluster), uid);
+    if (before != null && !before.equals(uid)) {
+      grants.forget(key(cluster));
+      archiveFailingSince.remove(key(cluster));
+      offStreamSince.keySet().removeIf(k -> k.startsWith(key(cluster) + "/"));
+      LOG.info("{} was created again (uid {}, was {}): what was watched of the earlier resource is forgotten",
+          key(cluster), uid, before);
+    }
+  }
 
   private static String key(PgCluster cluster) {
     return cluster.getMetadata().getNamespace() + "/" + cluster.getMetadata().getName();
