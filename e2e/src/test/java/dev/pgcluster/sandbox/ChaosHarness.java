@@ -141,24 +141,67 @@ final class ChaosHarness implements AutoCloseable {
             addresses.put(p.getStatus().getPodIP(), p.getMetadata().getName());
           }
         });
-        List<Future<Boolean>> probes = new ArrayList<>();
+        Map<String, Future<Boolean>> probes = new java.util.LinkedHashMap<>();
         for (String ip : addresses.keySet()) {
-          probes.add(threads.submit(() -> writable(ip)));
+          probes.put(ip, threads.submit(() -> writable(ip)));
         }
-        int writable = 0;
-        for (Future<Boolean> f : probes) {
-          if (f.get(5, TimeUnit.SECONDS)) {
-            writable++;
+        List<String> writable = new ArrayList<>();
+        for (Map.Entry<String, Future<Boolean>> f : probes.entrySet()) {
+          if (f.getValue().get(5, TimeUnit.SECONDS)) {
+            writable.add(f.getKey());
           }
         }
-        if (writable > 1) {
+        if (writable.size() > 1) {
           splitBrainMoments.incrementAndGet();
+          recordSplitBrain(writable);
         }
       } catch (Exception e) {
         // The API or an instance hiccuped: look again.
       }
       sleep(200);
     }
+  }
+
+  /** The first moment with two writable primaries, and the pods seen writable then. */
+  private volatile String splitBrainMoment = "";
+  private volatile List<String> splitBrainPods = List.of();
+
+  private void recordSplitBrain(List<String> ips) {
+    if (!splitBrainMoment.isEmpty()) {
+      return;
+    }
+    StringBuilder moment = new StringBuilder(java.time.Instant.now() + " writable: ");
+    ips.forEach(ip -> moment.append(addresses.get(ip)).append(" (").append(ip).append(") "));
+    try {
+      var lease = cluster.sandbox.client().leases().inNamespace(cluster.namespace).withName(cluster.name + "-primary")
+          .get();
+      moment.append("; Lease holder ").append(lease == null ? "none" : lease.getSpec().getHolderIdentity());
+    } catch (RuntimeException e) {
+      moment.append("; Lease not readable");
+    }
+    splitBrainPods = ips.stream().map(addresses::get).distinct().toList();
+    splitBrainMoment = moment.toString();
+    System.out.println("TWO WRITABLE PRIMARIES at " + splitBrainMoment);
+  }
+
+  /**
+   * For an assertion message: the first moment with two writable primaries and what the agents of the
+   * pods seen writable then logged about their grant (read now, after the fact). Empty when none.
+   */
+  String splitBrainReport() {
+    if (splitBrainMoment.isEmpty()) {
+      return "";
+    }
+    StringBuilder report = new StringBuilder(" (first at " + splitBrainMoment + ")");
+    for (String pod : splitBrainPods) {
+      report.append("\n  ").append(pod).append(" agent:");
+      List<String> lines = cluster.sandbox.containerLogTail(pod, "agent", 400).stream()
+          .filter(l -> l.contains("FENCED") || l.contains("fence") || l.contains("Lease") || l.contains("renew"))
+          .toList();
+      lines.subList(Math.max(0, lines.size() - 8), lines.size())
+          .forEach(l -> report.append("\n    ").append(l.length() > 300 ? l.substring(0, 300) : l));
+    }
+    return report.toString();
   }
 
   private boolean writable(String ip) {

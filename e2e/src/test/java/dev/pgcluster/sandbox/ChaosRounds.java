@@ -71,7 +71,8 @@ final class ChaosRounds {
     tally.rto().add(rto);
     tally.failovers()[0] += failedOver ? 1 : 0;
     checkLoss(name, healed, epoch);
-    assertEquals(0, harness.splitBrainMoments.get(), name + ": two writable primaries seen");
+    assertEquals(0, harness.splitBrainMoments.get(), name + ": two writable primaries seen"
+        + harness.splitBrainReport());
     if (harness.acknowledged.size() <= ackedBefore) {
       throw new AssertionError(name + ": no write acknowledged");
     }
@@ -216,7 +217,8 @@ final class ChaosRounds {
     if (!lossAllowed) {
       assertEquals(List.of(), harness.lostWrites(), kind + ": acknowledged commits lost");
     }
-    assertEquals(0, harness.splitBrainMoments.get(), kind + ": two writable primaries seen");
+    assertEquals(0, harness.splitBrainMoments.get(), kind + ": two writable primaries seen"
+        + harness.splitBrainReport());
   }
 
   /** Faults, acknowledged, lost, two-writable moments, and per kind: failovers and RTO median / p95. */

@@ -162,7 +162,9 @@ class NetworkPartitionE2ETest {
         Thread.sleep(1_000);
         assertTrue(harness.acknowledged.size() > during, name + ": writes stopped during the partition");
       }
-      assertEquals(primary, cluster.get().getStatus().currentPrimary, name + ": the primary changed");
+      PgCluster seen = cluster.get();
+      assertEquals(primary, seen.getStatus().currentPrimary, name + ": the primary changed"
+          + (seen.getStatus().lastPrimaryChange == null ? "" : " (" + seen.getStatus().lastPrimaryChange.reason + ")"));
       assertEquals(uid, sandbox.client().pods().inNamespace(NS).withName(primary).get().getMetadata().getUid(),
           name + ": the primary's pod was deleted (fenced) while it held its grant");
       assertTrue(during >= acked, "acknowledged ids only grow");
@@ -177,7 +179,8 @@ class NetworkPartitionE2ETest {
 
   private void check(String name, double rto, String outcome) throws Exception {
     assertEquals(List.of(), harness.lostWrites(), name + ": acknowledged commits lost");
-    assertEquals(0, harness.splitBrainMoments.get(), name + ": two writable primaries seen");
+    assertEquals(0, harness.splitBrainMoments.get(), name + ": two writable primaries seen"
+        + harness.splitBrainReport());
     tally.add(String.format("partition %-40s %s; first write after the fault %.1f s; acknowledged so far %d, lost 0,"
         + " two-writable moments 0", name, outcome, rto, harness.acknowledged.size()));
   }

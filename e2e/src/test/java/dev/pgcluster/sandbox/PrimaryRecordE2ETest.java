@@ -73,7 +73,8 @@ class PrimaryRecordE2ETest {
     assertEquals(0, edited.exit(), edited.output());
     Await.until(Duration.ofSeconds(30), "holderIdentity put back", () -> "pg-1".equals(sandbox.client().leases()
         .inNamespace(NS).withName("pg-primary").get().getSpec().getHolderIdentity()));
-    assertTrue(events("PrimaryLeaseEdited"), "reported");
+    // The event follows the write that put the holder back.
+    Await.until(Duration.ofSeconds(10), "the edit reported", () -> events("PrimaryLeaseEdited"));
     writeOn("pg-1", 2);
     assertEquals(epoch, pg.get().getStatus().primaryEpoch, "no failover");
     assertEquals("pg-1", pg.get().getStatus().currentPrimary);
@@ -87,7 +88,7 @@ class PrimaryRecordE2ETest {
       var lease = sandbox.client().leases().inNamespace(NS).withName("pg-primary").get();
       return lease != null && "pg-1".equals(lease.getSpec().getHolderIdentity());
     });
-    assertTrue(events("PrimaryRecordRebuilt"), "reported");
+    Await.until(Duration.ofSeconds(10), "the rebuild reported", () -> events("PrimaryRecordRebuilt"));
     writeOn("pg-1", 3);
     PgCluster after = pg.awaitReadyInstances(3, Duration.ofSeconds(60));
     assertEquals("pg-1", after.getStatus().currentPrimary);

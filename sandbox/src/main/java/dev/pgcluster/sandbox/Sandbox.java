@@ -254,6 +254,24 @@ public final class Sandbox implements AutoCloseable {
   }
 
   /**
+   * The last {@code lines} lines a container of the newest pod by that name wrote (restarts included),
+   * or empty when there is none. For test diagnostics.
+   */
+  public List<String> containerLogTail(String pod, String container, int lines) {
+    try (Stream<Path> pods = Files.list(root.resolve("pods"))) {
+      Optional<Path> newest = pods.filter(p -> p.getFileName().toString().endsWith("-" + pod))
+          .max(Comparator.comparingInt(p -> Integer.parseInt(p.getFileName().toString().split("-", 2)[0])));
+      if (newest.isEmpty() || !Files.exists(newest.get().resolve("logs/" + container + ".log"))) {
+        return List.of();
+      }
+      List<String> all = Files.readAllLines(newest.get().resolve("logs/" + container + ".log"));
+      return all.subList(Math.max(0, all.size() - lines), all.size());
+    } catch (IOException | RuntimeException e) {
+      return List.of("(log not readable: " + e.getMessage() + ")");
+    }
+  }
+
+  /**
    * Lines of every operator pod's log (all replicas, restarts included) in which the API server refused
    * a request (403 Forbidden): the chart's ClusterRole lacks something. Read from the pod log files.
    */

@@ -16,9 +16,13 @@ public final class PrimaryFailureTracker {
 
   private final Map<String, Entry> entries = new ConcurrentHashMap<>();
 
-  /** Records one observation; returns the consecutive failures so far (0 when healthy). */
-  public int observe(String cluster, String holder, int epoch, boolean healthy, Instant now, Duration period) {
-    if (healthy) {
+  /**
+   * Records one observation; returns the consecutive failures so far (0 when healthy, and while the
+   * holder's pod is {@code starting}: a primary that has not started yet has not failed).
+   */
+  public int observe(String cluster, String holder, int epoch, boolean healthy, boolean starting, Instant now,
+      Duration period) {
+    if (healthy || starting) {
       entries.remove(cluster);
       return 0;
     }

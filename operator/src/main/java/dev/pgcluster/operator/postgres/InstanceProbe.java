@@ -147,6 +147,21 @@ public final class InstanceProbe {
     }
   }
 
+  /**
+   * Whether the configuration files (not this session's settings) carry a fence marker: what the agent
+   * has written with ALTER SYSTEM, even before the server reloaded it.
+   */
+  public static boolean fenceMarkerWritten(Connection c, String marker) throws SQLException {
+    try (var ps = c.prepareStatement("SELECT coalesce((SELECT setting FROM pg_file_settings WHERE name = ?"
+        + " ORDER BY seqno DESC LIMIT 1), '') <> ''")) {
+      ps.setString(1, marker);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getBoolean(1);
+      }
+    }
+  }
+
   /** The primary's view of its standbys. */
   public static List<StandbyConnection> standbys(Connection primary) throws SQLException {
     List<StandbyConnection> rows = new ArrayList<>();

@@ -424,13 +424,24 @@ public final class Actuator {
           InstanceProbe.createSlot(c, create.slot());
           LOG.info("created replication slot {} on primary {}", create.slot(), primary.name());
         } else if (action instanceof Action.ApplyPrimarySettings apply) {
-          InstanceProbe.alterSystem(c, apply.settings());
-          String before = apply.settings().keySet().stream()
+          java.util.Map<String, String> settings = new java.util.LinkedHashMap<>(apply.settings());
+          // Decided from an observation made earlier: an agent that fenced its primary since then must
+          // not see its read-only undone here (the file check narrows the window to this round trip).
+          if (settings.containsKey("default_transaction_read_only")
+              && InstanceProbe.fenceMarkerWritten(c, dev.pgcluster.operator.ha.SyncReplication.AGENT_FENCE_MARKER)) {
+            settings.remove("default_transaction_read_only");
+            LOG.info("primary {} has been fenced by its agent since it was observed: it stays read-only", primary.name());
+            if (settings.isEmpty()) {
+              continue;
+            }
+          }
+          InstanceProbe.alterSystem(c, settings);
+          String before = settings.keySet().stream()
               .map(k -> k + " '" + state.primarySettings().getOrDefault(k, "?") + "'").collect(
                   java.util.stream.Collectors.joining(", "));
-          LOG.info("primary {}: set {} (was {}): {}", primary.name(), apply.settings(), before, apply.reason());
+          LOG.info("primary {}: set {} (was {}): {}", primary.name(), settings, before, apply.reason());
           events.normal(cluster, EventReasons.SYNCHRONOUS_REPLICATION_CHANGED, "primary " + primary.name() + ": "
-              + apply.settings().entrySet().stream().map(e -> e.getKey() + " = '" + e.getValue() + "'")
+              + settings.entrySet().stream().map(e -> e.getKey() + " = '" + e.getValue() + "'")
                   .collect(java.util.stream.Collectors.joining(", ")) + ": " + apply.reason());
         } else if (action instanceof Action.DropSlot drop) {
           InstanceProbe.dropSlot(c, drop.slot());

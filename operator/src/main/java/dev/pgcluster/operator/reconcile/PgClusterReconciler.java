@@ -163,7 +163,13 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
       LOG.info("{} waits {} ms before its promotion: until then the former primary may still hold its grant",
           primary.holder(), grant.formerGrantLeft().toMillis());
     }
-    int failed = failures.observe(key(cluster), primary.holder(), primary.epoch(), state.healthyPrimary().isPresent(),
+    boolean healthy = state.healthyPrimary().isPresent();
+    boolean starting = !healthy && dev.pgcluster.operator.observe.PodStartup.starting(
+        client.pods().inNamespace(cluster.getMetadata().getNamespace()).withName(primary.holder()).get(), clock.instant());
+    if (starting) {
+      LOG.info("primary {} is starting (its pod is not running PostgreSQL yet): not counted as a failure", primary.holder());
+    }
+    int failed = failures.observe(key(cluster), primary.holder(), primary.epoch(), healthy, starting,
         clock.instant(), Duration.ofSeconds(cluster.getSpec().failover.probePeriodSeconds));
     if (failed > 0 && primary.initialized()) {
       // Past the threshold, say why nothing happens when the failover is held (at 3 a.m. that is the question).

@@ -118,6 +118,21 @@ class BootstrapScriptE2ETest {
     assertTrue(wrongPassword.output().contains("password authentication failed"), wrongPassword.output());
   }
 
+  /** The operator's last look before it makes a primary writable: the agent's fence, written, not yet loaded. */
+  @Test
+  @Order(3)
+  void aFenceMarkerIsSeenInTheFilesBeforeTheReload() throws Exception {
+    String marker = dev.pgcluster.operator.ha.SyncReplication.AGENT_FENCE_MARKER;
+    try (Connection c = primary.connect("postgres"); Statement s = c.createStatement()) {
+      assertFalse(dev.pgcluster.operator.postgres.InstanceProbe.fenceMarkerWritten(c, marker));
+      s.execute("ALTER SYSTEM SET " + marker + " = 'off|the primary Lease could not be renewed'");
+      assertEquals("", one(s, "SELECT coalesce(current_setting('" + marker + "', true), '')"), "not reloaded yet");
+      assertTrue(dev.pgcluster.operator.postgres.InstanceProbe.fenceMarkerWritten(c, marker));
+      s.execute("ALTER SYSTEM RESET " + marker);
+      assertFalse(dev.pgcluster.operator.postgres.InstanceProbe.fenceMarkerWritten(c, marker));
+    }
+  }
+
   @Test
   @Order(4)
   void refusesInitdbWhenTheClusterWasInitializedBefore() throws Exception {
