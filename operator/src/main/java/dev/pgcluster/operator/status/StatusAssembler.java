@@ -92,13 +92,15 @@ public final class StatusAssembler {
         && archive.failingFor().compareTo(ARCHIVE_FAILING_AFTER) >= 0;
   }
 
-  static String archiveFailure(ArchiveFacts archive) {
+  static String archiveFailure(PgCluster cluster, ArchiveFacts archive) {
     String error = archive.lastError() == null ? "no message from the archive command"
         : archive.lastError().strip().replaceAll("\\s+", " ");
     if (error.length() > 600) {
       error = error.substring(0, 600) + "...";
     }
-    return "WAL archiving has failed for " + archive.failingFor().toSeconds() + " s (last archived: "
+    var s3 = cluster.getSpec().backup.repository.s3;
+    return "WAL archiving to spec.backup.repository (s3://" + s3.bucket + BackupRenderer.repositoryPath(cluster) + " at "
+        + s3.endpoint + ") has failed for " + archive.failingFor().toSeconds() + " s (last archived: "
         + (archive.lastArchivedWal() == null ? "none" : archive.lastArchivedWal() + " at " + archive.lastArchivedAt())
         + "; " + archive.waitingSegments() + " WAL segments waiting): " + error;
   }
@@ -225,7 +227,7 @@ public final class StatusAssembler {
           sync.describe()));
     } else if (archiveFailing) {
       conditions.add(condition(cluster, ConditionTypes.DEGRADED, true, Reasons.ARCHIVE_FAILING,
-          archiveFailure(state.archive())));
+          archiveFailure(cluster, state.archive())));
     } else if (status.initialized && (!allReady || !primaryUp)) {
       conditions.add(condition(cluster, ConditionTypes.DEGRADED, true,
           primaryUp ? Reasons.INSTANCES_NOT_READY : Reasons.PRIMARY_UNAVAILABLE,

@@ -38,10 +38,11 @@ class BackupStatusTest {
     assertTrue(StatusAssembler.archiveFailing(cluster, facts(null, T, Duration.ofSeconds(60))), "nothing archived yet");
     assertFalse(StatusAssembler.archiveFailing(TestClusters.cluster("pg", 3), facts(null, T, Duration.ofSeconds(60))),
         "no spec.backup");
-    assertEquals("WAL archiving has failed for 30 s (last archived: 00000001000000000000000A at 2026-12-01T10:00:00Z;"
+    assertEquals("WAL archiving to spec.backup.repository (s3://backups/pgcluster/db at minio.storage.svc)"
+        + " has failed for 30 s (last archived: 00000001000000000000000A at 2026-12-01T10:00:00Z;"
         + " 4 WAL segments waiting): 2026-12-01T10:00:05Z 00000001000000000000000B exit 82 ERROR: [082]: unable to push"
         + " WAL file '00000001000000000000000B' to the archive asynchronously after 5 second(s)",
-        StatusAssembler.archiveFailure(facts(T, T.plusSeconds(5), Duration.ofSeconds(30))));
+        StatusAssembler.archiveFailure(cluster, facts(T, T.plusSeconds(5), Duration.ofSeconds(30))));
   }
 
   static PgBackup backup(String name, String phase, String stoppedAt, String first) {

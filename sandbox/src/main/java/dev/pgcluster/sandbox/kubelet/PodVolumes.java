@@ -81,6 +81,10 @@ final class PodVolumes {
       } else if (v.getSecret() != null) {
         dir = projected(v.getName(), select(secretData(v.getSecret().getSecretName(), v.getSecret().getOptional()),
             v.getSecret().getItems()));
+        // The files' mode, as a kubelet sets it (pgBackRest refuses a key that others may read).
+        if (v.getSecret().getDefaultMode() != null) {
+          fileMode(dir, v.getSecret().getDefaultMode());
+        }
       } else if (v.getDownwardAPI() != null) {
         Map<String, byte[]> files = new LinkedHashMap<>();
         v.getDownwardAPI().getItems().forEach(item -> files.put(item.getPath(),
@@ -156,6 +160,27 @@ final class PodVolumes {
   }
 
   /** Writes {@code files} (path -> content) into the volume's directory, removing files no longer there. */
+  private static void fileMode(Path dir, int mode) throws IOException {
+    java.util.Set<java.nio.file.attribute.PosixFilePermission> permissions =
+        java.util.EnumSet.noneOf(java.nio.file.attribute.PosixFilePermission.class);
+    java.nio.file.attribute.PosixFilePermission[] bits = {
+        java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE, java.nio.file.attribute.PosixFilePermission.OTHERS_WRITE,
+        java.nio.file.attribute.PosixFilePermission.OTHERS_READ, java.nio.file.attribute.PosixFilePermission.GROUP_EXECUTE,
+        java.nio.file.attribute.PosixFilePermission.GROUP_WRITE, java.nio.file.attribute.PosixFilePermission.GROUP_READ,
+        java.nio.file.attribute.PosixFilePermission.OWNER_EXECUTE, java.nio.file.attribute.PosixFilePermission.OWNER_WRITE,
+        java.nio.file.attribute.PosixFilePermission.OWNER_READ};
+    for (int i = 0; i < bits.length; i++) {
+      if ((mode & (1 << i)) != 0) {
+        permissions.add(bits[i]);
+      }
+    }
+    try (var files = Files.walk(dir)) {
+      for (Path p : files.filter(Files::isRegularFile).toList()) {
+        Files.setPosixFilePermissions(p, permissions);
+      }
+    }
+  }
+
   private Path projected(String name, Map<String, byte[]> files) throws IOException {
     Path dir = podDirectory.resolve("volumes").resolve(name);
     Files.createDirectories(dir);

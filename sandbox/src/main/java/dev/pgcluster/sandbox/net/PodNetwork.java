@@ -161,10 +161,21 @@ public final class PodNetwork implements AutoCloseable {
       iptablesQuietly("-t", "nat", "-D", chainPrefix + "-SNAT", "-m", "cgroup", "--path", path, "-d",
           LocalRoutes.RANGE, "-j", "SNAT", "--to-source", ip);
     }
+    Path dir = cgroupRoot.resolve(node).resolve(pod);
+    // Whatever still runs in it goes with the pod, as with a container runtime: a daemon that left its
+    // container's process group (pgBackRest's asynchronous archive-push does) would outlive it.
     try {
-      Files.deleteIfExists(cgroupRoot.resolve(node).resolve(pod));
+      if (Files.exists(dir.resolve("cgroup.kill"))) {
+        Files.writeString(dir.resolve("cgroup.kill"), "1");
+        for (int i = 0; i < 50 && !Files.readString(dir.resolve("cgroup.procs")).isBlank(); i++) {
+          Thread.sleep(20);
+        }
+      }
+      Files.deleteIfExists(dir);
     } catch (IOException e) {
       LOG.debug("cgroup of {} not removed: {}", pod, e.toString());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 
