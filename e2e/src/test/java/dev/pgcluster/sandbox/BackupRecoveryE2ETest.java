@@ -66,6 +66,7 @@ class BackupRecoveryE2ETest {
           """ + ObjectStore.specYaml(SECRET, "  "));
       shop = new SandboxCluster(sandbox, NS, applied.getMetadata().getName());
       shop.awaitReadyInstances(2, READY);
+      shop.awaitWritable();
     } catch (Exception | AssertionError e) {
       SandboxCluster.closeAndCheckNoLeftovers(sandbox);
       throw e;

@@ -44,22 +44,28 @@ final class SandboxCluster {
       PgCluster applied = sandbox.apply(namespace, manifest);
       SandboxCluster cluster = new SandboxCluster(sandbox, namespace, applied.getMetadata().getName());
       cluster.awaitReadyInstances(ready, timeout);
-      // An agent whose first renewal took longer than its fence deadline (a loaded machine) fences its
-      // primary until that renewal lands: Healthy, but read-only for a moment.
-      Await.until(Duration.ofSeconds(30), cluster.name + "'s primary taking writes", () -> {
-        try (Connection c = cluster.viaService(cluster.names.readWriteService());
-            Statement st = c.createStatement();
-            ResultSet rs = st.executeQuery("SHOW default_transaction_read_only")) {
-          return rs.next() && "off".equals(rs.getString(1));
-        } catch (SQLException e) {
-          return false;
-        }
-      });
+      cluster.awaitWritable();
       return cluster;
     } catch (Exception | AssertionError e) {
       closeAndCheckNoLeftovers(sandbox);
       throw e;
     }
+  }
+
+  /**
+   * An agent whose first renewal took longer than its fence deadline (a loaded machine) fences its
+   * primary until that renewal lands: Healthy, but read-only for a moment. Waits until a new session
+   * through the -rw Service may write.
+   */
+  void awaitWritable() throws InterruptedException {
+    Await.until(Duration.ofSeconds(60), name + "'s primary taking writes", () -> {
+      try (Connection c = viaService(names.readWriteService()); Statement st = c.createStatement();
+          ResultSet rs = st.executeQuery("SHOW default_transaction_read_only")) {
+        return rs.next() && "off".equals(rs.getString(1));
+      } catch (SQLException e) {
+        return false;
+      }
+    });
   }
 
   PgCluster get() {
