@@ -198,11 +198,8 @@ class BackupRecoveryE2ETest {
   void aTargetBeforeTheFirstBackupIsReportedAndNothingStarts() throws Exception {
     sandbox.apply(NS, recoveryManifest("shop-early", "      target:\n        time: \"2001-01-01T00:00:00Z\"\n"));
     SandboxCluster early = new SandboxCluster(sandbox, NS, "shop-early");
-    PgCluster failed = Await.until(Duration.ofSeconds(120), "a RecoveryFailed condition", early::get,
-        c -> c.getStatus() != null && c.getStatus().conditions.stream()
-            .anyMatch(k -> "RecoveryFailed".equals(k.getReason())));
-    String message = failed.getStatus().conditions.stream().filter(k -> "RecoveryFailed".equals(k.getReason()))
-        .findFirst().orElseThrow().getMessage();
+    PgCluster failed = awaitCondition(early, "RecoveryFailed", Duration.ofSeconds(120));
+    String message = conditionMessage(failed, "RecoveryFailed");
     System.out.println("recovery before the first backup: " + message);
     assertTrue(message.startsWith("restoring shop from the store failed:"), message);
     assertTrue(!Boolean.TRUE.equals(failed.getStatus().initialized));
@@ -218,11 +215,8 @@ class BackupRecoveryE2ETest {
         .toString();
     sandbox.apply(NS, recoveryManifest("shop-late", "      target:\n        time: \"" + future + "\"\n"));
     SandboxCluster late = new SandboxCluster(sandbox, NS, "shop-late");
-    PgCluster failed = Await.until(Duration.ofSeconds(180), "a RecoveryFailed condition", late::get,
-        c -> c.getStatus() != null && c.getStatus().conditions.stream()
-            .anyMatch(k -> "RecoveryFailed".equals(k.getReason())));
-    String message = failed.getStatus().conditions.stream().filter(k -> "RecoveryFailed".equals(k.getReason()))
-        .findFirst().orElseThrow().getMessage();
+    PgCluster failed = awaitCondition(late, "RecoveryFailed", Duration.ofSeconds(180));
+    String message = conditionMessage(failed, "RecoveryFailed");
     System.out.println("recovery past the end of the archive: " + message);
     assertTrue(message.contains("recovery ended before configured recovery target was reached"), message);
     assertTrue(!Boolean.TRUE.equals(failed.getStatus().initialized), "never initialized");
@@ -272,8 +266,7 @@ class BackupRecoveryE2ETest {
       }
       PgCluster degraded = Await.until(Duration.ofSeconds(90), "Degraded with reason ArchiveFailing", pitr::get,
           c -> c.getStatus().conditions.stream().anyMatch(k -> "ArchiveFailing".equals(k.getReason())));
-      String message = degraded.getStatus().conditions.stream().filter(k -> "ArchiveFailing".equals(k.getReason()))
-          .findFirst().orElseThrow().getMessage();
+      String message = conditionMessage(degraded, "ArchiveFailing");
       System.out.println("store down: " + message);
       assertTrue(message.startsWith("WAL archiving to spec.backup.repository") && message.contains(") has failed for")
           && message.contains("ERROR"), message);
@@ -355,8 +348,7 @@ class BackupRecoveryE2ETest {
     PgCluster degraded = Await.until(Duration.ofSeconds(120), "Degraded/ArchiveFailing", wrong::get,
         c -> c.getStatus() != null && c.getStatus().conditions.stream()
             .anyMatch(k -> "ArchiveFailing".equals(k.getReason()) && "True".equals(k.getStatus())));
-    String message = degraded.getStatus().conditions.stream().filter(k -> "ArchiveFailing".equals(k.getReason()))
-        .findFirst().orElseThrow().getMessage();
+    String message = conditionMessage(degraded, "ArchiveFailing");
     System.out.println("wrong credentials: " + message);
     assertTrue(message.startsWith("WAL archiving to spec.backup.repository (s3://backups/pgcluster/default at "
         + ObjectStore.ENDPOINT + ") has failed"), message);
@@ -369,6 +361,17 @@ class BackupRecoveryE2ETest {
       assertEquals("2", one(c, "SELECT count(*) FROM t"), "the cluster keeps taking writes");
     }
     sandbox.client().resources(PgCluster.class).inNamespace(NS).withName("wrongkey").delete();
+  }
+
+  /** Until a condition of the cluster has {@code reason}. */
+  static PgCluster awaitCondition(SandboxCluster cluster, String reason, Duration timeout) throws InterruptedException {
+    return Await.until(timeout, "a condition with reason " + reason, cluster::get,
+        c -> c.getStatus() != null && c.getStatus().conditions.stream().anyMatch(k -> reason.equals(k.getReason())));
+  }
+
+  static String conditionMessage(PgCluster cluster, String reason) {
+    return cluster.getStatus().conditions.stream().filter(k -> reason.equals(k.getReason())).findFirst().orElseThrow()
+        .getMessage();
   }
 
   /** A WAL switch on shop's primary, then until that segment is in the store. */

@@ -94,7 +94,7 @@ public final class BackupBenchmark {
       long restoreStart = System.nanoTime();
       apply(sandbox, "restored", "  bootstrap:\n    recovery:\n      source: archived\n"
           + ObjectStore.specYaml(SECRET, "  "));
-      awaitHealthy(sandbox, "restored", 15);
+      ReplicationModesBenchmark.awaitHealthy(sandbox, "restored", 15);
       double restoreSeconds = secondsSince(restoreStart);
       String restoredRows = psql(sandbox, bin, "restored", "SELECT count(*) FROM pgbench_accounts").strip();
       if (!restoredRows.equals(Long.toString(scale * 100_000L))) {
@@ -131,19 +131,6 @@ public final class BackupBenchmark {
           storage:
             size: 4Gi
         """.formatted(name) + extra);
-  }
-
-  private static void awaitHealthy(Sandbox sandbox, String name, int minutes) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(minutes);
-    while (System.nanoTime() < deadline) {
-      var c = sandbox.client().resources(dev.pgcluster.operator.api.v1alpha1.PgCluster.class).inNamespace(NS)
-          .withName(name).get();
-      if (c != null && c.getStatus() != null && c.getStatus().phase == dev.pgcluster.operator.api.v1alpha1.ClusterPhase.Healthy) {
-        return;
-      }
-      Thread.sleep(200);
-    }
-    throw new IllegalStateException(name + " not Healthy after " + minutes + " minutes");
   }
 
   /** WAL segments in the bucket (s3proxy keeps each object as a file; pgBackRest appends a checksum). */

@@ -74,7 +74,11 @@ public final class ReplicationModesBenchmark {
   }
 
   static void awaitHealthy(Sandbox sandbox, String name) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+    awaitHealthy(sandbox, name, 3);
+  }
+
+  static void awaitHealthy(Sandbox sandbox, String name, int minutes) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(minutes);
     while (System.nanoTime() < deadline) {
       PgCluster c = sandbox.client().resources(PgCluster.class).inNamespace("default").withName(name).get();
       if (c != null && c.getStatus() != null && c.getStatus().phase == ClusterPhase.Healthy) {
@@ -82,7 +86,7 @@ public final class ReplicationModesBenchmark {
       }
       Thread.sleep(200);
     }
-    throw new IllegalStateException(name + " not Healthy after 3 minutes");
+    throw new IllegalStateException(name + " not Healthy after " + minutes + " minutes");
   }
 
   private static String password(Sandbox sandbox, String secret) {
