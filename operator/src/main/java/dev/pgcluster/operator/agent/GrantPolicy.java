@@ -12,6 +12,12 @@ import java.util.Optional;
  */
 public final class GrantPolicy {
 
+  /**
+   * The reason in the fence marker of a primary that has just started: run.sh starts every primary
+   * fenced, and its agent's first renewal lifts it.
+   */
+  public static final String STARTING = "starting: the agent has not renewed the primary Lease yet";
+
   /** What the agent saw of its own PostgreSQL this round. */
   public enum Role { PRIMARY, STANDBY, DOWN }
 

@@ -125,7 +125,7 @@ public final class InstanceAgent {
     try {
       lease = leases.read(namespace, leaseName);
     } catch (RuntimeException e) {
-      problem("cannot read the primary Lease: " + e.getMessage());
+      problem("cannot read the primary Lease: " + describe(e));
       lease = Optional.empty();
     }
     Duration duration = lease.map(PrimaryRecord::leaseDuration)
@@ -141,9 +141,14 @@ public final class InstanceAgent {
       fence(fence.reason());
     } else if (step instanceof GrantPolicy.Unfence) {
       try {
-        postgres.unfence();
+        String marker = postgres.unfence();
         lastLocal = new GrantPolicy.Local(GrantPolicy.Role.PRIMARY, false, false);
-        LOG.warn("fence lifted: {} holds the primary Lease and renewed it; it takes writes again", me);
+        if (marker.contains("|" + GrantPolicy.STARTING)) {
+          // Every primary starts fenced (run.sh): its first renewal is the normal way to writes.
+          LOG.info("{} holds the primary Lease and renewed it: it takes writes", me);
+        } else {
+          LOG.warn("fence lifted: {} holds the primary Lease and renewed it; it takes writes again", me);
+        }
       } catch (SQLException e) {
         problem("cannot lift the fence: " + e.getMessage());
       }
@@ -171,7 +176,7 @@ public final class InstanceAgent {
         boolean conflict = e instanceof LeaseConflictException
             || ((io.fabric8.kubernetes.client.KubernetesClientException) e).getCode() == 409;
         if (!conflict) {
-          problem("cannot renew the primary Lease: " + e.getMessage());
+          problem("cannot renew the primary Lease: " + describe(e));
           return;
         }
         try {
@@ -183,7 +188,7 @@ public final class InstanceAgent {
           return;  // moved on: the next round sees it
         }
       } catch (RuntimeException e) {
-        problem("cannot renew the primary Lease: " + e.getMessage());
+        problem("cannot renew the primary Lease: " + describe(e));
         return;
       }
     }
@@ -235,6 +240,15 @@ public final class InstanceAgent {
       LOG.warn("{}", message);
       lastProblem = message;
     }
+  }
+
+  /** The client's message names the operation; its cause says what went wrong (a timeout, a refusal). */
+  private static String describe(Throwable e) {
+    Throwable root = e;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    return root == e ? e.getMessage() : e.getMessage() + " (" + root + ")";
   }
 
   private static String require(Map<String, String> env, String name) {

@@ -29,6 +29,7 @@ final class LocalPostgres {
   private final int port;
   private final String password;
   private final Path dataDirectory;
+  private Connection probeSession;  // used by the agent's round only
 
   LocalPostgres(String host, int port, String password, Path dataDirectory) {
     this.host = host;
@@ -37,15 +38,44 @@ final class LocalPostgres {
     this.dataDirectory = dataDirectory;
   }
 
+  /**
+   * Whether it runs as a primary, and fenced. On one session kept open between rounds: a new session
+   * every round (a backend forked, a password exchange, maybe a TLS handshake) costs a loaded machine
+   * time the renewal needs. A session that broke (a fence ends every session, a restart too) is
+   * replaced at once, within the same probe.
+   */
   GrantPolicy.Local probe() {
-    try (Connection c = connect(); Statement st = c.createStatement();
-        ResultSet rs = st.executeQuery("SELECT pg_is_in_recovery(), coalesce(current_setting('" + MARKER
-            + "', true), ''), current_setting('default_transaction_read_only')")) {
-      rs.next();
-      return new GrantPolicy.Local(rs.getBoolean(1) ? GrantPolicy.Role.STANDBY : GrantPolicy.Role.PRIMARY,
-          !rs.getString(2).isEmpty(), "on".equals(rs.getString(3)));
-    } catch (SQLException e) {
-      return new GrantPolicy.Local(GrantPolicy.Role.DOWN, false, false);
+    for (int attempt = 1; attempt <= 2; attempt++) {
+      boolean reused = probeSession != null;
+      try {
+        if (probeSession == null) {
+          probeSession = connect();
+        }
+        try (Statement st = probeSession.createStatement();
+            ResultSet rs = st.executeQuery("SELECT pg_is_in_recovery(), coalesce(current_setting('" + MARKER
+                + "', true), ''), current_setting('default_transaction_read_only')")) {
+          rs.next();
+          return new GrantPolicy.Local(rs.getBoolean(1) ? GrantPolicy.Role.STANDBY : GrantPolicy.Role.PRIMARY,
+              !rs.getString(2).isEmpty(), "on".equals(rs.getString(3)));
+        }
+      } catch (SQLException e) {
+        closeProbeSession();
+        if (!reused) {
+          break;  // a fresh session failed too: it does not answer
+        }
+      }
+    }
+    return new GrantPolicy.Local(GrantPolicy.Role.DOWN, false, false);
+  }
+
+  private void closeProbeSession() {
+    if (probeSession != null) {
+      try {
+        probeSession.close();
+      } catch (SQLException ignored) {
+        // broken already
+      }
+      probeSession = null;
     }
   }
 
@@ -72,8 +102,11 @@ final class LocalPostgres {
     }
   }
 
-  /** Back to what it was before the fence (read-only stays on if it was on: a switchover under way). */
-  void unfence() throws SQLException {
+  /**
+   * Back to what it was before the fence (read-only stays on if it was on: a switchover under way).
+   * Returns the marker it removed: what read-only was before, then why it was fenced.
+   */
+  String unfence() throws SQLException {
     try (Connection c = connect(); Statement st = c.createStatement()) {
       String marker;
       try (ResultSet rs = st.executeQuery("SELECT coalesce(current_setting('" + MARKER + "', true), '')")) {
@@ -85,6 +118,7 @@ final class LocalPostgres {
       }
       st.execute("ALTER SYSTEM RESET " + MARKER);
       st.execute("SELECT pg_reload_conf()");
+      return marker;
     }
   }
 

@@ -11,6 +11,22 @@ if [ ! -f "$PGDATA/standby.signal" ] && [ -n "$primary" ] && [ "$primary" != "$P
     "$primary. Waiting for the operator to rejoin this instance as a standby."
   exit 1
 fi
+# Start fenced: a primary takes writes only while its agent holds a fresh grant (the primary Lease), and
+# the agent has not renewed it yet. Read-only until then; the agent lifts this fence after its first
+# renewal (see agent.GrantPolicy), back to the read-only setting before it. An earlier fence stays as it is.
+# The marker's name is SyncReplication.AGENT_FENCE_MARKER.
+if [ ! -f "$PGDATA/standby.signal" ]; then
+  auto="$PGDATA/postgresql.auto.conf"
+  touch "$auto"
+  fenced="$(sed -n "s/^[[:space:]]*pgcluster\.fenced[[:space:]]*=[[:space:]]*'\(.*\)'[[:space:]]*\$/\1/p" "$auto" | tail -n 1)"
+  if [ -z "$fenced" ]; then
+    before="$(sed -n "s/^[[:space:]]*default_transaction_read_only[[:space:]]*=[[:space:]]*'\{0,1\}\([a-z]*\).*/\1/p" "$auto" \
+      | tail -n 1)"
+    [ "$before" = on ] || before=off
+    printf "default_transaction_read_only = 'on'\npgcluster.fenced = '%s|starting: the agent has not renewed the primary Lease yet'\n" \
+      "$before" >> "$auto"
+  fi
+fi
 # The ConfigMap's files are read where they are mounted, not copied: the kubelet refreshes them when
 # the resource changes, and the operator reloads the server once they hold the new configuration.
 printf "include '%s/postgresql.conf'\n" "$CONFIG_DIR" > "$PGDATA/pgcluster.conf"

@@ -51,6 +51,7 @@ class BootstrapScriptE2ETest {
     assertEquals(0, init.exitCode(), init.output());
     assertTrue(init.output().contains("initializing a new cluster"), init.output());
     primary.start();
+    primary.liftStartFence();
 
     standby.topology(cluster, "c-0", true, primary.ip);
     ScriptPod.Result clone = standby.bootstrap();
@@ -78,6 +79,30 @@ class BootstrapScriptE2ETest {
       assertEquals("true", one(s, "SELECT rolreplication::text FROM pg_roles WHERE rolname = 'replication'"));
       assertEquals("app", one(s, "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'app'"));
       assertEquals("ANY 1 (\"c-0\", \"c-1\", \"c-2\")", one(s, "SHOW synchronous_standby_names"));
+    }
+  }
+
+  /** run.sh starts a primary read-only, marked as fenced by its agent, which lifts it after its first renewal. */
+  @Test
+  @Order(1)
+  void aPrimaryStartsFencedUntilItsAgentRenewsAndAStandbyDoesNot() throws Exception {
+    String marker = dev.pgcluster.operator.ha.SyncReplication.AGENT_FENCE_MARKER;
+    primary.stop();
+    primary.start();
+    try (Connection c = primary.connect("postgres"); Statement s = c.createStatement()) {
+      assertEquals("on", one(s, "SHOW default_transaction_read_only"));
+      assertEquals("off|" + dev.pgcluster.operator.agent.GrantPolicy.STARTING,
+          one(s, "SELECT current_setting('" + marker + "')"));
+      SQLException refused = org.junit.jupiter.api.Assertions.assertThrows(SQLException.class,
+          () -> s.execute("CREATE TABLE written_while_starting (id int)"));
+      assertTrue(refused.getMessage().contains("read-only transaction"), refused.getMessage());
+    }
+    primary.liftStartFence();
+    try (Connection c = primary.connect("postgres"); Statement s = c.createStatement()) {
+      assertEquals("off", one(s, "SHOW default_transaction_read_only"));
+    }
+    try (Connection c = standby.connect("postgres"); Statement s = c.createStatement()) {
+      assertEquals("", one(s, "SELECT coalesce(current_setting('" + marker + "', true), '')"));
     }
   }
 

@@ -119,6 +119,28 @@ final class ScriptPod implements AutoCloseable {
     fail(name + ": postgres not ready after 60 s:\n" + Files.readString(postgresLog));
   }
 
+  /** What the agent does after its first renewal of the primary Lease: lifts the fence run.sh started with. */
+  void liftStartFence() throws SQLException, InterruptedException {
+    String marker = dev.pgcluster.operator.ha.SyncReplication.AGENT_FENCE_MARKER;
+    try (Connection c = connect("postgres"); java.sql.Statement s = c.createStatement()) {
+      s.execute("ALTER SYSTEM RESET default_transaction_read_only");
+      s.execute("ALTER SYSTEM RESET " + marker);
+      s.execute("SELECT pg_reload_conf()");
+      // The reload reaches new sessions a moment later.
+      long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+      while (System.nanoTime() < deadline) {
+        try (Connection n = connect("postgres"); java.sql.Statement ns = n.createStatement();
+            java.sql.ResultSet rs = ns.executeQuery("SHOW default_transaction_read_only")) {
+          if (rs.next() && "off".equals(rs.getString(1))) {
+            return;
+          }
+        }
+        Thread.sleep(50);
+      }
+    }
+    fail(name + ": still read-only 10 s after the start fence was lifted");
+  }
+
   /** SIGKILL: nothing graceful, as when a node is lost. */
   void kill() throws InterruptedException {
     if (postgres != null && postgres.isAlive()) {
