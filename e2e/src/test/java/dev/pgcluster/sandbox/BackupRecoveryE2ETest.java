@@ -340,6 +340,7 @@ class BackupRecoveryE2ETest {
         """ + ObjectStore.specYaml("wrong-key", "  "));
     SandboxCluster wrong = new SandboxCluster(sandbox, NS, applied.getMetadata().getName());
     wrong.awaitReadyInstances(1, READY);
+    wrong.awaitWritable();  // a primary starts read-only until its agent's first renewal
     try (Connection c = wrong.toPod("wrongkey-0"); Statement s = c.createStatement()) {
       s.execute("CREATE TABLE t (id int)");
       s.execute("INSERT INTO t VALUES (1)");
@@ -390,6 +391,7 @@ class BackupRecoveryE2ETest {
     sandbox.apply(NS, recoveryManifest(name, target));
     SandboxCluster restored = new SandboxCluster(sandbox, NS, name);
     restored.awaitReadyInstances(1, READY);
+    restored.awaitWritable();  // a primary starts read-only until its agent's first renewal
     return restored;
   }
 

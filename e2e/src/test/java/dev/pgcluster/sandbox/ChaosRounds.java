@@ -21,7 +21,11 @@ import java.util.Map;
  * (faults, failovers, RTO median and p95) is printed at the end.
  */
 final class ChaosRounds {
-  static final Duration HEAL = Duration.ofSeconds(120);
+  /**
+   * After a minute of back-to-back faults under a writer, a former primary's pg_rewind may copy hundreds
+   * of MB (one CI run: 436 MB, at 38% after two minutes on a loaded 2-core machine) before it streams.
+   */
+  static final Duration HEAL = Duration.ofSeconds(240);
 
   /** One fault on the current primary; returns once injected (or once it has done its damage and healed). */
   interface Fault {

@@ -142,16 +142,42 @@ class ConfigurationE2ETest {
   @Test
   @Order(4)
   void aNewPodTemplateRollsTheSameWay() throws Exception {
-    rollUnderWriteLoad("new pod template (resources)", c -> c.getSpec().resources =
-        new io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder()
-            .addToRequests("cpu", new io.fabric8.kubernetes.api.model.Quantity("100m")).build(),
-        pod -> {
-          var sts = sandbox.client().apps().statefulSets().inNamespace(NS).withName("conf").get();
-          var p = sandbox.client().pods().inNamespace(NS).withName(pod).get();
-          return p != null && sts.getStatus().getUpdateRevision() != null
-              && sts.getStatus().getUpdateRevision().equals(p.getMetadata().getLabels().get("controller-revision-hash"))
-              && "100m".equals(p.getSpec().getContainers().get(0).getResources().getRequests().get("cpu").toString());
-        });
+    sandbox.client().resource(new io.fabric8.kubernetes.api.model.scheduling.v1.PriorityClassBuilder()
+        .withNewMetadata().withName("databases").endMetadata().withValue(1000).build()).create();
+    rollUnderWriteLoad("new pod template (resources, scheduling, pod labels)", c -> {
+      c.getSpec().resources = new io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder()
+          .addToRequests("cpu", new io.fabric8.kubernetes.api.model.Quantity("100m")).build();
+      c.getSpec().scheduling.podAntiAffinity = dev.pgcluster.operator.api.v1alpha1.PodAntiAffinityType.REQUIRED;
+      c.getSpec().scheduling.priorityClassName = "databases";
+      c.getSpec().podMetadata = new dev.pgcluster.operator.api.v1alpha1.ObjectMetadataSpec();
+      c.getSpec().podMetadata.labels = Map.of("team", "payments");
+    }, pod -> {
+      var sts = sandbox.client().apps().statefulSets().inNamespace(NS).withName("conf").get();
+      var p = sandbox.client().pods().inNamespace(NS).withName(pod).get();
+      return p != null && sts.getStatus().getUpdateRevision() != null
+          && sts.getStatus().getUpdateRevision().equals(p.getMetadata().getLabels().get("controller-revision-hash"))
+          && "100m".equals(p.getSpec().getContainers().get(0).getResources().getRequests().get("cpu").toString())
+          && "payments".equals(p.getMetadata().getLabels().get("team"))
+          && "databases".equals(p.getSpec().getPriorityClassName()) && Integer.valueOf(1000).equals(p.getSpec().getPriority());
+    });
+    // Required anti-affinity across the sandbox's three worker nodes: one instance on each.
+    List<Pod> pods = sandbox.client().pods().inNamespace(NS).withLabel("pgcluster.dev/cluster", "conf").list().getItems();
+    assertEquals(3, pods.stream().map(p -> p.getSpec().getNodeName()).distinct().count(),
+        "instances on distinct nodes: " + pods.stream().map(p -> p.getMetadata().getName() + "@" + p.getSpec().getNodeName())
+            .toList());
+    // A fourth instance has no node left: the status says so, in the scheduler's words.
+    sandbox.editCluster(NS, "conf", c -> {
+      c.getSpec().instances = 4;
+      return c;
+    });
+    Condition degraded = Await.until(Duration.ofSeconds(60), "conf-3 reported as unschedulable",
+        () -> condition("Degraded"), c -> "True".equals(c.getStatus()) && c.getMessage().contains("conf-3 (unschedulable: "));
+    System.out.println("Degraded: " + degraded.getMessage());
+    sandbox.editCluster(NS, "conf", c -> {
+      c.getSpec().instances = 3;
+      return c;
+    });
+    conf.awaitReadyInstances(3, READY);
   }
 
   /** Whether one instance has taken up a change. */

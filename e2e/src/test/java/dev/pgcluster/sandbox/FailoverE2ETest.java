@@ -155,9 +155,10 @@ class FailoverE2ETest {
 
   /**
    * The fence is a pod deletion, and a node cut off from the API server does not carry it out: the
-   * old primary, frozen during the failover and thawed after the promotion, runs on as a primary. It
-   * must not be able to acknowledge a commit: the standbys were cut off from it before the promotion
-   * and follow the new primary.
+   * old primary, frozen during the failover with its agent (a hung node: its agent, left running,
+   * would have stopped it) and thawed after the promotion without it, runs on as a primary. It must
+   * not be able to acknowledge a commit: the standbys were cut off from it before the promotion and
+   * follow the new primary.
    */
   @Test
   @Order(3)
@@ -170,6 +171,7 @@ class FailoverE2ETest {
     String uid = null;
     try (Connection session = SandboxCluster.connect(oldIp, "app", "postgres", superuser, 5, 5)) {
       uid = sandbox.partitionNode(NS, old);
+      sandbox.freezeContainer(NS, old, "agent");
       sandbox.freezeContainer(NS, old, "postgres");
       PgCluster promoted = Await.until(Duration.ofSeconds(60), "a new primary, promoted", ha::get,
           c -> c.getStatus().primaryEpoch > epoch && c.getStatus().lastPrimaryChange != null
@@ -187,6 +189,7 @@ class FailoverE2ETest {
           promoted.getStatus().currentPrimary, timedOut.getMessage());
     } finally {
       sandbox.thawContainerIfRunning(NS, old, "postgres");
+      sandbox.thawContainerIfRunning(NS, old, "agent");
       if (uid != null) {
         sandbox.healPartition(uid);
       }

@@ -53,9 +53,9 @@ final class SandboxCluster {
   }
 
   /**
-   * An agent whose first renewal took longer than its fence deadline (a loaded machine) fences its
-   * primary until that renewal lands: Healthy, but read-only for a moment. Waits until a new session
-   * through the -rw Service may write.
+   * A primary starts fenced (read-only) until its agent's first renewal of the primary Lease, which on a
+   * loaded machine can come after the cluster reads Healthy. Waits until a new session through the -rw
+   * Service may write.
    */
   void awaitWritable() throws InterruptedException {
     Await.until(Duration.ofSeconds(60), name + "'s primary taking writes", () -> {

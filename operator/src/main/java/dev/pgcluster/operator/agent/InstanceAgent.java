@@ -2,8 +2,8 @@ package dev.pgcluster.operator.agent;
 
 import dev.pgcluster.operator.ha.GrantTimes;
 import dev.pgcluster.operator.ha.PrimaryRecord;
-import dev.pgcluster.operator.lease.LeaseConflictException;
 import dev.pgcluster.operator.lease.PrimaryLease;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -38,6 +38,7 @@ public final class InstanceAgent {
   private String lastProblem;
 
   private volatile boolean firstRoundDone;
+  private Lease held;  // the primary Lease as this agent's last read or renewal returned it (round thread only)
 
   InstanceAgent(PrimaryLease leases, LocalPostgres postgres, String namespace, String leaseName, String me) {
     this.leases = leases;
@@ -116,24 +117,37 @@ public final class InstanceAgent {
     }
   }
 
-  /** One round: read the Lease, look at PostgreSQL, renew if it is ours, fence or unfence. */
+  /**
+   * One round: look at PostgreSQL, renew the Lease if it is ours (else read it), fence or unfence. While
+   * it holds the Lease, a round is one request: the renewal from the copy the last one returned.
+   */
   Duration round(long start) {
     // PostgreSQL first: the guard needs to know whether it is a primary even while the API hangs.
     GrantPolicy.Local local = postgres.probe();
     lastLocal = local;
-    Optional<PrimaryRecord> lease;
-    try {
-      lease = leases.read(namespace, leaseName);
-    } catch (RuntimeException e) {
-      problem("cannot read the primary Lease: " + describe(e));
-      lease = Optional.empty();
+    boolean primary = local.role() == GrantPolicy.Role.PRIMARY;
+    Optional<PrimaryRecord> lease = Optional.empty();
+    if (primary && held != null && me.equals(held.getSpec().getHolderIdentity())) {
+      lease = renew(start, held);
+    }
+    if (lease.isEmpty()) {
+      Optional<PrimaryRecord> read = Optional.empty();
+      try {
+        held = leases.readLease(namespace, leaseName).orElse(null);
+        read = Optional.ofNullable(held).map(PrimaryLease::toRecord);
+      } catch (RuntimeException e) {
+        problem("cannot read the primary Lease: " + describe(e));
+        held = null;
+      }
+      lease = read;
+      if (primary && held != null && me.equals(held.getSpec().getHolderIdentity())) {
+        Optional<PrimaryRecord> renewed = renew(start, held);
+        lease = renewed.isPresent() ? renewed : read;
+      }
     }
     Duration duration = lease.map(PrimaryRecord::leaseDuration)
         .orElse(Duration.ofSeconds(PrimaryRecord.DEFAULT_LEASE_DURATION_SECONDS));
     lastDuration = duration;
-    if (lease.isPresent() && lease.get().holder().equals(me) && local.role() == GrantPolicy.Role.PRIMARY) {
-      renew(start, lease.get());
-    }
     Optional<Duration> since = lastRenewalStart == null ? Optional.empty()
         : Optional.of(Duration.ofNanos(System.nanoTime() - lastRenewalStart));
     GrantPolicy.Step step = GrantPolicy.decide(lease.map(PrimaryRecord::holder), me, local, since, duration);
@@ -158,41 +172,30 @@ public final class InstanceAgent {
   }
 
   /**
-   * One renewal; when the operator wrote the Lease in between (it records a promotion, say), read it
-   * again and retry once, so that a fresh primary is not fenced for a conflict.
+   * One renewal from {@code copy}. Returns the Lease as it stands after it; empty when it failed, and
+   * then the next read starts from the API server again ({@link #held} is dropped: the copy may be stale).
    */
-  private void renew(long start, PrimaryRecord read) {
-    PrimaryRecord expected = read;
-    for (int attempt = 1; attempt <= 2; attempt++) {
-      try {
-        leases.renewAsHolder(namespace, leaseName, expected, me);
-        lastRenewalStart = start;
-        if (lastProblem != null) {
-          LOG.info("renewed the primary Lease again");
-          lastProblem = null;
-        }
-        return;
-      } catch (LeaseConflictException | io.fabric8.kubernetes.client.KubernetesClientException e) {
-        boolean conflict = e instanceof LeaseConflictException
-            || ((io.fabric8.kubernetes.client.KubernetesClientException) e).getCode() == 409;
-        if (!conflict) {
-          problem("cannot renew the primary Lease: " + describe(e));
-          return;
-        }
-        try {
-          expected = leases.read(namespace, leaseName).orElse(null);
-        } catch (RuntimeException readFailed) {
-          expected = null;
-        }
-        if (expected == null || !expected.holder().equals(me)) {
-          return;  // moved on: the next round sees it
-        }
-      } catch (RuntimeException e) {
-        problem("cannot renew the primary Lease: " + describe(e));
-        return;
+  private Optional<PrimaryRecord> renew(long start, Lease copy) {
+    try {
+      held = leases.renewAsHolder(copy, me);
+      lastRenewalStart = start;
+      if (lastProblem != null) {
+        LOG.info("renewed the primary Lease again");
+        lastProblem = null;
       }
+      return Optional.of(PrimaryLease.toRecord(held));
+    } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+      held = null;
+      if (e.getCode() != 409) {
+        problem("cannot renew the primary Lease: " + describe(e));
+      }
+      // 409: written since (the operator records a promotion, a failover moves it): read it again.
+      return Optional.empty();
+    } catch (RuntimeException e) {
+      held = null;
+      problem("cannot renew the primary Lease: " + describe(e));
+      return Optional.empty();
     }
-    LOG.info("not renewed this round: the primary Lease kept changing");
   }
 
   /**

@@ -16,6 +16,9 @@ public record InstanceState(
     String name, int ordinal, boolean podReady, String podIp, String roleLabel, InstanceFacts facts,
     String probeError, String podUid, ConfigFacts config, boolean podOutdated, String rewindReport) {
 
+  /** How probeError starts for a pod the scheduler cannot place; the scheduler's message follows. */
+  public static final String UNSCHEDULABLE = "unschedulable: ";
+
   public InstanceState(String name, int ordinal, boolean podReady, String podIp, String roleLabel, InstanceFacts facts,
       String probeError, String podUid, ConfigFacts config, boolean podOutdated) {
     this(name, ordinal, podReady, podIp, roleLabel, facts, probeError, podUid, config, podOutdated, null);

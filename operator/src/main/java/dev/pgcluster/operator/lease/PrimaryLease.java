@@ -117,14 +117,24 @@ public final class PrimaryLease {
    * The holder's agent proves it is alive and primary: renewTime moves forward. CAS on {@code expected},
    * and only while {@code holder} still holds the Lease.
    */
-  public PrimaryRecord renewAsHolder(String namespace, String name, PrimaryRecord expected, String holder) {
-    if (!holder.equals(expected.holder())) {
-      throw new LeaseConflictException("the primary Lease names " + expected.holder() + ", not " + holder);
+  /** The Lease as stored, for a holder that renews from the copy its last request returned. */
+  public Optional<Lease> readLease(String namespace, String name) {
+    return Optional.ofNullable(client.leases().inNamespace(namespace).withName(name).get());
+  }
+
+  /**
+   * The holder's renewal, from the Lease as its last read or renewal returned it: one request, a
+   * compare-and-swap on that copy's resourceVersion (409 when anyone wrote the Lease since). Returns
+   * the Lease as stored now, the copy for the next renewal.
+   */
+  public Lease renewAsHolder(Lease last, String holder) {
+    if (!holder.equals(last.getSpec().getHolderIdentity())) {
+      throw new LeaseConflictException("the primary Lease names " + last.getSpec().getHolderIdentity() + ", not "
+          + holder);
     }
-    Lease lease = client.leases().inNamespace(namespace).withName(name).get();
-    requireVersion(lease, expected);
-    lease.getSpec().setRenewTime(now());
-    return toRecord(client.leases().inNamespace(namespace).resource(lease).update());
+    Lease next = new io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder(last)
+        .editSpec().withRenewTime(now()).endSpec().build();
+    return client.leases().inNamespace(last.getMetadata().getNamespace()).resource(next).update();
   }
 
   /** The grant's length follows the spec. CAS on {@code expected}. */

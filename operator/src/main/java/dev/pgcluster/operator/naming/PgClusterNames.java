@@ -73,6 +73,16 @@ public final class PgClusterNames {
     return cluster + "-app";
   }
 
+  /** The cluster's certificate authority (ca.crt, ca.key): the operator's alone. */
+  public String caSecret() {
+    return cluster + "-ca";
+  }
+
+  /** The instances' server certificate (tls.crt, tls.key, ca.crt), issued by the cluster's CA. */
+  public String serverSecret() {
+    return cluster + "-server";
+  }
+
   /** The instance pods' ServiceAccount (and its Role and RoleBinding): the agent renews the primary Lease. */
   public String instanceServiceAccount() {
     return cluster + "-instance";

@@ -78,6 +78,17 @@ public final class ClusterObserver {
   private record Observed(InstanceState instance, List<SlotInfo> slots, List<StandbyConnection> standbys,
       java.util.Map<String, String> settings, ArchiveFacts archive) {}
 
+  /** The scheduler's word on a pod it cannot place (PodScheduled False, reason Unschedulable). */
+  static java.util.Optional<String> unschedulable(Pod pod) {
+    if (pod.getStatus() == null || pod.getStatus().getConditions() == null) {
+      return java.util.Optional.empty();
+    }
+    return pod.getStatus().getConditions().stream()
+        .filter(c -> "PodScheduled".equals(c.getType()) && "False".equals(c.getStatus())
+            && "Unschedulable".equals(c.getReason()))
+        .findFirst().map(c -> InstanceState.UNSCHEDULABLE + (c.getMessage() == null ? "no node fits" : c.getMessage()));
+  }
+
   private Observed observe(PgCluster cluster, Pod pod, int ordinal, String password, PrimaryRecord primary,
       String updateRevision) {
     String name = pod.getMetadata().getName();
@@ -90,7 +101,7 @@ public final class ClusterObserver {
     java.util.Map<String, String> settings = null;
     ArchiveFacts archive = null;
     if (ip == null || password == null) {
-      error = ip == null ? "pod has no IP yet" : "superuser secret not readable";
+      error = ip == null ? unschedulable(pod).orElse("pod has no IP yet") : "superuser secret not readable";
     } else {
       try (Connection c = connector.connect(ip, PgClusterNames.POSTGRES_PORT, PgClusterNames.SUPERUSER, password)) {
         facts = InstanceProbe.read(c);

@@ -9,6 +9,8 @@ package dev.pgcluster.operator.reconcile;
 public final class EventReasons {
   private EventReasons() {}
 
+  /** Normal: the operator's CA issued the instances' server certificate (first, or again before expiry). */
+  public static final String CERTIFICATE_ISSUED = "CertificateIssued";
   /** Normal: a new cluster's first primary is chosen (epoch 0). */
   public static final String PRIMARY_ELECTED = "PrimaryElected";
   /** Normal: the first primary is up; initdb never runs again for this cluster. */

@@ -89,6 +89,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
   private final ClusterObserver observer;
   private final Actuator actuator;
   private final EventRecorder events;
+  private final TlsSecrets tlsSecrets;
   private final PgClusterMetrics metrics;
   private final PostgresConnector connector;
   private final SecureRandom random = new SecureRandom();
@@ -107,6 +108,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     this.applier = new ResourceApplier(client);
     this.lease = new PrimaryLease(client, clock);
     this.events = new EventRecorder(client, config.identity());
+    this.tlsSecrets = new TlsSecrets(client, events);
     this.credentials = new Credentials(client);
     this.sweep = new GrantSweep(client, grants, config.watchNamespaces());
     this.observer = new ClusterObserver(client, connector, credentials);
@@ -122,11 +124,13 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
       problems.addAll(SpecValidator.validateChange(lastValidSpec(cluster).orElse(null), cluster.getSpec()));
       problems.addAll(SpecValidator.validateBackup(cluster.getMetadata().getName(), cluster.getSpec()));
       problems.addAll(backupSecretProblems(cluster));
+      problems.addAll(tlsSecretProblems(cluster));
     }
     if (!problems.isEmpty()) {
       return keepAliveWithLastValidSpec(cluster, problems);
     }
     ensureSecrets(cluster);
+    tlsSecrets.apply(cluster, clock.instant());
     PrimaryRecord primary;
     long primaryReadAt;
     try {
@@ -209,6 +213,48 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
    * The Secrets spec.backup names must exist with their keys: the pods read them at start, and a pod
    * that cannot would not start at all. Until they do, the last valid spec stays rendered.
    */
+  /**
+   * A user's server certificate (spec.tls.serverSecret) must be there, readable, unexpired, and cover
+   * the -rw Service (standbys verify the primary by that name). Until it does, nothing is changed: the
+   * instances keep serving with what they have.
+   */
+  List<String> tlsSecretProblems(PgCluster cluster) {
+    if (!TlsSecrets.enabled(cluster) || cluster.getSpec().tls.serverSecret == null) {
+      return List.of();
+    }
+    String name = cluster.getSpec().tls.serverSecret;
+    String field = "spec.tls.serverSecret: Secret " + name;
+    Secret secret = client.secrets().inNamespace(cluster.getMetadata().getNamespace()).withName(name).get();
+    if (secret == null) {
+      return List.of(field + " does not exist in namespace " + cluster.getMetadata().getNamespace());
+    }
+    List<String> problems = new java.util.ArrayList<>();
+    for (String key : List.of("tls.crt", "tls.key", "ca.crt")) {
+      if (!has(secret, key)) {
+        problems.add(field + " has no key " + key);
+      }
+    }
+    if (!problems.isEmpty()) {
+      return problems;
+    }
+    String pem = TlsSecrets.value(secret, "tls.crt");
+    try {
+      java.time.Instant notAfter = dev.pgcluster.operator.tls.Certificates.notAfter(pem);
+      if (!clock.instant().isBefore(notAfter)) {
+        problems.add(field + ": the certificate expired at " + notAfter);
+      }
+      String rw = PgClusterNames.of(cluster).readWriteService();
+      List<String> dns = dev.pgcluster.operator.tls.Certificates.dnsNames(pem);
+      if (!dns.contains(rw)) {
+        problems.add(field + ": the certificate does not name " + rw + " (it names " + String.join(", ", dns)
+            + "); standbys verify the primary by that name");
+      }
+    } catch (IllegalArgumentException e) {
+      problems.add(field + ": tls.crt is not a PEM certificate (" + e.getMessage() + ")");
+    }
+    return problems;
+  }
+
   List<String> backupSecretProblems(PgCluster cluster) {
     List<String> problems = new java.util.ArrayList<>();
     if (!BackupRenderer.enabled(cluster)) {
@@ -452,7 +498,8 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
    * upgrade may grant the agent more, as backups did); the rest is fixed, so created once.
    */
   void applyInstanceRbac(PgCluster cluster) {
-    applier.createIfAbsent(InstanceRbacRenderer.serviceAccount(cluster));
+    // Only the metadata is the operator's (spec.serviceAccountMetadata): no owned fields beyond it.
+    applier.apply(InstanceRbacRenderer.serviceAccount(cluster), (live, desired) -> { });
     applier.apply(InstanceRbacRenderer.role(cluster), (live, desired) -> live.setRules(desired.getRules()));
     applier.createIfAbsent(InstanceRbacRenderer.roleBinding(cluster));
   }

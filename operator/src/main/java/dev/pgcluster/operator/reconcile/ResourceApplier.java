@@ -109,5 +109,9 @@ public final class ResourceApplier {
     if (target.getMetadata().getAnnotations() == null) {
       target.getMetadata().setAnnotations(new HashMap<>());
     }
+    // Added, not replaced: others annotate objects too. An annotation removed from the spec stays.
+    if (desired.getMetadata().getAnnotations() != null) {
+      target.getMetadata().getAnnotations().putAll(desired.getMetadata().getAnnotations());
+    }
   }
 }

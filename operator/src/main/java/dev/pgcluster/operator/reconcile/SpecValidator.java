@@ -52,12 +52,20 @@ public final class SpecValidator {
       problems.add("storage.storageClass is immutable (was " + last.storage.storageClass + ", now "
           + next.storage.storageClass + ")");
     }
+    if (!tlsEnabled(last) && tlsEnabled(next)) {
+      problems.add("tls.enabled is chosen when the cluster is created: a running cluster cannot be turned to TLS"
+          + " (its standbys would verify a primary that does not serve TLS yet)");
+    }
     if (last.bootstrap != null && next.bootstrap != null
         && !java.util.Objects.equals(last.bootstrap.database, next.bootstrap.database)) {
       problems.add("bootstrap.database is immutable (was " + last.bootstrap.database + ", now "
           + next.bootstrap.database + ")");
     }
     return problems;
+  }
+
+  private static boolean tlsEnabled(PgClusterSpec spec) {
+    return spec.tls != null && Boolean.TRUE.equals(spec.tls.enabled);
   }
 
   /** Every problem found, each a sentence a user can act on; empty when the spec is valid. */
@@ -78,6 +86,12 @@ public final class SpecValidator {
     unknownValue(problems, "replication.durability", spec.replication.durability, Durability.values());
     unknownValue(problems, "replication.synchronousCommit", spec.replication.synchronousCommit,
         SynchronousCommit.values());
+    if (spec.scheduling != null && spec.scheduling.podAntiAffinity != null) {
+      unknownValue(problems, "scheduling.podAntiAffinity", spec.scheduling.podAntiAffinity,
+          dev.pgcluster.operator.api.v1alpha1.PodAntiAffinityType.values());
+    }
+    reservedKeys(problems, "podMetadata", spec.podMetadata);
+    reservedKeys(problems, "serviceAccountMetadata", spec.serviceAccountMetadata);
     if (!problems.isEmpty()) {
       return problems;  // the rules below read these fields
     }
@@ -135,6 +149,24 @@ public final class SpecValidator {
           + " cluster would archive over its source; give the new cluster another name or spec.backup.repository.path");
     }
     return problems;
+  }
+
+  /** Labels and annotations the operator sets itself (the schema's rule, for an API server without CEL). */
+  private static void reservedKeys(List<String> problems, String field,
+      dev.pgcluster.operator.api.v1alpha1.ObjectMetadataSpec metadata) {
+    if (metadata == null) {
+      return;
+    }
+    if (metadata.labels != null) {
+      metadata.labels.keySet().stream().filter(k -> k.startsWith("pgcluster.dev/") || k.startsWith("app.kubernetes.io/"))
+          .sorted().forEach(k -> problems.add(field + ".labels." + k + ": labels under pgcluster.dev/ and"
+              + " app.kubernetes.io/ are the operator's"));
+    }
+    if (metadata.annotations != null) {
+      metadata.annotations.keySet().stream().filter(k -> k.startsWith("pgcluster.dev/")).sorted()
+          .forEach(k -> problems.add(field + ".annotations." + k + ": annotations under pgcluster.dev/ are the"
+              + " operator's"));
+    }
   }
 
   /** An enum field read as UNKNOWN (or missing): a value this operator does not know (see fromValue). */

@@ -18,9 +18,20 @@ public final class InstanceRbacRenderer {
   private InstanceRbacRenderer() {}
 
   public static ServiceAccount serviceAccount(PgCluster cluster) {
-    return new ServiceAccountBuilder()
-        .withMetadata(Owned.metadata(cluster, PgClusterNames.of(cluster).instanceServiceAccount()))
-        .build();
+    io.fabric8.kubernetes.api.model.ObjectMeta metadata =
+        Owned.metadata(cluster, PgClusterNames.of(cluster).instanceServiceAccount());
+    var extra = cluster.getSpec().serviceAccountMetadata;
+    if (extra != null) {
+      // The user's labels, then the operator's (the operator's win; the schema refuses them anyway).
+      java.util.Map<String, String> labels = new java.util.LinkedHashMap<>();
+      if (extra.labels != null) {
+        labels.putAll(extra.labels);
+      }
+      labels.putAll(metadata.getLabels());
+      metadata.setLabels(labels);
+      metadata.setAnnotations(extra.annotations == null ? null : new java.util.LinkedHashMap<>(extra.annotations));
+    }
+    return new ServiceAccountBuilder().withMetadata(metadata).build();
   }
 
   public static Role role(PgCluster cluster) {

@@ -99,6 +99,11 @@ public final class PostgresConfig {
     List<String> lines = new ArrayList<>();
     lines.add("# Rendered by pgcluster-operator: edit spec.postgresql.pgHba instead.");
     lines.add("local   all          all                           scram-sha-256");
+    if (cluster.getSpec().tls != null && Boolean.TRUE.equals(cluster.getSpec().tls.enabled)
+        && Boolean.TRUE.equals(cluster.getSpec().tls.required)) {
+      // spec.tls.required: nothing over the network without TLS, whatever the rules below say.
+      lines.add("hostnossl all         all          all              reject");
+    }
     lines.add("host    replication  " + PgClusterNames.REPLICATION_USER + "  all  scram-sha-256");
     lines.add("host    replication  all          all              reject");
     List<String> extra = cluster.getSpec().postgresql.pgHba;

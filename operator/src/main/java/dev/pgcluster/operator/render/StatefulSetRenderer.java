@@ -2,7 +2,11 @@ package dev.pgcluster.operator.render;
 
 import dev.pgcluster.operator.api.v1alpha1.PgCluster;
 import dev.pgcluster.operator.api.v1alpha1.PgClusterSpec;
+import dev.pgcluster.operator.api.v1alpha1.PodAntiAffinityType;
+import dev.pgcluster.operator.api.v1alpha1.SchedulingSpec;
 import dev.pgcluster.operator.naming.PgClusterNames;
+import io.fabric8.kubernetes.api.model.Affinity;
+import io.fabric8.kubernetes.api.model.AffinityBuilder;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.EnvVar;
@@ -10,9 +14,15 @@ import io.fabric8.kubernetes.api.model.EnvVarBuilder;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder;
+import io.fabric8.kubernetes.api.model.PodAffinityTerm;
+import io.fabric8.kubernetes.api.model.PodAffinityTermBuilder;
+import io.fabric8.kubernetes.api.model.PodAntiAffinity;
+import io.fabric8.kubernetes.api.model.PodAntiAffinityBuilder;
 import io.fabric8.kubernetes.api.model.Probe;
 import io.fabric8.kubernetes.api.model.ProbeBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.TopologySpreadConstraint;
+import io.fabric8.kubernetes.api.model.TopologySpreadConstraintBuilder;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeBuilder;
 import io.fabric8.kubernetes.api.model.VolumeMount;
@@ -36,6 +46,7 @@ public final class StatefulSetRenderer {
   static final String CONFIG_MOUNT = "/etc/pgcluster/config";
   static final String TOPOLOGY_MOUNT = "/etc/pgcluster/topology";
   static final String SOCKET_MOUNT = "/var/run/postgresql";
+  static final String TLS_MOUNT = "/etc/pgcluster/tls";
   public static final String BOOTSTRAP_CONTAINER = "bootstrap";
   public static final String POSTGRES_CONTAINER = "postgres";
 
@@ -68,7 +79,7 @@ public final class StatefulSetRenderer {
         .withNewUpdateStrategy().withType("OnDelete").endUpdateStrategy()
         .withNewSelector().withMatchLabels(Labels.clusterSelector(cluster)).endSelector()
         .withNewTemplate()
-        .withNewMetadata().withLabels(Labels.common(cluster)).endMetadata()
+        .withNewMetadata().withLabels(podLabels(cluster)).withAnnotations(podAnnotations(cluster)).endMetadata()
         .withNewSpec()
         .withTerminationGracePeriodSeconds(30L)
         .withServiceAccountName(names.instanceServiceAccount())
@@ -81,17 +92,12 @@ public final class StatefulSetRenderer {
         .withFsGroup(POSTGRES_UID)
         .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
         .endSecurityContext()
-        .withNewAffinity()
-        .withNewPodAntiAffinity()
-        .addNewPreferredDuringSchedulingIgnoredDuringExecution()
-        .withWeight(100)
-        .withNewPodAffinityTerm()
-        .withTopologyKey("kubernetes.io/hostname")
-        .withNewLabelSelector().withMatchLabels(Labels.clusterSelector(cluster)).endLabelSelector()
-        .endPodAffinityTerm()
-        .endPreferredDuringSchedulingIgnoredDuringExecution()
-        .endPodAntiAffinity()
-        .endAffinity()
+        .withAffinity(affinity(cluster))
+        .withNodeSelector(scheduling(cluster).nodeSelector == null ? null
+            : new java.util.LinkedHashMap<>(scheduling(cluster).nodeSelector))
+        .withTolerations(scheduling(cluster).tolerations)
+        .withTopologySpreadConstraints(topologySpread(cluster))
+        .withPriorityClassName(scheduling(cluster).priorityClassName)
         .withInitContainers(bootstrapContainer(cluster))
         .withContainers(postgresContainer(cluster), agentContainer(cluster, agentImage))
         .withVolumes(volumes(cluster))
@@ -100,6 +106,60 @@ public final class StatefulSetRenderer {
         .withVolumeClaimTemplates(dataClaim(cluster))
         .endSpec()
         .build();
+  }
+
+  private static SchedulingSpec scheduling(PgCluster cluster) {
+    return cluster.getSpec().scheduling == null ? new SchedulingSpec() : cluster.getSpec().scheduling;
+  }
+
+  /** The user's labels, then the operator's: the Services and the StatefulSet select on those. */
+  static Map<String, String> podLabels(PgCluster cluster) {
+    Map<String, String> labels = new java.util.LinkedHashMap<>();
+    if (cluster.getSpec().podMetadata != null && cluster.getSpec().podMetadata.labels != null) {
+      labels.putAll(cluster.getSpec().podMetadata.labels);
+    }
+    labels.putAll(Labels.common(cluster));
+    return labels;
+  }
+
+  static Map<String, String> podAnnotations(PgCluster cluster) {
+    var metadata = cluster.getSpec().podMetadata;
+    return metadata == null || metadata.annotations == null ? null : new java.util.LinkedHashMap<>(metadata.annotations);
+  }
+
+  /**
+   * Instances apart across the topology key (a primary and its standbys on one node share its fate),
+   * preferred unless the spec says otherwise, plus the user's node affinity.
+   */
+  static Affinity affinity(PgCluster cluster) {
+    SchedulingSpec scheduling = scheduling(cluster);
+    PodAffinityTerm apart = new PodAffinityTermBuilder()
+        .withTopologyKey(scheduling.topologyKey == null ? "kubernetes.io/hostname" : scheduling.topologyKey)
+        .withNewLabelSelector().withMatchLabels(Labels.clusterSelector(cluster)).endLabelSelector()
+        .build();
+    PodAntiAffinityType type = scheduling.podAntiAffinity == null ? PodAntiAffinityType.PREFERRED
+        : scheduling.podAntiAffinity;
+    PodAntiAffinity antiAffinity = switch (type) {
+      case REQUIRED -> new PodAntiAffinityBuilder().addToRequiredDuringSchedulingIgnoredDuringExecution(apart).build();
+      case NONE, UNKNOWN -> null;  // UNKNOWN never gets here: the spec is refused first (SpecValidator)
+      case PREFERRED -> new PodAntiAffinityBuilder().addNewPreferredDuringSchedulingIgnoredDuringExecution()
+          .withWeight(100).withPodAffinityTerm(apart).endPreferredDuringSchedulingIgnoredDuringExecution().build();
+    };
+    if (antiAffinity == null && scheduling.nodeAffinity == null) {
+      return null;
+    }
+    return new AffinityBuilder().withPodAntiAffinity(antiAffinity).withNodeAffinity(scheduling.nodeAffinity).build();
+  }
+
+  /** The user's constraints; one without a selector counts this cluster's instances. */
+  static List<TopologySpreadConstraint> topologySpread(PgCluster cluster) {
+    List<TopologySpreadConstraint> given = scheduling(cluster).topologySpreadConstraints;
+    if (given == null) {
+      return null;
+    }
+    return given.stream().map(c -> c.getLabelSelector() != null ? c
+        : new TopologySpreadConstraintBuilder(c).withNewLabelSelector()
+            .withMatchLabels(Labels.clusterSelector(cluster)).endLabelSelector().build()).toList();
   }
 
   static Container bootstrapContainer(PgCluster cluster) {
@@ -241,6 +301,10 @@ public final class StatefulSetRenderer {
     env.add(secretRef("APP_PASSWORD", ownerSecret, SecretRenderer.PASSWORD));
     int delayed = SyncStandbyNames.delayedInstances(spec);
     env.addAll(BackupRenderer.env(cluster));
+    if (tlsEnabled(cluster)) {
+      // run.sh serves these files; bootstrap.sh verifies the primary with ca.crt (verify-full).
+      env.add(value("TLS_DIR", TLS_MOUNT));
+    }
     if (delayed > 0) {
       env.add(value("DELAYED_FROM_ORDINAL", Integer.toString(SyncStandbyNames.promotableInstances(spec))));
       env.add(value("APPLY_DELAY", spec.replication.delayedReplicas.applyDelay));
@@ -255,7 +319,20 @@ public final class StatefulSetRenderer {
         new VolumeMountBuilder().withName("topology").withMountPath(TOPOLOGY_MOUNT).withReadOnly(true).build(),
         new VolumeMountBuilder().withName("run").withMountPath(SOCKET_MOUNT).build()));
     mounts.addAll(BackupRenderer.mounts(cluster));
+    if (tlsEnabled(cluster)) {
+      mounts.add(new VolumeMountBuilder().withName("tls").withMountPath(TLS_MOUNT).withReadOnly(true).build());
+    }
     return mounts;
+  }
+
+  static boolean tlsEnabled(PgCluster cluster) {
+    return cluster.getSpec().tls != null && Boolean.TRUE.equals(cluster.getSpec().tls.enabled);
+  }
+
+  /** The operator-issued server certificate, or the user's (spec.tls.serverSecret). */
+  static String tlsSecret(PgCluster cluster) {
+    return cluster.getSpec().tls.serverSecret != null ? cluster.getSpec().tls.serverSecret
+        : PgClusterNames.of(cluster).serverSecret();
   }
 
   /**
@@ -279,6 +356,11 @@ public final class StatefulSetRenderer {
         new VolumeBuilder().withName("topology").withNewConfigMap().withName(names.topologyConfigMap()).endConfigMap().build(),
         new VolumeBuilder().withName("run").withNewEmptyDir().endEmptyDir().build()));
     volumes.addAll(BackupRenderer.volumes(cluster));
+    if (tlsEnabled(cluster)) {
+      // Readable by the postgres group (fsGroup); run.sh copies the key where only postgres reads it.
+      volumes.add(new VolumeBuilder().withName("tls").withNewSecret().withSecretName(tlsSecret(cluster))
+          .withDefaultMode(0440).endSecret().build());
+    }
     return volumes;
   }
 

@@ -28,6 +28,7 @@ import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Collectors;
 
 /**
@@ -163,7 +164,12 @@ public final class StatusAssembler {
     boolean primaryUp = state.healthyPrimary().isPresent();
     boolean allReady = status.readyInstances == wanted && state.instances().size() == wanted;
     List<String> lostSlots = state.slots().stream().filter(SlotInfo::lost).map(SlotInfo::name).toList();
-    String notReady = status.instances.stream().filter(i -> !Boolean.TRUE.equals(i.ready)).map(i -> i.name)
+    // A pod the scheduler cannot place says why (required anti-affinity, a node selector no node matches).
+    Map<String, String> unschedulable = state.instances().stream()
+        .filter(i -> i.probeError() != null && i.probeError().startsWith(InstanceState.UNSCHEDULABLE))
+        .collect(Collectors.toMap(InstanceState::name, InstanceState::probeError, (a, b) -> a));
+    String notReady = status.instances.stream().filter(i -> !Boolean.TRUE.equals(i.ready))
+        .map(i -> unschedulable.containsKey(i.name) ? i.name + " (" + unschedulable.get(i.name) + ")" : i.name)
         .collect(Collectors.joining(", "));
 
     SyncReplication.Plan sync = SyncReplication.plan(cluster.getSpec(), names, state);

@@ -28,8 +28,11 @@ if [ -z "$primary" ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
   exit 1
 fi
 
+# With TLS (TLS_DIR set) a standby verifies that the -rw Service answers with the cluster's certificate.
 replication_conninfo() {
-  echo "host=$PRIMARY_HOST port=$PGPORT user=$PG_REPLICATION_USER password=$PG_REPLICATION_PASSWORD application_name=$POD_NAME sslmode=prefer connect_timeout=5"
+  local ssl="sslmode=prefer"
+  if [ -n "${TLS_DIR:-}" ]; then ssl="sslmode=verify-full sslrootcert=$TLS_DIR/ca.crt"; fi
+  echo "host=$PRIMARY_HOST port=$PGPORT user=$PG_REPLICATION_USER password=$PG_REPLICATION_PASSWORD application_name=$POD_NAME $ssl connect_timeout=5"
 }
 
 wait_for_primary() {

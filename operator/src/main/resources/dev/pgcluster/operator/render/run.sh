@@ -30,6 +30,15 @@ fi
 # The ConfigMap's files are read where they are mounted, not copied: the kubelet refreshes them when
 # the resource changes, and the operator reloads the server once they hold the new configuration.
 printf "include '%s/postgresql.conf'\n" "$CONFIG_DIR" > "$PGDATA/pgcluster.conf"
+# TLS (spec.tls.enabled): the Secret's files are readable by the postgres group, which PostgreSQL
+# refuses for a key its own user owns; it gets a copy only postgres can read.
+tls=()
+if [ -n "${TLS_DIR:-}" ]; then
+  key="$(dirname "$PGDATA")/tls/server.key"
+  mkdir -p "$(dirname "$key")"
+  install -m 0600 "$TLS_DIR/tls.key" "$key"
+  tls=(-c ssl=on -c ssl_cert_file="$TLS_DIR/tls.crt" -c ssl_key_file="$key" -c ssl_ca_file="$TLS_DIR/ca.crt")
+fi
 # Listen on the pod address only: Services and the operator use it, local tools use the socket.
 exec postgres -D "$PGDATA" -c listen_addresses="$POD_IP" -c port="${PGPORT:-5432}" \
-  -c unix_socket_directories="$SOCKET_DIR" -c hba_file="$CONFIG_DIR/pg_hba.conf"
+  -c unix_socket_directories="$SOCKET_DIR" -c hba_file="$CONFIG_DIR/pg_hba.conf" "${tls[@]}"

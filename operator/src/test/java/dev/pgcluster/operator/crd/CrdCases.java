@@ -65,7 +65,18 @@ public final class CrdCases {
             "storage.storageClass is immutable"),
         Arguments.of("database renamed", BASE + "bootstrap:\n  database: other\n", BASE + "bootstrap:\n  database: app\n",
             "bootstrap.database is immutable"),
-        Arguments.of("image with a space", BASE + "image: \"postgres 16\"\n", null, "does not match"));
+        Arguments.of("image with a space", BASE + "image: \"postgres 16\"\n", null, "does not match"),
+        Arguments.of("TLS required but not enabled", BASE + "tls:\n  required: true\n", null,
+            "tls.required needs tls.enabled"),
+        Arguments.of("TLS turned on on a running cluster", BASE + "tls:\n  enabled: true\n", BASE,
+            "tls.enabled is chosen when the cluster is created"),
+        Arguments.of("TLS secret name with a slash", BASE + "tls:\n  enabled: true\n  serverSecret: ns/pg-tls\n", null,
+            "does not match"),
+        Arguments.of("unknown anti-affinity", BASE + "scheduling:\n  podAntiAffinity: always\n", null, "enum"),
+        Arguments.of("an operator label on the pods", BASE + "podMetadata:\n  labels:\n    pgcluster.dev/role: primary\n",
+            null, "labels under pgcluster.dev/ and app.kubernetes.io/ are the operator's"),
+        Arguments.of("an operator annotation on the service account", BASE + "serviceAccountMetadata:\n  annotations:\n"
+            + "    pgcluster.dev/holder: me\n", null, "annotations under pgcluster.dev/ are the operator's"));
   }
 
   public static Stream<Arguments> valid() {
@@ -81,6 +92,18 @@ public final class CrdCases {
         Arguments.of("delayed standby", "instances: 4\nstorage:\n  size: 1Gi\nreplication:\n  delayedReplicas:\n"
             + "    instances: 1\n    applyDelay: 1h\n", null),
         Arguments.of("storage grows", "instances: 3\nstorage:\n  size: 20Gi\n", BASE),
+        Arguments.of("scheduled apart across zones on tainted nodes", BASE + "scheduling:\n"
+            + "  podAntiAffinity: required\n  topologyKey: topology.kubernetes.io/zone\n"
+            + "  nodeSelector:\n    workload: databases\n"
+            + "  tolerations:\n  - key: dedicated\n    operator: Equal\n    value: postgres\n    effect: NoSchedule\n"
+            + "  topologySpreadConstraints:\n  - maxSkew: 1\n    topologyKey: kubernetes.io/hostname\n"
+            + "    whenUnsatisfiable: ScheduleAnyway\n"
+            + "  priorityClassName: databases\n"
+            + "podMetadata:\n  labels:\n    team: payments\n  annotations:\n    backup.velero.io/backup-volumes: pgdata\n"
+            + "serviceAccountMetadata:\n  annotations:\n    azure.workload.identity/client-id: 0000-1111\n", null),
+        Arguments.of("TLS required, the operator's CA", BASE + "tls:\n  enabled: true\n  required: true\n", null),
+        Arguments.of("TLS turned off", BASE, BASE + "tls:\n  enabled: true\n"),
+        Arguments.of("TLS from cert-manager", BASE + "tls:\n  enabled: true\n  serverSecret: pg-tls\n", null),
         Arguments.of("scale and tune", "instances: 5\nstorage:\n  size: 10Gi\npostgresql:\n  parameters:\n"
             + "    max_connections: \"200\"\n", BASE));
   }

@@ -58,6 +58,33 @@ class PrimaryLeaseApiTest {
         "the promotion's renewTime counts as its first renewal: a warm agent counts to its deadline");
   }
 
+  /**
+   * The agent renews from the copy its last request returned, one request per round; a copy that the
+   * operator's write made stale is refused (409), never applied over that write.
+   */
+  @Test
+  void aRenewalFromAStaleCopyIsRefused() {
+    PrimaryLease lease = new PrimaryLease(client, clock);
+    lease.create("db", "pg-primary", "pg-0", 4, Map.of());
+    var copy = lease.readLease("db", "pg-primary").orElseThrow();
+    millis.addAndGet(800);
+    var renewed = lease.renewAsHolder(copy, "pg-0");
+    assertEquals(Instant.ofEpochMilli(millis.get()), PrimaryLease.toRecord(renewed).renewedAt());
+    millis.addAndGet(800);
+    renewed = lease.renewAsHolder(renewed, "pg-0");  // from the last renewal's answer, no read in between
+    assertEquals(Instant.ofEpochMilli(millis.get()), PrimaryLease.toRecord(renewed).renewedAt());
+
+    lease.transfer("db", "pg-primary", lease.read("db", "pg-primary").orElseThrow(), "pg-1", "pg-0", "uid", "failover");
+    var stale = renewed;
+    var refused = org.junit.jupiter.api.Assertions.assertThrows(io.fabric8.kubernetes.client.KubernetesClientException.class,
+        () -> lease.renewAsHolder(stale, "pg-0"));
+    assertEquals(409, refused.getCode());
+    assertEquals("pg-1", lease.read("db", "pg-primary").orElseThrow().holder(), "the failover stands");
+    var current = lease.readLease("db", "pg-primary").orElseThrow();
+    org.junit.jupiter.api.Assertions.assertThrows(LeaseConflictException.class, () -> lease.renewAsHolder(current, "pg-0"),
+        "a Lease naming another pod is not renewed");
+  }
+
   @Test
   void aHolderEditedByHandIsReportedAndTheRecordStands() {
     PrimaryLease lease = new PrimaryLease(client, clock);

@@ -53,7 +53,10 @@ class RbacApiTest {
       PgClusterOperator operator = PgClusterOperator.start(api.newOperatorClient(),
           OperatorConfig.fromEnv(Map.of("PGC_HTTP_PORT", "0", "POD_NAME", "op", "PGC_LEASE_NAMESPACE", "db")), false);
       try {
-        client.resource(TestClusters.cluster("pg", 2)).inNamespace("db").create();
+        PgCluster first = TestClusters.cluster("pg", 2);
+        first.getSpec().tls = new dev.pgcluster.operator.api.v1alpha1.TlsSpec();  // its Secrets: created, patched
+        first.getSpec().tls.enabled = true;
+        client.resource(first).inNamespace("db").create();
         await(() -> client.apps().statefulSets().inNamespace("db").withName("pg").get() != null);
         for (int i = 0; i < 2; i++) {
           client.pods().inNamespace("db").resource(new PodBuilder().withNewMetadata().withName("pg-" + i)
@@ -92,7 +95,14 @@ class RbacApiTest {
         MockApi.editCluster(client, "db", "pg", c -> {
           c.getSpec().instances = 5;
           c.getSpec().postgresql.parameters.put("work_mem", "8MB");  // the config ConfigMap changes too
+          c.getSpec().serviceAccountMetadata = new dev.pgcluster.operator.api.v1alpha1.ObjectMetadataSpec();
+          c.getSpec().serviceAccountMetadata.annotations = Map.of("azure.workload.identity/client-id", "0000-1111");
           return c;
+        });
+        await(() -> {
+          var account = client.serviceAccounts().inNamespace("db").withName("pg-instance").get();
+          return account.getMetadata().getAnnotations() != null
+              && "0000-1111".equals(account.getMetadata().getAnnotations().get("azure.workload.identity/client-id"));
         });
         await(() -> client.apps().statefulSets().inNamespace("db").withName("pg").get().getSpec().getReplicas() == 5);
         await(() -> api.operatorRequests().stream().anyMatch(r -> r.startsWith("PUT") && r.contains("/services/")));

@@ -107,6 +107,36 @@ class SpecValidatorTest {
   }
 
   @Test
+  void refusesTheOperatorsLabelsAndAnUnknownAntiAffinity() {
+    PgCluster cluster = TestClusters.cluster("pg", 3);
+    cluster.getSpec().scheduling.podAntiAffinity = dev.pgcluster.operator.api.v1alpha1.PodAntiAffinityType
+        .fromValue("always");
+    cluster.getSpec().podMetadata = new dev.pgcluster.operator.api.v1alpha1.ObjectMetadataSpec();
+    cluster.getSpec().podMetadata.labels = java.util.Map.of("pgcluster.dev/role", "primary", "team", "payments");
+    cluster.getSpec().serviceAccountMetadata = new dev.pgcluster.operator.api.v1alpha1.ObjectMetadataSpec();
+    cluster.getSpec().serviceAccountMetadata.annotations = java.util.Map.of("pgcluster.dev/holder", "me");
+    assertEquals(List.of(
+        "scheduling.podAntiAffinity has a value this operator does not know (it knows preferred, required, none): is"
+            + " the CRD newer than the operator?",
+        "podMetadata.labels.pgcluster.dev/role: labels under pgcluster.dev/ and app.kubernetes.io/ are the operator's",
+        "serviceAccountMetadata.annotations.pgcluster.dev/holder: annotations under pgcluster.dev/ are the operator's"),
+        SpecValidator.validate(cluster.getSpec()));
+  }
+
+  @Test
+  void tlsMayBeTurnedOffButNotOnOnARunningCluster() {
+    PgCluster plain = TestClusters.cluster("pg", 3);
+    PgCluster withTls = TestClusters.cluster("pg", 3);
+    withTls.getSpec().tls = new dev.pgcluster.operator.api.v1alpha1.TlsSpec();
+    withTls.getSpec().tls.enabled = true;
+    assertEquals(List.of("tls.enabled is chosen when the cluster is created: a running cluster cannot be turned to TLS"
+        + " (its standbys would verify a primary that does not serve TLS yet)"),
+        SpecValidator.validateChange(plain.getSpec(), withTls.getSpec()));
+    assertEquals(List.of(), SpecValidator.validateChange(withTls.getSpec(), plain.getSpec()));
+    assertEquals(List.of(), SpecValidator.validateChange(withTls.getSpec(), withTls.getSpec()));
+  }
+
+  @Test
   void backupRulesBeyondTheSchema() {
     var cluster = dev.pgcluster.operator.render.BackupRendererTest.withBackup();
     assertEquals(List.of(), SpecValidator.validateBackup("shop", cluster.getSpec()));

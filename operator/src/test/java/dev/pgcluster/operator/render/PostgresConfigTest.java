@@ -58,4 +58,19 @@ class PostgresConfigTest {
     assertTrue(lines.get(4).matches("host\\s+all\\s+all\\s+all\\s+scram-sha-256"));
     assertTrue(lines.stream().noneMatch(l -> l.contains("trust") || l.contains("md5")));
   }
+
+  @Test
+  void tlsRequiredRefusesEveryConnectionWithoutTlsBeforeAnyOtherRule() {
+    PgCluster cluster = TestClusters.cluster("pg", 3);
+    cluster.getSpec().postgresql.pgHba = List.of("host app app 10.0.0.0/8 scram-sha-256");
+    cluster.getSpec().tls = new dev.pgcluster.operator.api.v1alpha1.TlsSpec();
+    cluster.getSpec().tls.enabled = true;
+    assertTrue(PostgresConfig.pgHbaConf(cluster).lines().noneMatch(l -> l.startsWith("hostnossl")),
+        "TLS offered, not required: plaintext still allowed");
+    cluster.getSpec().tls.required = true;
+    List<String> lines = PostgresConfig.pgHbaConf(cluster).lines().filter(l -> !l.startsWith("#")).toList();
+    assertTrue(lines.get(0).startsWith("local"));
+    assertTrue(lines.get(1).matches("hostnossl\\s+all\\s+all\\s+all\\s+reject"), lines.get(1));
+    assertTrue(lines.get(2).matches("host\\s+replication\\s+replication\\s+all\\s+scram-sha-256"));
+  }
 }

@@ -10,6 +10,7 @@ import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
@@ -106,6 +107,110 @@ class StatefulSetRendererTest {
     assertEquals("pgdata", claim.getMetadata().getName());
     assertEquals("1Gi", claim.getSpec().getResources().getRequests().get("storage").toString());
     assertEquals("fast", claim.getSpec().getStorageClassName());
+  }
+
+  @Test
+  void instancesPreferDifferentNodesByDefaultAndTheTemplateIsTheSameAsBeforeSchedulingExisted() {
+    PodSpec pod = StatefulSetRenderer.render(TestClusters.cluster("pg", 3)).getSpec().getTemplate().getSpec();
+    var preferred = pod.getAffinity().getPodAntiAffinity().getPreferredDuringSchedulingIgnoredDuringExecution();
+    assertEquals(1, preferred.size());
+    assertEquals(100, preferred.get(0).getWeight());
+    assertEquals("kubernetes.io/hostname", preferred.get(0).getPodAffinityTerm().getTopologyKey());
+    assertEquals(Map.of(Labels.CLUSTER, "pg"), preferred.get(0).getPodAffinityTerm().getLabelSelector().getMatchLabels());
+    assertTrue(pod.getAffinity().getPodAntiAffinity().getRequiredDuringSchedulingIgnoredDuringExecution().isEmpty());
+    assertEquals(null, pod.getAffinity().getNodeAffinity());
+    // Nothing else set: an operator upgrade does not roll the pods of a cluster that does not use these.
+    assertTrue(pod.getNodeSelector() == null || pod.getNodeSelector().isEmpty());
+    assertTrue(pod.getTolerations() == null || pod.getTolerations().isEmpty());
+    assertTrue(pod.getTopologySpreadConstraints() == null || pod.getTopologySpreadConstraints().isEmpty());
+    assertEquals(null, pod.getPriorityClassName());
+    String json = io.fabric8.kubernetes.client.utils.Serialization.asJson(pod);
+    assertFalse(json.contains("nodeSelector") || json.contains("tolerations") || json.contains("topologySpread"), json);
+  }
+
+  @Test
+  void schedulingFromTheSpecReachesThePodTemplate() {
+    PgCluster cluster = TestClusters.cluster("pg", 3);
+    var scheduling = cluster.getSpec().scheduling;
+    scheduling.podAntiAffinity = dev.pgcluster.operator.api.v1alpha1.PodAntiAffinityType.REQUIRED;
+    scheduling.topologyKey = "topology.kubernetes.io/zone";
+    scheduling.nodeSelector = Map.of("workload", "databases");
+    scheduling.tolerations = java.util.List.of(new io.fabric8.kubernetes.api.model.TolerationBuilder()
+        .withKey("dedicated").withOperator("Equal").withValue("postgres").withEffect("NoSchedule").build());
+    scheduling.nodeAffinity = new io.fabric8.kubernetes.api.model.NodeAffinityBuilder()
+        .withNewRequiredDuringSchedulingIgnoredDuringExecution().addNewNodeSelectorTerm().addNewMatchExpression()
+        .withKey("kubernetes.io/arch").withOperator("In").withValues("amd64").endMatchExpression().endNodeSelectorTerm()
+        .endRequiredDuringSchedulingIgnoredDuringExecution().build();
+    scheduling.topologySpreadConstraints = java.util.List.of(
+        new io.fabric8.kubernetes.api.model.TopologySpreadConstraintBuilder().withMaxSkew(1)
+            .withTopologyKey("kubernetes.io/hostname").withWhenUnsatisfiable("ScheduleAnyway").build(),
+        new io.fabric8.kubernetes.api.model.TopologySpreadConstraintBuilder().withMaxSkew(2)
+            .withTopologyKey("topology.kubernetes.io/region").withWhenUnsatisfiable("DoNotSchedule")
+            .withNewLabelSelector().withMatchLabels(Map.of("team", "payments")).endLabelSelector().build());
+    scheduling.priorityClassName = "databases";
+    cluster.getSpec().podMetadata = new dev.pgcluster.operator.api.v1alpha1.ObjectMetadataSpec();
+    cluster.getSpec().podMetadata.labels = Map.of("team", "payments", Labels.CLUSTER, "other");
+    cluster.getSpec().podMetadata.annotations = Map.of("backup.velero.io/backup-volumes", "pgdata");
+
+    var template = StatefulSetRenderer.render(cluster).getSpec().getTemplate();
+    PodSpec pod = template.getSpec();
+    var required = pod.getAffinity().getPodAntiAffinity().getRequiredDuringSchedulingIgnoredDuringExecution();
+    assertEquals(1, required.size());
+    assertEquals("topology.kubernetes.io/zone", required.get(0).getTopologyKey());
+    assertTrue(pod.getAffinity().getPodAntiAffinity().getPreferredDuringSchedulingIgnoredDuringExecution().isEmpty());
+    assertEquals("kubernetes.io/arch", pod.getAffinity().getNodeAffinity().getRequiredDuringSchedulingIgnoredDuringExecution()
+        .getNodeSelectorTerms().get(0).getMatchExpressions().get(0).getKey());
+    assertEquals(Map.of("workload", "databases"), pod.getNodeSelector());
+    assertEquals("dedicated", pod.getTolerations().get(0).getKey());
+    assertEquals(Map.of(Labels.CLUSTER, "pg"), pod.getTopologySpreadConstraints().get(0).getLabelSelector().getMatchLabels(),
+        "a constraint without a selector counts this cluster's instances");
+    assertEquals(Map.of("team", "payments"), pod.getTopologySpreadConstraints().get(1).getLabelSelector().getMatchLabels());
+    assertEquals(null, scheduling.topologySpreadConstraints.get(0).getLabelSelector(), "the spec is not modified");
+    assertEquals("databases", pod.getPriorityClassName());
+    assertEquals("payments", template.getMetadata().getLabels().get("team"));
+    assertEquals("pg", template.getMetadata().getLabels().get(Labels.CLUSTER), "the operator's labels win");
+    assertEquals("pgdata", template.getMetadata().getAnnotations().get("backup.velero.io/backup-volumes"));
+
+    scheduling.podAntiAffinity = dev.pgcluster.operator.api.v1alpha1.PodAntiAffinityType.NONE;
+    assertEquals(null, StatefulSetRenderer.render(cluster).getSpec().getTemplate().getSpec().getAffinity()
+        .getPodAntiAffinity());
+    scheduling.nodeAffinity = null;
+    assertEquals(null, StatefulSetRenderer.render(cluster).getSpec().getTemplate().getSpec().getAffinity());
+  }
+
+  @Test
+  void theInstanceServiceAccountCarriesTheUsersAnnotations() {
+    PgCluster cluster = TestClusters.cluster("pg", 3);
+    cluster.getSpec().serviceAccountMetadata = new dev.pgcluster.operator.api.v1alpha1.ObjectMetadataSpec();
+    cluster.getSpec().serviceAccountMetadata.annotations = Map.of("azure.workload.identity/client-id", "0000-1111");
+    cluster.getSpec().serviceAccountMetadata.labels = Map.of("azure.workload.identity/use", "true");
+    var account = InstanceRbacRenderer.serviceAccount(cluster);
+    assertEquals("0000-1111", account.getMetadata().getAnnotations().get("azure.workload.identity/client-id"));
+    assertEquals("true", account.getMetadata().getLabels().get("azure.workload.identity/use"));
+    assertEquals("pg", account.getMetadata().getLabels().get(Labels.CLUSTER));
+    var plain = InstanceRbacRenderer.serviceAccount(TestClusters.cluster("pg", 3)).getMetadata().getAnnotations();
+    assertTrue(plain == null || plain.isEmpty(), "no annotations unless the spec has some: " + plain);
+  }
+
+  @Test
+  void tlsMountsTheServerCertificateForBothContainersOnlyWhenEnabled() {
+    PgCluster cluster = TestClusters.cluster("pg", 3);
+    assertFalse(env(cluster).containsKey("TLS_DIR"));
+    assertTrue(StatefulSetRenderer.render(cluster).getSpec().getTemplate().getSpec().getVolumes().stream()
+        .noneMatch(v -> v.getName().equals("tls")));
+    cluster.getSpec().tls = new dev.pgcluster.operator.api.v1alpha1.TlsSpec();
+    cluster.getSpec().tls.enabled = true;
+    PodSpec pod = StatefulSetRenderer.render(cluster).getSpec().getTemplate().getSpec();
+    var tls = pod.getVolumes().stream().filter(v -> v.getName().equals("tls")).findFirst().orElseThrow();
+    assertEquals("pg-server", tls.getSecret().getSecretName());
+    assertEquals(0440, tls.getSecret().getDefaultMode());
+    for (Container c : List.of(pod.getInitContainers().get(0), pod.getContainers().get(0))) {
+      assertTrue(c.getVolumeMounts().stream().anyMatch(m -> m.getName().equals("tls")), c.getName());
+      assertTrue(c.getEnv().stream().anyMatch(e -> e.getName().equals("TLS_DIR")), c.getName());
+    }
+    cluster.getSpec().tls.serverSecret = "pg-cert-manager";
+    assertEquals("pg-cert-manager", StatefulSetRenderer.render(cluster).getSpec().getTemplate().getSpec().getVolumes()
+        .stream().filter(v -> v.getName().equals("tls")).findFirst().orElseThrow().getSecret().getSecretName());
   }
 
   private static Map<String, EnvVar> env(PgCluster cluster) {

@@ -64,6 +64,20 @@ class StatusAssemblerTest {
   }
 
   @Test
+  void anInstanceTheSchedulerCannotPlaceSaysWhy() {
+    PgCluster cluster = TestClusters.cluster("pg", 3);
+    ClusterState h = healthy();
+    List<InstanceState> instances = new java.util.ArrayList<>(h.instances());
+    instances.add(new InstanceState("pg-2", 2, false, null, null, null, InstanceState.UNSCHEDULABLE
+        + "0/4 nodes are available: 3 node(s) didn't match pod anti-affinity rules."));
+    PgClusterStatus status = StatusAssembler.observed(cluster,
+        new ClusterState(h.primary(), instances, h.slots(), h.standbys()), T0);
+    assertEquals(ClusterPhase.Degraded, status.phase);
+    assertEquals("not ready: pg-2 (unschedulable: 0/4 nodes are available: 3 node(s) didn't match pod anti-affinity"
+        + " rules.)", condition(status, "Degraded").getMessage());
+  }
+
+  @Test
   void lostSlotMakesTheClusterDegraded() {
     PgCluster cluster = TestClusters.cluster("pg", 2);
     ClusterState h = healthy();

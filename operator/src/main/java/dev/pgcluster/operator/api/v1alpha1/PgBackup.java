@@ -3,6 +3,7 @@ package dev.pgcluster.operator.api.v1alpha1;
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
 import io.fabric8.kubernetes.api.model.Namespaced;
 import io.fabric8.kubernetes.client.CustomResource;
+import io.fabric8.kubernetes.model.annotation.Categories;
 import io.fabric8.kubernetes.model.annotation.Group;
 import io.fabric8.kubernetes.model.annotation.Kind;
 import io.fabric8.kubernetes.model.annotation.Plural;
@@ -20,6 +21,7 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @Plural("pgbackups")
 @Singular("pgbackup")
 @ShortNames("pgb")
+@Categories("postgres")
 @AdditionalPrinterColumn(name = "Cluster", jsonPath = ".spec.cluster", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "Phase", jsonPath = ".status.phase", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "Label", jsonPath = ".status.label", type = AdditionalPrinterColumn.Type.STRING)

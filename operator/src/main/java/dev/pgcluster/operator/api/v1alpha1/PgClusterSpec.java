@@ -27,6 +27,11 @@ import io.fabric8.kubernetes.api.model.ResourceRequirements;
 @ValidationRule(
     value = "!has(self.bootstrap) || !has(self.bootstrap.recovery) || has(self.backup)",
     message = "bootstrap.recovery reads the store named in spec.backup.repository: set spec.backup")
+@ValidationRule(
+    value = "!(has(self.tls) && has(self.tls.enabled) && self.tls.enabled)"
+        + " || (has(oldSelf.tls) && has(oldSelf.tls.enabled) && oldSelf.tls.enabled)",
+    message = "tls.enabled is chosen when the cluster is created: a running cluster cannot be turned to TLS"
+        + " (its standbys would verify a primary that does not serve TLS yet)")
 public class PgClusterSpec {
   /** The largest cluster the schema accepts; settings sized by it never change with scaling. */
   public static final int MAX_INSTANCES = 9;
@@ -34,6 +39,7 @@ public class PgClusterSpec {
   @Required
   @Min(1)
   @Max(MAX_INSTANCES)
+  @io.fabric8.kubernetes.model.annotation.SpecReplicas
   @JsonPropertyDescription("Number of PostgreSQL instances: one primary and instances-1 standbys (1..9).")
   public Integer instances;
 
@@ -48,6 +54,17 @@ public class PgClusterSpec {
 
   @JsonPropertyDescription("Compute resources of the postgres container.")
   public ResourceRequirements resources;
+
+  @JsonPropertyDescription("Where the instances' pods run: anti-affinity between instances (preferred across nodes"
+      + " by default), node selector and affinity, tolerations, topology spread, priority class.")
+  public SchedulingSpec scheduling = new SchedulingSpec();
+
+  @JsonPropertyDescription("Labels and annotations added to the instances' pods.")
+  public ObjectMetadataSpec podMetadata;
+
+  @JsonPropertyDescription("Labels and annotations added to the instances' ServiceAccount (workload identity, for"
+      + " example azure.workload.identity/client-id).")
+  public ObjectMetadataSpec serviceAccountMetadata;
 
   @JsonPropertyDescription("PostgreSQL configuration: parameters and extra pg_hba rules.")
   public PostgresqlSpec postgresql = new PostgresqlSpec();
@@ -66,4 +83,7 @@ public class PgClusterSpec {
 
   @JsonPropertyDescription("WAL archiving and base backups to an object store (pgBackRest).")
   public BackupSpec backup;
+
+  @JsonPropertyDescription("TLS for client and replication connections.")
+  public TlsSpec tls;
 }

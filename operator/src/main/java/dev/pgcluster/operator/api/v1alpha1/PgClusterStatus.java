@@ -15,6 +15,7 @@ public class PgClusterStatus {
   public Integer primaryEpoch;
   /** True once the first primary finished initdb; from then on initdb is never run again. */
   public Boolean initialized;
+  @io.fabric8.kubernetes.model.annotation.StatusReplicas
   public Integer readyInstances;
   /** The primary's live synchronous_standby_names (set by the operator with ALTER SYSTEM). */
   public String synchronousStandbyNames;
