@@ -63,6 +63,15 @@ class ClusterLifecycleE2ETest {
     assertEquals("demo-0", cluster.getStatus().currentPrimary);
     assertEquals(Boolean.TRUE, cluster.getStatus().initialized);
     assertEquals(3, cluster.getStatus().instances.size());
+    assertEquals(List.of(), warnings(), "a normal bootstrap records no Warning event");
+  }
+
+  /** The Warning events recorded for the cluster: reason, count and message. */
+  private List<String> warnings() {
+    return sandbox.client().v1().events().inNamespace("default").list().getItems().stream()
+        .filter(e -> "Warning".equals(e.getType()) && e.getInvolvedObject() != null
+            && "demo".equals(e.getInvolvedObject().getName()) && "PgCluster".equals(e.getInvolvedObject().getKind()))
+        .map(e -> e.getReason() + " x" + e.getCount() + ": " + e.getMessage()).sorted().toList();
   }
 
   @Test
@@ -117,8 +126,10 @@ class ClusterLifecycleE2ETest {
   @Test
   @Order(5)
   void scalingUpAddsStandbysWithSlotsAndScalingDownDropsThemButKeepsTheVolumes() throws Exception {
+    List<String> warningsBefore = warnings();
     scale(5);
     demo.awaitReadyInstances(5, READY);
+    assertEquals(warningsBefore, warnings(), "a planned scale-up records no Warning event");
     try (Connection primary = demo.toPod("demo-0")) {
       Await.until(Duration.ofSeconds(30), "4 active slots", () -> column(primary,
           "SELECT slot_name FROM pg_replication_slots WHERE active ORDER BY 1"),
@@ -126,6 +137,7 @@ class ClusterLifecycleE2ETest {
     }
     scale(2);
     demo.awaitReadyInstances(2, READY);
+    assertEquals(warningsBefore, warnings(), "a planned scale-down records no Warning event");
     try (Connection primary = demo.toPod("demo-0")) {
       Await.until(Duration.ofSeconds(30), "only demo-1's slot left", () -> column(primary,
           "SELECT slot_name FROM pg_replication_slots ORDER BY 1"), List.of("pgc_demo_1")::equals);

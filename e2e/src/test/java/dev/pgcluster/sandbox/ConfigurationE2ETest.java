@@ -170,9 +170,10 @@ class ConfigurationE2ETest {
       c.getSpec().instances = 4;
       return c;
     });
-    Condition degraded = Await.until(Duration.ofSeconds(60), "conf-3 reported as unschedulable",
-        () -> condition("Degraded"), c -> "True".equals(c.getStatus()) && c.getMessage().contains("conf-3 (unschedulable: "));
-    System.out.println("Degraded: " + degraded.getMessage());
+    Condition ready = Await.until(Duration.ofSeconds(60), "conf-3 reported as unschedulable",
+        () -> condition("Ready"), c -> "False".equals(c.getStatus()) && c.getMessage().contains("conf-3 (unschedulable: ")
+            && c.getMessage().contains("anti-affinity"));
+    System.out.println("Ready: " + ready.getMessage());
     sandbox.editCluster(NS, "conf", c -> {
       c.getSpec().instances = 3;
       return c;

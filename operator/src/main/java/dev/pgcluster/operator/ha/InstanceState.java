@@ -11,10 +11,18 @@ package dev.pgcluster.operator.ha;
  * @param podOutdated the pod runs an older pod template than the StatefulSet's (image, resources, ...)
  * @param rewindReport what this pod's init container reported discarding when it rewound the data
  *     (its termination message, JSON), null when it did not rewind
+ * @param starting the pod is young and its PostgreSQL has not failed (see observe.PodStartup#creating):
+ *     a new instance coming up (a clone, its first replay), not a failed one
  */
 public record InstanceState(
     String name, int ordinal, boolean podReady, String podIp, String roleLabel, InstanceFacts facts,
-    String probeError, String podUid, ConfigFacts config, boolean podOutdated, String rewindReport) {
+    String probeError, String podUid, ConfigFacts config, boolean podOutdated, String rewindReport,
+    boolean starting) {
+
+  public InstanceState(String name, int ordinal, boolean podReady, String podIp, String roleLabel, InstanceFacts facts,
+      String probeError, String podUid, ConfigFacts config, boolean podOutdated, String rewindReport) {
+    this(name, ordinal, podReady, podIp, roleLabel, facts, probeError, podUid, config, podOutdated, rewindReport, false);
+  }
 
   /** How probeError starts for a pod the scheduler cannot place; the scheduler's message follows. */
   public static final String UNSCHEDULABLE = "unschedulable: ";

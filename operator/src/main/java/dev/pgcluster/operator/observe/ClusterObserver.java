@@ -137,7 +137,7 @@ public final class ClusterObserver {
     String role = pod.getMetadata().getLabels() == null ? null : pod.getMetadata().getLabels().get(Labels.ROLE);
     return new InstanceState(pod.getMetadata().getName(), ordinal, PodReadiness.isReady(pod),
         pod.getStatus() == null ? null : pod.getStatus().getPodIP(), role, facts, error, pod.getMetadata().getUid(),
-        config, outdated(pod, updateRevision), rewindReport(pod));
+        config, outdated(pod, updateRevision), rewindReport(pod), PodStartup.creating(pod, java.time.Instant.now()));
   }
 
   /** The StatefulSet's current pod template revision; null while unknown. */

@@ -43,6 +43,25 @@ public final class PodStartup {
     return !bootstrapped || !ran;
   }
 
+  /**
+   * Whether a pod is being created: younger than {@link #GRACE}, not being deleted, and its postgres
+   * container has not failed (no restart, no earlier termination). Until it is first Ready it is a new
+   * instance coming up (a clone, its first replay), not a failed one.
+   */
+  public static boolean creating(Pod pod, Instant now) {
+    if (pod == null || pod.getMetadata().getDeletionTimestamp() != null
+        || pod.getMetadata().getCreationTimestamp() == null) {
+      return false;
+    }
+    if (Duration.between(Instant.parse(pod.getMetadata().getCreationTimestamp()), now).compareTo(GRACE) >= 0) {
+      return false;
+    }
+    return statuses(pod.getStatus() == null ? null : pod.getStatus().getContainerStatuses()).stream()
+        .filter(s -> StatefulSetRenderer.POSTGRES_CONTAINER.equals(s.getName()))
+        .noneMatch(s -> (s.getRestartCount() != null && s.getRestartCount() > 0)
+            || (s.getLastState() != null && s.getLastState().getTerminated() != null));
+  }
+
   private static List<ContainerStatus> statuses(List<ContainerStatus> list) {
     return list == null ? List.of() : list;
   }

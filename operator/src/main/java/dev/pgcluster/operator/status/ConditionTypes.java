@@ -18,6 +18,8 @@ public final class ConditionTypes {
     public static final String SCALING = "Scaling";
     public static final String RECONCILED = "Reconciled";
     public static final String AS_EXPECTED = "AsExpected";
+    /** Degraded=False: the instances not ready yet are being created (bootstrap, scale-up). */
+    public static final String CREATING_INSTANCES = "CreatingInstances";
     public static final String REPLICATION_SLOT_LOST = "ReplicationSlotLost";
     public static final String SYNC_STANDBYS_MISSING = "SynchronousStandbysMissing";
     public static final String SYNC_QUORUM_REDUCED = "SynchronousQuorumReduced";

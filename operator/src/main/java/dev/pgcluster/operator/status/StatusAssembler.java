@@ -162,7 +162,9 @@ public final class StatusAssembler {
     status.readyInstances = (int) status.instances.stream().filter(i -> Boolean.TRUE.equals(i.ready)).count();
 
     boolean primaryUp = state.healthyPrimary().isPresent();
-    boolean allReady = status.readyInstances == wanted && state.instances().size() == wanted;
+    // Pods past the wanted count (a scale-down under way) are leaving, not missing.
+    boolean allReady = status.readyInstances == wanted
+        && state.instances().stream().filter(i -> i.ordinal() < wanted).count() == wanted;
     List<String> lostSlots = state.slots().stream().filter(SlotInfo::lost).map(SlotInfo::name).toList();
     // A pod the scheduler cannot place says why (required anti-affinity, a node selector no node matches).
     Map<String, String> unschedulable = state.instances().stream()
@@ -184,10 +186,25 @@ public final class StatusAssembler {
         state);
     boolean archiveFailing = primaryUp && archiveFailing(cluster, state.archive());
 
+    // A new cluster's standbys being cloned, or new ones of a scale-up: being created, not degraded (no
+    // Warning for a normal bootstrap). Only while nothing else is wrong and each such pod is young and has
+    // not run PostgreSQL yet (PodStartup); one stuck longer counts as not ready.
+    List<String> creating = creating(cluster, state, status, wanted, now);
+    status.creatingInstances = creating.isEmpty() ? null : creating;
+    boolean onlyCreating = primaryUp && !allReady && !creating.isEmpty() && lostSlots.isEmpty()
+        && rollout.errors().isEmpty() && !archiveFailing
+        && status.instances.stream().filter(i -> !Boolean.TRUE.equals(i.ready)).allMatch(i -> creating.contains(i.name));
+    if (onlyCreating) {
+      syncDegraded = false;  // commits wait for standbys that are being cloned: the cluster is not up yet
+    }
+    ClusterPhase previousPhase = cluster.getStatus() == null ? null : cluster.getStatus().phase;
     if (!status.initialized) {
       status.phase = ClusterPhase.Initializing;
     } else if (!primaryUp) {
       status.phase = ClusterPhase.Unavailable;
+    } else if (onlyCreating) {
+      status.phase = previousPhase == null || previousPhase == ClusterPhase.Initializing ? ClusterPhase.Initializing
+          : ClusterPhase.Healthy;
     } else if (!allReady || !lostSlots.isEmpty() || syncDegraded || !rollout.errors().isEmpty() || archiveFailing) {
       status.phase = ClusterPhase.Degraded;
     } else {
@@ -234,6 +251,10 @@ public final class StatusAssembler {
     } else if (archiveFailing) {
       conditions.add(condition(cluster, ConditionTypes.DEGRADED, true, Reasons.ARCHIVE_FAILING,
           archiveFailure(cluster, state.archive())));
+    } else if (onlyCreating) {
+      conditions.add(condition(cluster, ConditionTypes.DEGRADED, false, Reasons.CREATING_INSTANCES,
+          "creating " + creating.stream().map(n -> unschedulable.containsKey(n) ? n + " (" + unschedulable.get(n) + ")" : n)
+              .collect(Collectors.joining(", "))));
     } else if (status.initialized && (!allReady || !primaryUp)) {
       conditions.add(condition(cluster, ConditionTypes.DEGRADED, true,
           primaryUp ? Reasons.INSTANCES_NOT_READY : Reasons.PRIMARY_UNAVAILABLE,
@@ -276,6 +297,50 @@ public final class StatusAssembler {
       return "no failover: " + b.reason();
     }
     return "failing over: " + ((FailoverPolicy.Promote) decision).reason();
+  }
+
+  /**
+   * Instances being created: not ready, starting (PodStartup), and either the cluster was never up
+   * (phase Initializing so far) or the instance is new (absent from the last status, or being created
+   * in it: a scale-up). Pods
+   * the StatefulSet has not created yet count as being created while the cluster has been progressing
+   * (Progressing=True) for less than PodStartup's grace. Empty when any of these is not ready for another
+   * reason (failed after it ran, too long).
+   */
+  static List<String> creating(PgCluster cluster, ClusterState state, PgClusterStatus status, int wanted,
+      Instant now) {
+    PgClusterStatus previous = cluster.getStatus();
+    boolean firstTime = previous == null || previous.phase == null || previous.phase == ClusterPhase.Initializing;
+    Instant progressingSince = previous == null || previous.conditions == null ? now : previous.conditions.stream()
+        .filter(c -> ConditionTypes.PROGRESSING.equals(c.getType()) && "True".equals(c.getStatus())
+            && c.getLastTransitionTime() != null)
+        .map(c -> Instant.parse(c.getLastTransitionTime())).findFirst().orElse(now);
+    boolean recent = java.time.Duration.between(progressingSince, now)
+        .compareTo(dev.pgcluster.operator.observe.PodStartup.GRACE) < 0;
+    java.util.Set<String> known = previous == null || previous.instances == null ? new java.util.HashSet<>()
+        : previous.instances.stream().map(i -> i.name).collect(Collectors.toCollection(java.util.HashSet::new));
+    if (previous != null && previous.creatingInstances != null) {
+      known.removeAll(previous.creatingInstances);
+    }
+    PgClusterNames names = PgClusterNames.of(cluster);
+    List<String> creating = new ArrayList<>();
+    for (int ordinal = 0; ordinal < wanted; ordinal++) {
+      String name = names.pod(ordinal);
+      var observed = state.instance(name);
+      boolean notReady = observed.isEmpty() || status.instances.stream()
+          .anyMatch(i -> i.name.equals(name) && !Boolean.TRUE.equals(i.ready));
+      if (!notReady) {
+        continue;
+      }
+      // A young pod the scheduler cannot place yet is still being created: its volume claim is bound a
+      // moment after it is scheduled the first time ("unbound immediate PersistentVolumeClaims").
+      boolean starting = observed.isEmpty() ? recent : observed.get().starting();
+      if (!starting || !(firstTime || !known.contains(name))) {
+        return List.of();
+      }
+      creating.add(name);
+    }
+    return creating;
   }
 
   static InstanceStatus instance(PgCluster cluster, ClusterState state, InstanceState i) {

@@ -60,6 +60,23 @@ class PodStartupTest {
     assertEquals(starting, PodStartup.starting(pod, NOW));
   }
 
+  /** Being created: young and its postgres never failed, whether or not it runs yet (its first replay). */
+  static Stream<Arguments> creatingCases() {
+    return Stream.of(
+        Arguments.of("no address yet", pod(5, null, Bootstrap.RUNNING, false, false), true),
+        Arguments.of("cloning", pod(5, "10.0.0.1", Bootstrap.RUNNING, false, false), true),
+        Arguments.of("postgres running, not Ready yet", pod(5, "10.0.0.1", Bootstrap.DONE, true, false), true),
+        Arguments.of("postgres restarted (crashed since it ran)", restarted(), false),
+        Arguments.of("past the grace", pod(61, "10.0.0.1", Bootstrap.DONE, true, false), false),
+        Arguments.of("being deleted", pod(5, "10.0.0.1", Bootstrap.RUNNING, false, true), false));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("creatingCases")
+  void creating(String name, Pod pod, boolean creating) {
+    assertEquals(creating, PodStartup.creating(pod, NOW));
+  }
+
   @org.junit.jupiter.api.Test
   void noPod() {
     assertEquals(false, PodStartup.starting(null, NOW));

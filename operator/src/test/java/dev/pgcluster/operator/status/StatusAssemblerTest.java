@@ -77,6 +77,80 @@ class StatusAssemblerTest {
         + " rules.)", condition(status, "Degraded").getMessage());
   }
 
+  /** A new cluster's standbys being cloned are being created, not a degradation: no Warning at bootstrap. */
+  @Test
+  void standbysBeingCreatedAreNotADegradationButAStandbyStartingAgainIs() {
+    PgCluster cluster = TestClusters.cluster("pg", 3);
+    InstanceState primary = new InstanceState("pg-0", 0, true, "127.0.1.1", "primary", PRIMARY, null);
+    InstanceState cloning = new InstanceState("pg-1", 1, false, "127.0.1.2", "replica", null, "refused", "uid-1", null,
+        false, null, true);
+    ClusterState bootstrapping = new ClusterState(new PrimaryRecord("pg-0", 0, true, "1"), List.of(primary, cloning),
+        List.of(), List.of());  // pg-2 has no pod yet
+    cluster.setStatus(null);
+    PgClusterStatus status = StatusAssembler.observed(cluster, bootstrapping, T0);
+    assertEquals(ClusterPhase.Initializing, status.phase);
+    assertEquals("False", condition(status, "Degraded").getStatus());
+    assertEquals("CreatingInstances", condition(status, "Degraded").getReason());
+    assertEquals("creating pg-1, pg-2", condition(status, "Degraded").getMessage());
+    assertEquals("False", condition(status, "Ready").getStatus());
+
+    // Once the cluster was up, a known standby starting again (its pod recreated) is a degradation.
+    cluster.setStatus(StatusAssembler.observed(TestClusters.cluster("pg", 3), new ClusterState(
+        new PrimaryRecord("pg-0", 0, true, "1"), List.of(primary,
+            new InstanceState("pg-1", 1, true, "127.0.1.2", "replica", STANDBY, null),
+            new InstanceState("pg-2", 2, true, "127.0.1.3", "replica", STANDBY, null)), List.of(), List.of()), T0));
+    cluster.getStatus().phase = ClusterPhase.Healthy;
+    PgClusterStatus again = StatusAssembler.observed(cluster, bootstrapping, T1);
+    assertEquals(ClusterPhase.Degraded, again.phase);
+    assertEquals("InstancesNotReady", condition(again, "Degraded").getReason());
+
+    // A scale-up: the new instance is being created, the cluster stays Healthy.
+    PgCluster four = TestClusters.cluster("pg", 4);
+    four.setStatus(cluster.getStatus());
+    ClusterState scaling = new ClusterState(new PrimaryRecord("pg-0", 0, true, "1"), List.of(primary,
+        new InstanceState("pg-1", 1, true, "127.0.1.2", "replica", STANDBY, null),
+        new InstanceState("pg-2", 2, true, "127.0.1.3", "replica", STANDBY, null),
+        new InstanceState("pg-3", 3, false, null, null, null, "pod has no IP yet", "uid-3", null, false, null, true)),
+        List.of(), List.of());
+    PgClusterStatus scaled = StatusAssembler.observed(four, scaling, T1);
+    assertEquals(ClusterPhase.Healthy, scaled.phase);
+    assertEquals("creating pg-3", condition(scaled, "Degraded").getMessage());
+    assertEquals("Scaling", condition(scaled, "Progressing").getReason());
+    assertEquals(List.of("pg-3"), scaled.creatingInstances);
+    // The next look: pg-3 is listed in the last status, as being created; it still is.
+    four.setStatus(scaled);
+    PgClusterStatus next = StatusAssembler.observed(four, scaling, T1.plusSeconds(2));
+    assertEquals(ClusterPhase.Healthy, next.phase);
+    assertEquals(List.of("pg-3"), next.creatingInstances);
+    four.setStatus(cluster.getStatus());
+
+    // Young and not placed yet (its volume claim not bound yet, or no node fits): still being created, and
+    // the scheduler's word is in both conditions.
+    ClusterState unplaced = new ClusterState(new PrimaryRecord("pg-0", 0, true, "1"), List.of(primary,
+        new InstanceState("pg-1", 1, true, "127.0.1.2", "replica", STANDBY, null),
+        new InstanceState("pg-2", 2, true, "127.0.1.3", "replica", STANDBY, null),
+        new InstanceState("pg-3", 3, false, null, null, null, InstanceState.UNSCHEDULABLE + "no node fits", "uid-3",
+            null, false, null, true)), List.of(), List.of());
+    PgClusterStatus waiting = StatusAssembler.observed(four, unplaced, T1);
+    assertEquals("creating pg-3 (unschedulable: no node fits)", condition(waiting, "Degraded").getMessage());
+    assertEquals("3 of 4 instances ready; not ready: pg-3 (unschedulable: no node fits)",
+        condition(waiting, "Ready").getMessage());
+  }
+
+  /** A scale-down under way: the pods past the wanted count are leaving; no empty "not ready:" list. */
+  @Test
+  void podsLeavingInAScaleDownAreNoDegradation() {
+    PgCluster cluster = TestClusters.cluster("pg", 2);
+    ClusterState h = healthy();
+    List<InstanceState> instances = new java.util.ArrayList<>(h.instances());
+    instances.add(new InstanceState("pg-2", 2, false, "127.0.1.3", "replica", null, "refused"));
+    PgClusterStatus status = StatusAssembler.observed(cluster,
+        new ClusterState(h.primary(), instances, h.slots(), h.standbys()), T0);
+    assertEquals(ClusterPhase.Healthy, status.phase);
+    assertEquals("False", condition(status, "Degraded").getStatus());
+    assertEquals("Scaling", condition(status, "Progressing").getReason());
+  }
+
   @Test
   void lostSlotMakesTheClusterDegraded() {
     PgCluster cluster = TestClusters.cluster("pg", 2);

@@ -4,9 +4,9 @@ package dev.pgcluster.operator.api.v1alpha1;
 public enum ClusterPhase {
   /** The spec is invalid; nothing is changed until it is fixed. */
   Invalid,
-  /** Objects are being created and the first primary is bootstrapping. */
+  /** Objects are being created, the first primary is bootstrapping and the first standbys are cloned. */
   Initializing,
-  /** Every instance is ready and the primary is reachable. */
+  /** The primary is reachable and every instance is ready, or (a scale-up) still being created. */
   Healthy,
   /** The primary is reachable but some instances are not ready. */
   Degraded,

@@ -24,6 +24,11 @@ public class PgClusterStatus {
   /** The last failover or switchover. */
   public PrimaryChangeStatus lastPrimaryChange;
   public List<InstanceStatus> instances = new ArrayList<>();
+  /**
+   * Instances being created (a new cluster's first standbys, a scale-up's new ones) and not ready yet:
+   * not counted as a degradation. Empty once they are ready.
+   */
+  public List<String> creatingInstances;
   /** Archiving and backups (spec.backup). */
   public BackupStatus backup;
 }
