@@ -187,8 +187,8 @@ public final class StatusAssembler {
     boolean archiveFailing = primaryUp && archiveFailing(cluster, state.archive());
 
     // A new cluster's standbys being cloned, or new ones of a scale-up: being created, not degraded (no
-    // Warning for a normal bootstrap). Only while nothing else is wrong and each such pod is young and has
-    // not run PostgreSQL yet (PodStartup); one stuck longer counts as not ready.
+    // Warning for a normal bootstrap). Only while nothing else is wrong and each such pod is young and its
+    // PostgreSQL has not failed (PodStartup.creating); one not ready past the grace counts as not ready.
     List<String> creating = creating(cluster, state, status, wanted, now);
     status.creatingInstances = creating.isEmpty() ? null : creating;
     boolean onlyCreating = primaryUp && !allReady && !creating.isEmpty() && lostSlots.isEmpty()
@@ -302,10 +302,9 @@ public final class StatusAssembler {
   /**
    * Instances being created: not ready, starting (PodStartup), and either the cluster was never up
    * (phase Initializing so far) or the instance is new (absent from the last status, or being created
-   * in it: a scale-up). Pods
-   * the StatefulSet has not created yet count as being created while the cluster has been progressing
-   * (Progressing=True) for less than PodStartup's grace. Empty when any of these is not ready for another
-   * reason (failed after it ran, too long).
+   * in it: a scale-up). Pods the StatefulSet has not created yet count as being created while the
+   * cluster has been progressing (Progressing=True) for less than PodStartup's grace. Empty when any of
+   * these is not ready for another reason (failed after it ran, too long).
    */
   static List<String> creating(PgCluster cluster, ClusterState state, PgClusterStatus status, int wanted,
       Instant now) {
