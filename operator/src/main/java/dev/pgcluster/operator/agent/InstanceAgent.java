@@ -127,7 +127,7 @@ public final class InstanceAgent {
     lastLocal = local;
     boolean primary = local.role() == GrantPolicy.Role.PRIMARY;
     Optional<PrimaryRecord> lease = Optional.empty();
-    if (primary && held != null && me.equals(held.getSpec().getHolderIdentity())) {
+    if (primary && heldByMe()) {
       lease = renew(start, held);
     }
     if (lease.isEmpty()) {
@@ -140,7 +140,7 @@ public final class InstanceAgent {
         held = null;
       }
       lease = read;
-      if (primary && held != null && me.equals(held.getSpec().getHolderIdentity())) {
+      if (primary && heldByMe()) {
         Optional<PrimaryRecord> renewed = renew(start, held);
         lease = renewed.isPresent() ? renewed : read;
       }
@@ -169,6 +169,11 @@ public final class InstanceAgent {
     }
     firstRoundDone = true;
     return GrantTimes.renewPeriod(duration);
+  }
+
+  /** The Lease as last read or renewed names this pod. */
+  private boolean heldByMe() {
+    return held != null && me.equals(held.getSpec().getHolderIdentity());
   }
 
   /**

@@ -132,7 +132,7 @@ public final class PrimaryLease {
       throw new LeaseConflictException("the primary Lease names " + last.getSpec().getHolderIdentity() + ", not "
           + holder);
     }
-    Lease next = new io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder(last)
+    Lease next = new LeaseBuilder(last)
         .editSpec().withRenewTime(now()).endSpec().build();
     return client.leases().inNamespace(last.getMetadata().getNamespace()).resource(next).update();
   }

@@ -52,7 +52,8 @@ public final class SpecValidator {
       problems.add("storage.storageClass is immutable (was " + last.storage.storageClass + ", now "
           + next.storage.storageClass + ")");
     }
-    if (!tlsEnabled(last) && tlsEnabled(next)) {
+    if (!dev.pgcluster.operator.api.v1alpha1.TlsSpec.enabled(last)
+        && dev.pgcluster.operator.api.v1alpha1.TlsSpec.enabled(next)) {
       problems.add("tls.enabled is chosen when the cluster is created: a running cluster cannot be turned to TLS"
           + " (its standbys would verify a primary that does not serve TLS yet)");
     }
@@ -62,10 +63,6 @@ public final class SpecValidator {
           + next.bootstrap.database + ")");
     }
     return problems;
-  }
-
-  private static boolean tlsEnabled(PgClusterSpec spec) {
-    return spec.tls != null && Boolean.TRUE.equals(spec.tls.enabled);
   }
 
   /** Every problem found, each a sentence a user can act on; empty when the spec is valid. */

@@ -39,8 +39,7 @@ final class TlsSecrets {
   }
 
   static boolean enabled(PgCluster cluster) {
-    TlsSpec tls = cluster.getSpec().tls;
-    return tls != null && Boolean.TRUE.equals(tls.enabled);
+    return TlsSpec.enabled(cluster.getSpec());
   }
 
   /** Returns the CA certificate clients verify with; empty when TLS is off or the user's Secret has none. */

@@ -99,7 +99,7 @@ public final class PostgresConfig {
     List<String> lines = new ArrayList<>();
     lines.add("# Rendered by pgcluster-operator: edit spec.postgresql.pgHba instead.");
     lines.add("local   all          all                           scram-sha-256");
-    if (cluster.getSpec().tls != null && Boolean.TRUE.equals(cluster.getSpec().tls.enabled)
+    if (dev.pgcluster.operator.api.v1alpha1.TlsSpec.enabled(cluster.getSpec())
         && Boolean.TRUE.equals(cluster.getSpec().tls.required)) {
       // spec.tls.required: nothing over the network without TLS, whatever the rules below say.
       lines.add("hostnossl all         all          all              reject");

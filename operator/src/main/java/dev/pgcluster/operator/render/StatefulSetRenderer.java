@@ -326,7 +326,7 @@ public final class StatefulSetRenderer {
   }
 
   static boolean tlsEnabled(PgCluster cluster) {
-    return cluster.getSpec().tls != null && Boolean.TRUE.equals(cluster.getSpec().tls.enabled);
+    return dev.pgcluster.operator.api.v1alpha1.TlsSpec.enabled(cluster.getSpec());
   }
 
   /** The operator-issued server certificate, or the user's (spec.tls.serverSecret). */

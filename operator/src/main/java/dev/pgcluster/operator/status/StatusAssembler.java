@@ -170,9 +170,10 @@ public final class StatusAssembler {
     Map<String, String> unschedulable = state.instances().stream()
         .filter(i -> i.probeError() != null && i.probeError().startsWith(InstanceState.UNSCHEDULABLE))
         .collect(Collectors.toMap(InstanceState::name, InstanceState::probeError, (a, b) -> a));
+    java.util.function.Function<String, String> named =
+        n -> unschedulable.containsKey(n) ? n + " (" + unschedulable.get(n) + ")" : n;
     String notReady = status.instances.stream().filter(i -> !Boolean.TRUE.equals(i.ready))
-        .map(i -> unschedulable.containsKey(i.name) ? i.name + " (" + unschedulable.get(i.name) + ")" : i.name)
-        .collect(Collectors.joining(", "));
+        .map(i -> named.apply(i.name)).collect(Collectors.joining(", "));
 
     SyncReplication.Plan sync = SyncReplication.plan(cluster.getSpec(), names, state);
     boolean syncDegraded = primaryUp && (sync.health() == SyncReplication.Health.WAITING_FOR_STANDBYS
@@ -253,8 +254,7 @@ public final class StatusAssembler {
           archiveFailure(cluster, state.archive())));
     } else if (onlyCreating) {
       conditions.add(condition(cluster, ConditionTypes.DEGRADED, false, Reasons.CREATING_INSTANCES,
-          "creating " + creating.stream().map(n -> unschedulable.containsKey(n) ? n + " (" + unschedulable.get(n) + ")" : n)
-              .collect(Collectors.joining(", "))));
+          "creating " + creating.stream().map(named).collect(Collectors.joining(", "))));
     } else if (status.initialized && (!allReady || !primaryUp)) {
       conditions.add(condition(cluster, ConditionTypes.DEGRADED, true,
           primaryUp ? Reasons.INSTANCES_NOT_READY : Reasons.PRIMARY_UNAVAILABLE,

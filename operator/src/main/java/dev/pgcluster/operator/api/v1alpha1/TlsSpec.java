@@ -27,4 +27,9 @@ public class TlsSpec {
       + " of the operator-issued certificate, for example one cert-manager keeps; its names must cover the -rw, -ro"
       + " and -r Services. Empty: the operator's CA issues it.")
   public String serverSecret;
+
+  /** Whether the spec asks for TLS. */
+  public static boolean enabled(PgClusterSpec spec) {
+    return spec.tls != null && Boolean.TRUE.equals(spec.tls.enabled);
+  }
 }
