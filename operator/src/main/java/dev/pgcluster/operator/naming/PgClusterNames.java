@@ -9,6 +9,10 @@ public final class PgClusterNames {
   public static final int POSTGRES_PORT = 5432;
   public static final String SUPERUSER = "postgres";
   public static final String REPLICATION_USER = "replication";
+  /** The port PgBouncer listens on in the pooler's pods and its Service exposes. */
+  public static final int POOLER_PORT = 6432;
+  /** The role PgBouncer looks passwords up with (auth_query) and the operator runs its admin console as. */
+  public static final String POOLER_USER = "pgcluster_pooler";
   /** Slot names are {@code pgc_} + the pod name with '-' replaced: must match bootstrap.sh. */
   public static final String SLOT_PREFIX = "pgc_";
 
@@ -50,6 +54,16 @@ public final class PgClusterNames {
   /** Any instance, primary included: for reads that tolerate lag. */
   public String readAnyService() {
     return cluster + "-r";
+  }
+
+  /** The pooler's Deployment and ConfigMap, and the Secret with its role's password. */
+  public String pooler() {
+    return cluster + "-pooler";
+  }
+
+  /** The pooler's Service: PgBouncer in front of the primary. */
+  public String poolerService() {
+    return cluster + "-pooler-rw";
   }
 
   public String configMap() {

@@ -25,6 +25,27 @@ public final class PostgresConnector {
   }
 
   public Connection connect(String host, int port, String user, String password) throws SQLException {
+    return connect(host, port, "postgres", user, password);
+  }
+
+  public Connection connect(String host, int port, String database, String user, String password) throws SQLException {
+    return DriverManager.getConnection("jdbc:postgresql://" + host + ":" + port + "/" + database,
+        properties(user, password));
+  }
+
+  /**
+   * To PgBouncer's admin console (database pgbouncer): it speaks only the simple query protocol and
+   * knows no SET, so the driver must not send one after logging in.
+   */
+  public Connection connectPoolerAdmin(String host, int port, String user, String password) throws SQLException {
+    Properties props = properties(user, password);
+    props.setProperty("preferQueryMode", "simple");
+    props.setProperty("assumeMinServerVersion", "9.4");
+    props.setProperty("sslmode", "disable");
+    return DriverManager.getConnection("jdbc:postgresql://" + host + ":" + port + "/pgbouncer", props);
+  }
+
+  private Properties properties(String user, String password) {
     Properties props = new Properties();
     props.setProperty("user", user);
     props.setProperty("password", password);
@@ -33,6 +54,6 @@ public final class PostgresConnector {
     props.setProperty("loginTimeout", Long.toString(Math.max(1, connectTimeout.toSeconds())));
     props.setProperty("ApplicationName", "pgcluster-operator");
     props.setProperty("sslmode", "prefer");
-    return DriverManager.getConnection("jdbc:postgresql://" + host + ":" + port + "/postgres", props);
+    return props;
   }
 }

@@ -34,12 +34,14 @@ public final class Actuator {
   private final Credentials credentials;
   private final EventRecorder events;
   private final PgClusterMetrics metrics;
+  private final PoolerHold pooler;
   private final java.util.Map<String, java.time.Instant> abortedPlannedSwitchovers =
       new java.util.concurrent.ConcurrentHashMap<>();
 
   public Actuator(KubernetesClient client, PostgresConnector connector, Credentials credentials, PrimaryLease lease,
-      EventRecorder events, PgClusterMetrics metrics) {
+      EventRecorder events, PgClusterMetrics metrics, PoolerHold pooler) {
     this.metrics = metrics;
+    this.pooler = pooler;
     this.client = client;
     this.connector = connector;
     this.lease = lease;
@@ -74,6 +76,7 @@ public final class Actuator {
             ? "; replication was not synchronous with durability required, so recent commits may be lost" : "");
         events.warning(cluster, EventReasons.FAILOVER_STARTED, "epoch " + record.epoch() + ": " + transfer.reason());
         primaryMoved.accept(record);
+        pooler.disconnect(cluster, "failover to " + transfer.to() + " (epoch " + record.epoch() + ")");
         label(ns, transfer.from(), InstanceRole.REPLICA.label());
         if (transfer.fromUid() != null) {
           fence(cluster, new Action.Fence(transfer.from(), transfer.fromUid(), "failed primary " + transfer.from()
@@ -192,6 +195,8 @@ public final class Actuator {
     InstanceState primary = state.instance(switchover.from()).orElseThrow();
     InstanceState target = state.instance(switchover.target()).orElseThrow();
     long start = System.nanoTime();
+    // Before the primary turns read-only: pooled transactions finish on it and the next ones wait.
+    pooler.pause(cluster, "switchover to " + switchover.target());
     String lsn;
     try (Connection p = connector.connect(primary.podIp(), PgClusterNames.POSTGRES_PORT, PgClusterNames.SUPERUSER,
         password)) {
@@ -217,6 +222,7 @@ public final class Actuator {
           password)) {
         InstanceProbe.alterSystem(p, java.util.Map.of("default_transaction_read_only", "off"));
       }
+      pooler.release(cluster, "switchover to " + switchover.target() + " aborted");
       if (switchover.id() == null) {
         abortedPlannedSwitchovers.put(ns + "/" + cluster.getMetadata().getName(), java.time.Instant.now());
       }

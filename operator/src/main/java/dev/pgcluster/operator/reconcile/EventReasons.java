@@ -57,4 +57,10 @@ public final class EventReasons {
   public static final String BACKUP_SCHEDULED = "BackupScheduled";
   /** Warning: restoring the first primary from the store failed (pgBackRest's or PostgreSQL's message). */
   public static final String RECOVERY_FAILED = "RecoveryFailed";
+  /** The pooler's Deployment changed (spec.pooler). */
+  public static final String POOLER_UPDATED = "PoolerUpdated";
+  /** spec.pooler was taken out: the pooler's objects were deleted. */
+  public static final String POOLER_REMOVED = "PoolerRemoved";
+  /** The pooler's clients, held while the primary moved, were let through. */
+  public static final String POOLER_RESUMED = "PoolerResumed";
 }

@@ -32,6 +32,13 @@ public final class OwnedFields {
     live.getSpec().setUpdateStrategy(desired.getSpec().getUpdateStrategy());
   }
 
+  public static void deployment(io.fabric8.kubernetes.api.model.apps.Deployment live,
+      io.fabric8.kubernetes.api.model.apps.Deployment desired) {
+    live.getSpec().setReplicas(desired.getSpec().getReplicas());
+    live.getSpec().setTemplate(desired.getSpec().getTemplate());
+    live.getSpec().setStrategy(desired.getSpec().getStrategy());
+  }
+
   public static void podDisruptionBudget(PodDisruptionBudget live, PodDisruptionBudget desired) {
     live.getSpec().setMaxUnavailable(desired.getSpec().getMaxUnavailable());
     live.getSpec().setSelector(desired.getSpec().getSelector());

@@ -97,6 +97,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
   private final GrantWatch grants = new GrantWatch();
   private final Credentials credentials;
   private final GrantSweep sweep;
+  private final PoolerManager pooler;
   private final Clock clock;
 
   public PgClusterReconciler(KubernetesClient client, OperatorConfig config, PgClusterMetrics metrics, Clock clock) {
@@ -112,7 +113,8 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     this.credentials = new Credentials(client);
     this.sweep = new GrantSweep(client, grants, config.watchNamespaces());
     this.observer = new ClusterObserver(client, connector, credentials);
-    this.actuator = new Actuator(client, connector, credentials, lease, events, metrics);
+    this.pooler = new PoolerManager(client, applier, connector, credentials, events, clock);
+    this.actuator = new Actuator(client, connector, credentials, lease, events, metrics, pooler);
   }
 
   @Override
@@ -125,6 +127,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
       problems.addAll(SpecValidator.validateBackup(cluster.getMetadata().getName(), cluster.getSpec()));
       problems.addAll(backupSecretProblems(cluster));
       problems.addAll(tlsSecretProblems(cluster));
+      problems.addAll(SpecValidator.validatePooler(cluster.getMetadata().getName(), cluster.getSpec()));
     }
     if (!problems.isEmpty()) {
       return keepAliveWithLastValidSpec(cluster, problems);
@@ -144,12 +147,20 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     applyInstanceRbac(cluster);
     applyStatefulSet(cluster);
     applyPodDisruptionBudget(cluster);
+    pooler.apply(cluster);
     ClusterState state = observe(cluster, primary, primaryReadAt);
-    if (act(cluster, state)) {
+    boolean moved = act(cluster, state);
+    if (moved) {
       // The primary changed: pods starting from now must see the new holder at once.
       applyConfigMaps(cluster, ensurePrimaryLease(cluster));
     }
-    return reportStatus(cluster, state);
+    boolean poolerHeld = pooler.afterActing(cluster, state, moved);
+    UpdateControl<PgCluster> control = reportStatus(cluster, state);
+    if (poolerHeld && control.getScheduleDelay().map(d -> d > POOLER_HELD_RECHECK.toMillis()).orElse(true)) {
+      // The pooler's clients wait until -rw routes to the new primary: look again soon.
+      control.rescheduleAfter(POOLER_HELD_RECHECK);
+    }
+    return control;
   }
 
   /** Pods and SQL, plus how long the Lease holder has been failing. */
@@ -295,6 +306,9 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
         || (secret.getStringData() != null && secret.getStringData().containsKey(key));
   }
 
+  /** How soon a reconcile looks again while the pooler holds its clients. */
+  static final Duration POOLER_HELD_RECHECK = Duration.ofMillis(500);
+
   /** A switchover the operator planned (for a restart) that gave up is tried again after this long. */
   static final Duration RETRY_PLANNED_SWITCHOVER = Duration.ofMinutes(5);
 
@@ -364,9 +378,11 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     effective.setSpec(lastValid.get());
     effective.setStatus(cluster.getStatus());
     ClusterState state = observe(effective, primary.get(), primaryReadAt);
-    if (act(effective, state)) {
+    boolean moved = act(effective, state);
+    if (moved) {
       applyConfigMaps(effective, ensurePrimaryLease(effective));
     }
+    pooler.afterActing(effective, state, moved);
     PgClusterStatus status = StatusAssembler.invalidButRunning(effective, state, problems,
         cluster.getMetadata().getGeneration(), now());
     metrics.record(cluster, status);

@@ -87,6 +87,12 @@ public final class SpecValidator {
       unknownValue(problems, "scheduling.podAntiAffinity", spec.scheduling.podAntiAffinity,
           dev.pgcluster.operator.api.v1alpha1.PodAntiAffinityType.values());
     }
+    if (spec.pooler != null) {
+      unknownValue(problems, "pooler.poolMode", spec.pooler.poolMode, dev.pgcluster.operator.api.v1alpha1.PoolMode.values());
+      bounded(problems, "pooler.instances", spec.pooler.instances, 1, 20);
+      bounded(problems, "pooler.defaultPoolSize", spec.pooler.defaultPoolSize, 1, 10000);
+      bounded(problems, "pooler.maxClientConnections", spec.pooler.maxClientConnections, 1, 100000);
+    }
     reservedKeys(problems, "podMetadata", spec.podMetadata);
     reservedKeys(problems, "serviceAccountMetadata", spec.serviceAccountMetadata);
     if (!problems.isEmpty()) {
@@ -122,6 +128,27 @@ public final class SpecValidator {
       }
     }
     return problems;
+  }
+
+  /** The longest name a Service may have (an RFC 1035 label). */
+  static final int MAX_SERVICE_NAME = 63;
+
+  /** spec.pooler, beyond the schema; {@code name} is the cluster's. */
+  public static List<String> validatePooler(String name, PgClusterSpec spec) {
+    List<String> problems = new ArrayList<>();
+    String service = dev.pgcluster.operator.naming.PgClusterNames.of(name).poolerService();
+    if (spec.pooler != null && service.length() > MAX_SERVICE_NAME) {
+      problems.add("spec.pooler: the pooler's Service " + service + " would be longer than " + MAX_SERVICE_NAME
+          + " characters: a cluster with a pooler needs a name of at most " + (MAX_SERVICE_NAME - service.length()
+          + name.length()) + " characters");
+    }
+    return problems;
+  }
+
+  private static void bounded(List<String> problems, String field, Integer value, int min, int max) {
+    if (value == null || value < min || value > max) {
+      problems.add(field + " (" + value + ") must be between " + min + " and " + max);
+    }
   }
 
   /** Settings archiving owns while spec.backup is set. */

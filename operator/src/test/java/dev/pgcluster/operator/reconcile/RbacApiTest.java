@@ -41,7 +41,11 @@ class RbacApiTest {
           + " running primary): ClusterLifecycleE2ETest, FailoverE2ETest"),
       Map.entry("pgcluster.dev/pgclusters/get", "a read JOSDK may make of the primary resource (retries); harmless"),
       Map.entry("pgcluster.dev/pgclusters/finalizers/update", "not a request: OwnerReferencesPermissionEnforcement"
-          + " checks it when a dependent with blockOwnerDeletion is created (every E2E test on the real API server)"));
+          + " checks it when a dependent with blockOwnerDeletion is created (every E2E test on the real API server)"),
+      Map.entry("apps/deployments/patch", "recording a pooler hold while the primary moves (needs running PgBouncer"
+          + " pods): PoolerE2ETest"),
+      Map.entry("discovery.k8s.io/endpointslices/list", "whether -rw routes to the new primary before a pooler hold"
+          + " ends: PoolerE2ETest"));
   private static final Pattern PATH = Pattern.compile(
       "/(?:api/v1|apis/([^/]+)/[^/]+)(?:/namespaces/[^/]+)?/([a-z]+)(?:/([^/?]+))?(?:/([a-z]+))?(?:\\?(.*))?");
 
@@ -56,6 +60,7 @@ class RbacApiTest {
         PgCluster first = TestClusters.cluster("pg", 2);
         first.getSpec().tls = new dev.pgcluster.operator.api.v1alpha1.TlsSpec();  // its Secrets: created, patched
         first.getSpec().tls.enabled = true;
+        first.getSpec().pooler = new dev.pgcluster.operator.api.v1alpha1.PoolerSpec();  // its objects: created
         client.resource(first).inNamespace("db").create();
         await(() -> client.apps().statefulSets().inNamespace("db").withName("pg").get() != null);
         for (int i = 0; i < 2; i++) {
@@ -95,6 +100,7 @@ class RbacApiTest {
         MockApi.editCluster(client, "db", "pg", c -> {
           c.getSpec().instances = 5;
           c.getSpec().postgresql.parameters.put("work_mem", "8MB");  // the config ConfigMap changes too
+          c.getSpec().pooler.instances = 3;  // the pooler's Deployment is updated
           c.getSpec().serviceAccountMetadata = new dev.pgcluster.operator.api.v1alpha1.ObjectMetadataSpec();
           c.getSpec().serviceAccountMetadata.annotations = Map.of("azure.workload.identity/client-id", "0000-1111");
           return c;
@@ -110,6 +116,15 @@ class RbacApiTest {
             && r.contains("/poddisruptionbudgets/")));
         await(() -> client.rbac().roles().inNamespace("db").withName("pg-instance").get().getRules().size() == 3);
         await(() -> api.operatorRequests().stream().anyMatch(r -> r.startsWith("PUT") && r.contains("/pgclusters/") && r.contains("/status")));
+        await(() -> client.apps().deployments().inNamespace("db").withName("pg-pooler").get().getSpec().getReplicas() == 3);
+        // spec.pooler taken out: its Deployment, Service and ConfigMap go.
+        MockApi.editCluster(client, "db", "pg", c -> {
+          c.getSpec().pooler = null;
+          return c;
+        });
+        await(() -> client.apps().deployments().inNamespace("db").withName("pg-pooler").get() == null
+            && client.services().inNamespace("db").withName("pg-pooler-rw").get() == null
+            && client.configMaps().inNamespace("db").withName("pg-pooler").get() == null);
       } finally {
         operator.close();
       }

@@ -17,7 +17,8 @@ import org.slf4j.LoggerFactory;
  * {@code pgcluster-operator} image (any registry, any tag) runs the locally built operator jar with this
  * JVM, as its Dockerfile's entrypoint does; fabric8 is told where the service-account volume is mounted
  * (a container reads /var/run/secrets/kubernetes.io/serviceaccount, a process here reads the host
- * directory it maps to). Other images cannot run here.
+ * directory it maps to). Any {@code pgbouncer} image runs the Debian package's PgBouncer (/usr/sbin on
+ * the PATH, as in the pooler images). Other images cannot run here.
  */
 public final class Images {
   private static final Logger LOG = LoggerFactory.getLogger(Images.class);
@@ -44,6 +45,13 @@ public final class Images {
         return Optional.empty();
       }
       return Optional.of(new Launch(postgresBin + ":" + systemPath, List.of(), Map.of()));
+    }
+    if (name.equals("pgbouncer")) {
+      if (!Files.isExecutable(Path.of("/usr/sbin/pgbouncer"))) {
+        LOG.error("image {} needs PgBouncer: install it (apt-get install pgbouncer)", image);
+        return Optional.empty();
+      }
+      return Optional.of(new Launch("/usr/sbin:" + systemPath, List.of(), Map.of()));
     }
     if (name.equals("pgcluster-operator") && operatorJar != null) {
       String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();

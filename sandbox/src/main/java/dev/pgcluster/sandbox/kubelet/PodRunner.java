@@ -333,7 +333,7 @@ final class PodRunner {
     Images.Launch launch = kubelet.images().launch(c.getImage()).orElse(null);
     if (launch == null) {
       state.waitingReason = "ErrImagePull";
-      waitingMessage = "image " + c.getImage() + " cannot run in the sandbox: only postgres and pgcluster-operator "
+      waitingMessage = "image " + c.getImage() + " cannot run in the sandbox: only postgres, pgbouncer and pgcluster-operator "
           + "images map to local programs";
       state.nextStartMillis = System.currentTimeMillis() + 10_000;
       return false;

@@ -86,4 +86,7 @@ public class PgClusterSpec {
 
   @JsonPropertyDescription("TLS for client and replication connections.")
   public TlsSpec tls;
+
+  @JsonPropertyDescription("A PgBouncer pooler in front of the primary (Service <name>-pooler-rw); absent: none.")
+  public PoolerSpec pooler;
 }

@@ -1,0 +1,333 @@
+package dev.pgcluster.sandbox;
+
+import static dev.pgcluster.sandbox.SandboxCluster.one;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pgcluster.operator.api.v1alpha1.PgCluster;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * spec.pooler: PgBouncer in front of the primary. Applications log in through it with their own
+ * passwords (looked up in the database, never listed in a ConfigMap); a switchover pauses the pool so
+ * that transaction-mode clients see a delay and no error; a failover drops the pooled connections to the
+ * former primary and every acknowledged write survives; a pooler pod that dies is replaced.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class PoolerE2ETest {
+  static final String NS = "default";
+  static final Duration READY = Duration.ofSeconds(180);
+  Sandbox sandbox;
+  SandboxCluster pool;
+
+  @BeforeAll
+  void startCluster() throws Exception {
+    pool = SandboxCluster.start(NS, """
+        apiVersion: pgcluster.dev/v1alpha1
+        kind: PgCluster
+        metadata:
+          name: pool
+        spec:
+          instances: 3
+          storage:
+            size: 1Gi
+          replication:
+            mode: sync
+            number: 1
+            durability: required
+          pooler:
+            instances: 2
+            poolMode: transaction
+            defaultPoolSize: 10
+        """, 3, READY);
+    sandbox = pool.sandbox;
+    awaitPoolerReady();
+    try (Connection c = pool.viaService("pool-rw"); Statement s = c.createStatement()) {
+      s.execute("CREATE TABLE pooled (writer int, seq int, PRIMARY KEY (writer, seq))");
+    }
+  }
+
+  @AfterAll
+  void stop() {
+    SandboxCluster.closeAndCheckNoLeftovers(sandbox);
+  }
+
+  @Test
+  @Order(1)
+  void applicationsLogInThroughThePoolerToThePrimary() throws Exception {
+    String primary = pool.get().getStatus().currentPrimary;
+    try (Connection c = viaPooler()) {
+      assertEquals("app", one(c, "SELECT current_user"));
+      assertEquals(sandbox.podIp(NS, primary), one(c, "SELECT host(inet_server_addr())"));
+      assertEquals("f", one(c, "SELECT pg_is_in_recovery()"));
+    }
+    // The lookup answers for no superuser: the pooler cannot be used to log in as one.
+    SQLException superuser = assertThrows(SQLException.class, () -> SandboxCluster.connect(
+        sandbox.serviceAddress(NS, "pool-pooler-rw"), "app", "postgres", pool.password("pool-superuser")));
+    assertTrue(superuser.getMessage().contains("password authentication failed")
+        || superuser.getMessage().contains("SASL authentication failed"), superuser.getMessage());
+    SQLException wrong = assertThrows(SQLException.class, () -> SandboxCluster.connect(
+        sandbox.serviceAddress(NS, "pool-pooler-rw"), "app", "app", "not-the-password"));
+    assertTrue(wrong.getMessage().contains("authentication failed"), wrong.getMessage());
+    // No password in the pooler's ConfigMap.
+    var config = sandbox.client().configMaps().inNamespace(NS).withName("pool-pooler").get().getData();
+    String rendered = String.join("\n", config.values());
+    assertFalse(rendered.contains(pool.password("pool-app")));
+    assertFalse(rendered.contains(pool.password("pool-pooler")));
+    assertTrue(config.get("pgbouncer.ini").contains("pool_mode = transaction"), config.get("pgbouncer.ini"));
+  }
+
+  @Test
+  @Order(2)
+  void aSwitchoverPausesThePoolAndClientsSeeNoError() throws Exception {
+    String from = pool.get().getStatus().currentPrimary;
+    String target = java.util.stream.Stream.of("pool-0", "pool-1", "pool-2").filter(p -> !p.equals(from))
+        .findFirst().orElseThrow();
+    try (Writers writers = new Writers(1, 4)) {
+      writers.awaitAcks(200);
+      sandbox.editCluster(NS, "pool", c -> {
+        c.getSpec().switchover = new dev.pgcluster.operator.api.v1alpha1.SwitchoverSpec();
+        c.getSpec().switchover.target = target;
+        c.getSpec().switchover.id = "pooled-1";
+        return c;
+      });
+      Await.until(Duration.ofSeconds(60), "the switchover to " + target,
+          () -> target.equals(pool.get().getStatus().currentPrimary));
+      awaitNotHeld();
+      int before = writers.acked.size();
+      writers.awaitAcks(before + 200);
+      writers.stop();
+      System.out.printf("switchover through the pooler %s -> %s: %d writes acknowledged, %d client errors,"
+          + " longest write gap %.2f s%n", from, target, writers.acked.size(), writers.errors.get(),
+          writers.longestGapNanos.get() / 1e9);
+      assertEquals(0, writers.errors.get(), "client errors through the pooler: " + writers.firstErrors);
+      assertEquals(List.of(), missingOn(target, writers), "acknowledged writes lost in the switchover");
+    }
+    assertTrue(sandbox.client().v1().events().inNamespace(NS).list().getItems().stream()
+        .anyMatch(e -> "PoolerResumed".equals(e.getReason())), "a PoolerResumed event");
+  }
+
+  @Test
+  @Order(3)
+  void aFailoverDropsPooledConnectionsToTheFormerPrimaryAndLosesNoAcknowledgedWrite() throws Exception {
+    pool.awaitReadyInstances(3, READY);
+    String from = pool.get().getStatus().currentPrimary;
+    try (Writers writers = new Writers(2, 4)) {
+      writers.awaitAcks(200);
+      long faultAt = System.nanoTime();
+      // Cut off from everything: the pooler's connections to it hang, as to a node that vanished.
+      sandbox.cutOff(NS, from);
+      try {
+        PgCluster after = Await.until(Duration.ofSeconds(60), "a new primary", pool::get,
+            c -> c.getStatus().currentPrimary != null && !c.getStatus().currentPrimary.equals(from));
+        String to = after.getStatus().currentPrimary;
+        int before = writers.acked.size();
+        writers.awaitAcks(before + 200);
+        double firstWrite = (writers.firstAckAfterNanos(faultAt) - faultAt) / 1e9;
+        writers.stop();
+        System.out.printf("failover through the pooler %s -> %s: first write after the fault %.1f s, %d writes"
+            + " acknowledged, %d client errors%n", from, to, firstWrite, writers.acked.size(), writers.errors.get());
+        // Only the writes in flight when the primary went (one per writer, each failing at most twice: its
+        // socket timeout, then the pooler dropping it) fail; the others wait for the new primary.
+        assertTrue(writers.errors.get() <= 2 * writers.count, "client errors: " + writers.errors.get() + " "
+            + writers.firstErrors);
+        assertEquals(List.of(), missingOn(to, writers), "acknowledged writes lost in the failover");
+      } finally {
+        sandbox.reconnect(NS, from);
+      }
+    }
+    pool.awaitReadyInstances(3, READY);
+  }
+
+  @Test
+  @Order(4)
+  void aPoolerPodThatDiesIsReplacedAndClientsReconnectThroughTheService() throws Exception {
+    var pods = sandbox.client().pods().inNamespace(NS).withLabel("pgcluster.dev/pooler", "pool").list().getItems();
+    assertEquals(2, pods.size());
+    Set<String> before = new HashSet<>();
+    pods.forEach(p -> before.add(p.getMetadata().getName()));
+    sandbox.deletePod(NS, pods.get(0).getMetadata().getName());
+    Await.until(Duration.ofSeconds(60), "a write through the pooler", () -> {
+      try (Connection c = viaPooler(); Statement s = c.createStatement()) {
+        s.execute("INSERT INTO pooled VALUES (3, 1) ON CONFLICT DO NOTHING");
+        return true;
+      } catch (SQLException e) {
+        return false;
+      }
+    });
+    awaitPoolerReady();
+    Set<String> after = new HashSet<>();
+    sandbox.client().pods().inNamespace(NS).withLabel("pgcluster.dev/pooler", "pool").list().getItems()
+        .forEach(p -> after.add(p.getMetadata().getName()));
+    assertNotEquals(before, after, "the deleted pooler pod was replaced");
+  }
+
+  private void awaitPoolerReady() throws InterruptedException {
+    Await.until(READY, "2 pooler pods ready", () -> sandbox.client().apps().deployments().inNamespace(NS)
+        .withName("pool-pooler").get(), (Deployment d) -> d != null && d.getStatus() != null
+            && Integer.valueOf(2).equals(d.getStatus().getReadyReplicas()));
+    // The pooler's role is created on a writable primary; a login works once it is.
+    Await.until(Duration.ofSeconds(60), "a login through the pooler", () -> {
+      try (Connection c = viaPooler()) {
+        return "1".equals(one(c, "SELECT 1"));
+      } catch (SQLException e) {
+        return false;
+      }
+    });
+  }
+
+  private void awaitNotHeld() throws InterruptedException {
+    Await.until(Duration.ofSeconds(70), "the pooler released", () -> sandbox.client().apps().deployments()
+        .inNamespace(NS).withName("pool-pooler").get(), d -> d.getMetadata().getAnnotations() == null
+            || !d.getMetadata().getAnnotations().containsKey("pgcluster.dev/pooler-held"));
+  }
+
+  private List<String> missingOn(String pod, Writers writers) throws SQLException {
+    Set<String> present = new HashSet<>();
+    try (Connection c = pool.toPod(pod)) {
+      present.addAll(SandboxCluster.column(c, "SELECT writer || '/' || seq FROM pooled"));
+    }
+    List<String> missing = new ArrayList<>();
+    for (String ack : writers.acked) {
+      if (!present.contains(ack)) {
+        missing.add(ack);
+      }
+    }
+    return missing;
+  }
+
+  /** As an application in transaction mode connects: no server-side prepared statements. */
+  Connection viaPooler() throws SQLException {
+    Properties props = new Properties();
+    props.setProperty("user", "app");
+    props.setProperty("password", pool.password("pool-app"));
+    props.setProperty("connectTimeout", "5");
+    props.setProperty("socketTimeout", "20");
+    props.setProperty("prepareThreshold", "0");
+    return DriverManager.getConnection("jdbc:postgresql://" + sandbox.serviceAddress(NS, "pool-pooler-rw")
+        + ":5432/app", props);
+  }
+
+  /** Writers through the pooler, each on one connection (a new one after an error), counting errors. */
+  final class Writers implements AutoCloseable {
+    final int count;
+    final ConcurrentLinkedQueue<String> acked = new ConcurrentLinkedQueue<>();
+    final AtomicInteger errors = new AtomicInteger();
+    final List<String> firstErrors = java.util.Collections.synchronizedList(new ArrayList<>());
+    final AtomicLong longestGapNanos = new AtomicLong();
+    final ConcurrentLinkedQueue<Long> ackTimes = new ConcurrentLinkedQueue<>();
+    private final AtomicBoolean running = new AtomicBoolean(true);
+    private final List<Thread> threads = new ArrayList<>();
+
+    Writers(int round, int count) {
+      this.count = count;
+      for (int w = 0; w < count; w++) {
+        int writer = round * 100 + w;
+        Thread t = new Thread(() -> write(writer), "pooled-writer-" + writer);
+        t.setDaemon(true);
+        threads.add(t);
+        t.start();
+      }
+    }
+
+    private void write(int writer) {
+      int seq = 0;
+      long lastAck = System.nanoTime();
+      Connection c = null;
+      while (running.get()) {
+        try {
+          if (c == null) {
+            c = viaPooler();
+          }
+          try (Statement s = c.createStatement()) {
+            s.execute("INSERT INTO pooled VALUES (" + writer + ", " + seq + ")");
+          }
+          long now = System.nanoTime();
+          acked.add(writer + "/" + seq);
+          ackTimes.add(now);
+          longestGapNanos.accumulateAndGet(now - lastAck, Math::max);
+          lastAck = now;
+          seq++;
+        } catch (SQLException e) {
+          if (!running.get()) {
+            break;
+          }
+          errors.incrementAndGet();
+          if (firstErrors.size() < 10) {
+            firstErrors.add(e.getSQLState() + " " + e.getMessage());
+          }
+          seq++;  // the outcome of that one is unknown: never reuse its key
+          try {
+            if (c != null) {
+              c.close();
+            }
+          } catch (SQLException ignored) {
+            // the connection is being replaced
+          }
+          c = null;
+          sleep(100);
+        }
+      }
+      try {
+        if (c != null) {
+          c.close();
+        }
+      } catch (SQLException ignored) {
+        // shutting down
+      }
+    }
+
+    void awaitAcks(int n) throws InterruptedException {
+      Await.until(Duration.ofSeconds(90), n + " acknowledged writes through the pooler", () -> acked.size() >= n);
+    }
+
+    long firstAckAfterNanos(long t) {
+      return ackTimes.stream().filter(a -> a > t).min(Long::compare).orElse(Long.MAX_VALUE);
+    }
+
+    void stop() throws InterruptedException {
+      running.set(false);
+      for (Thread t : threads) {
+        t.join(30_000);
+      }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      stop();
+    }
+
+    private void sleep(long ms) {
+      try {
+        Thread.sleep(ms);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+}

@@ -1,0 +1,137 @@
+package dev.pgcluster.operator.postgres;
+
+import dev.pgcluster.operator.naming.PgClusterNames;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What the pooler needs from PostgreSQL (its role and the password lookup it calls), and the commands
+ * the operator sends to PgBouncer's admin console.
+ */
+public final class PoolerSql {
+  private static final String ROLE = PgClusterNames.POOLER_USER;
+  private static final String SCHEMA = PgClusterNames.POOLER_USER;
+
+  private PoolerSql() {}
+
+  /** The pooler's role: may log in, owns nothing, is granted only the lookup function. */
+  public static void ensureRole(Connection superuser, String password) throws SQLException {
+    try (Statement st = superuser.createStatement()) {
+      st.execute("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = '" + ROLE + "')"
+          + " THEN CREATE ROLE " + ROLE + " LOGIN; END IF; END $$");
+      st.execute("ALTER ROLE " + ROLE + " WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION"
+          + " PASSWORD " + literal(password));
+    }
+  }
+
+  /** The databases clients may connect to, where the lookup function must exist. */
+  public static List<String> databases(Connection superuser) throws SQLException {
+    List<String> names = new ArrayList<>();
+    try (Statement st = superuser.createStatement();
+        ResultSet rs = st.executeQuery("SELECT datname FROM pg_catalog.pg_database WHERE datallowconn ORDER BY 1")) {
+      while (rs.next()) {
+        names.add(rs.getString(1));
+      }
+    }
+    return names;
+  }
+
+  /**
+   * In one database: the function PgBouncer's auth_query calls. It runs as its owner (a superuser) to
+   * read pg_shadow, and answers only for roles that are neither superusers nor replication roles: the
+   * pooler never serves those. template1 gets it too, so databases created later have it.
+   */
+  public static void ensureLookup(Connection superuserInDatabase) throws SQLException {
+    try (Statement st = superuserInDatabase.createStatement()) {
+      st.execute("CREATE SCHEMA IF NOT EXISTS " + SCHEMA);
+      st.execute("REVOKE ALL ON SCHEMA " + SCHEMA + " FROM PUBLIC");
+      st.execute("GRANT USAGE ON SCHEMA " + SCHEMA + " TO " + ROLE);
+      st.execute("CREATE OR REPLACE FUNCTION " + SCHEMA + ".lookup(i_username text, OUT usename name, OUT passwd text)"
+          + " RETURNS record LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS"
+          + " $$ SELECT usename, passwd FROM pg_catalog.pg_shadow"
+          + " WHERE usename = i_username AND NOT usesuper AND NOT userepl $$");
+      st.execute("REVOKE ALL ON FUNCTION " + SCHEMA + ".lookup(text) FROM PUBLIC");
+      st.execute("GRANT EXECUTE ON FUNCTION " + SCHEMA + ".lookup(text) TO " + ROLE);
+    }
+  }
+
+  /** PAUSE: waits until every server connection is released, then holds new queries until RESUME. */
+  public static void pause(Connection admin) throws SQLException {
+    execute(admin, "PAUSE");
+  }
+
+  /** KILL each database: drops its clients' and servers' connections at once; new ones wait for RESUME. */
+  public static void killAll(Connection admin) throws SQLException {
+    for (String db : poolDatabases(admin)) {
+      execute(admin, "KILL " + identifier(db));
+    }
+  }
+
+  /**
+   * Undoes a PAUSE and every KILL: a killed database is paused on its own and a global RESUME does not
+   * reach it. Returns how many were resumed (0: a pod started after the hold, or resumed already).
+   */
+  public static int resume(Connection admin) throws SQLException {
+    int resumed = 0;
+    for (String db : pausedDatabases(admin)) {
+      resumed += resumeIgnoringNotPaused(admin, "RESUME " + identifier(db));
+    }
+    return resumed + resumeIgnoringNotPaused(admin, "RESUME");
+  }
+
+  private static int resumeIgnoringNotPaused(Connection admin, String command) throws SQLException {
+    try {
+      execute(admin, command);
+      return 1;
+    } catch (SQLException e) {
+      if (e.getMessage() != null && e.getMessage().contains("not paused")) {
+        return 0;
+      }
+      throw e;
+    }
+  }
+
+  private static List<String> pausedDatabases(Connection admin) throws SQLException {
+    List<String> names = new ArrayList<>();
+    try (Statement st = admin.createStatement(); ResultSet rs = st.executeQuery("SHOW DATABASES")) {
+      while (rs.next()) {
+        if (!"pgbouncer".equals(rs.getString("name")) && rs.getInt("paused") != 0) {
+          names.add(rs.getString("name"));
+        }
+      }
+    }
+    return names;
+  }
+
+  /** The databases PgBouncer has pools for, its own admin database excepted. */
+  static List<String> poolDatabases(Connection admin) throws SQLException {
+    List<String> names = new ArrayList<>();
+    try (Statement st = admin.createStatement(); ResultSet rs = st.executeQuery("SHOW DATABASES")) {
+      while (rs.next()) {
+        String name = rs.getString("name");
+        if (!"pgbouncer".equals(name)) {
+          names.add(name);
+        }
+      }
+    }
+    return names;
+  }
+
+  private static void execute(Connection admin, String command) throws SQLException {
+    try (Statement st = admin.createStatement()) {
+      st.execute(command);
+    }
+  }
+
+  static String literal(String value) {
+    return "'" + value.replace("'", "''") + "'";
+  }
+
+  static String identifier(String value) {
+    return "\"" + value.replace("\"", "\"\"") + "\"";
+  }
+}

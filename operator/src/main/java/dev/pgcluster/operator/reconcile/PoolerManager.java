@@ -1,0 +1,326 @@
+package dev.pgcluster.operator.reconcile;
+
+import dev.pgcluster.operator.api.v1alpha1.PgCluster;
+import dev.pgcluster.operator.api.v1alpha1.PoolerSpec;
+import dev.pgcluster.operator.ha.ClusterState;
+import dev.pgcluster.operator.ha.InstanceState;
+import dev.pgcluster.operator.naming.PgClusterNames;
+import dev.pgcluster.operator.observe.Credentials;
+import dev.pgcluster.operator.postgres.PoolerSql;
+import dev.pgcluster.operator.postgres.PostgresConnector;
+import dev.pgcluster.operator.render.PoolerRenderer;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The pooler (spec.pooler), act side: its objects, its role in the database, and holding its clients
+ * while the primary moves. A hold is recorded on the Deployment before any pod is told, so an operator
+ * restarted mid-move still releases it.
+ */
+public final class PoolerManager implements PoolerHold {
+  private static final Logger LOG = LoggerFactory.getLogger(PoolerManager.class);
+  /** On the pooler's Deployment while its pods hold clients: when and why. */
+  public static final String HELD = "pgcluster.dev/pooler-held";
+  /** A hold never lasts longer than this: past it, clients get errors rather than wait on. */
+  static final Duration LONGEST_HOLD = Duration.ofSeconds(60);
+
+  private final KubernetesClient client;
+  private final ResourceApplier applier;
+  private final PostgresConnector connector;
+  private final Credentials credentials;
+  private final EventRecorder events;
+  private final Clock clock;
+  private final SecureRandom random = new SecureRandom();
+  /** Clusters (uid and pooler password) whose role and lookup function this process has set up. */
+  private final Set<String> authReady = ConcurrentHashMap.newKeySet();
+
+  public PoolerManager(KubernetesClient client, ResourceApplier applier, PostgresConnector connector,
+      Credentials credentials, EventRecorder events, Clock clock) {
+    this.client = client;
+    this.applier = applier;
+    this.connector = connector;
+    this.credentials = credentials;
+    this.events = events;
+    this.clock = clock;
+  }
+
+  /** The pooler's Secret, ConfigMap, Deployment and Service; without spec.pooler, its owned objects go. */
+  public void apply(PgCluster cluster) {
+    if (!PoolerSpec.enabled(cluster.getSpec())) {
+      remove(cluster);
+      return;
+    }
+    applier.createIfAbsent(PoolerRenderer.secret(cluster, random));
+    applier.apply(PoolerRenderer.configMap(cluster), OwnedFields::configMap);
+    Deployment desired = PoolerRenderer.deployment(cluster);
+    if (applier.apply(desired, OwnedFields::deployment) == ResourceApplier.Outcome.UPDATED) {
+      events.normal(cluster, EventReasons.POOLER_UPDATED, "Deployment " + desired.getMetadata().getName() + " updated: "
+          + cluster.getSpec().pooler.instances + " PgBouncer pods, pool_mode " + cluster.getSpec().pooler.poolMode.value());
+    }
+    applier.apply(PoolerRenderer.service(cluster), OwnedFields::service);
+  }
+
+  /** Removes what the pooler left when spec.pooler is taken out; its Secret is kept like the others. */
+  private void remove(PgCluster cluster) {
+    String ns = cluster.getMetadata().getNamespace();
+    PgClusterNames names = PgClusterNames.of(cluster);
+    boolean removed = deleteIfOwned(cluster, client.apps().deployments().inNamespace(ns).withName(names.pooler()).get());
+    removed |= deleteIfOwned(cluster, client.services().inNamespace(ns).withName(names.poolerService()).get());
+    removed |= deleteIfOwned(cluster, client.configMaps().inNamespace(ns).withName(names.pooler()).get());
+    if (removed) {
+      events.normal(cluster, EventReasons.POOLER_REMOVED, "spec.pooler removed: the pooler's Deployment, Service and"
+          + " ConfigMap deleted");
+    }
+  }
+
+  private boolean deleteIfOwned(PgCluster cluster, HasMetadata object) {
+    if (object == null || object.getMetadata().getOwnerReferences() == null || object.getMetadata().getOwnerReferences()
+        .stream().noneMatch(o -> Objects.equals(o.getUid(), cluster.getMetadata().getUid()))) {
+      return false;
+    }
+    client.resource(object).delete();
+    LOG.info("deleted {} {} (spec.pooler removed)", object.getKind(), object.getMetadata().getName());
+    return true;
+  }
+
+  /**
+   * After acting: the pooler's role and lookup function on a writable primary (once per operator
+   * process and password), and the end of a hold once -rw routes to the new primary.
+   *
+   * @param moved the primary moved in this reconcile: what was observed before describes the former
+   *     primary, so a hold is not judged on it (the next reconcile observes anew)
+   */
+  public boolean afterActing(PgCluster cluster, ClusterState state, boolean moved) {
+    if (!PoolerSpec.enabled(cluster.getSpec())) {
+      return false;
+    }
+    if (moved) {
+      return true;
+    }
+    state.healthyPrimary().filter(p -> p.name().equals(state.primary().holder()))
+        .ifPresent(primary -> ensureAuth(cluster, primary));
+    return releaseWhenRouted(cluster, state);
+  }
+
+  void ensureAuth(PgCluster cluster, InstanceState primary) {
+    String password = poolerPassword(cluster);
+    if (password == null) {
+      return;
+    }
+    String key = cluster.getMetadata().getUid() + "/" + Integer.toHexString(password.hashCode());
+    if (authReady.contains(key)) {
+      return;
+    }
+    String superuser = credentials.superuserPassword(cluster).orElse(null);
+    if (superuser == null) {
+      return;
+    }
+    try {
+      List<String> databases;
+      try (Connection c = connector.connect(primary.podIp(), PgClusterNames.POSTGRES_PORT, PgClusterNames.SUPERUSER,
+          superuser)) {
+        PoolerSql.ensureRole(c, password);
+        databases = PoolerSql.databases(c);
+      }
+      for (String db : databases) {
+        try (Connection c = connector.connect(primary.podIp(), PgClusterNames.POSTGRES_PORT, db, PgClusterNames.SUPERUSER,
+            superuser)) {
+          PoolerSql.ensureLookup(c);
+        }
+      }
+      authReady.add(key);
+      LOG.info("pooler role {} and its password lookup set up on {} in {}", PgClusterNames.POOLER_USER, primary.name(),
+          databases);
+    } catch (SQLException e) {
+      // A primary that has just started refuses writes until its agent renews the Lease: next reconcile.
+      LOG.info("pooler role not set up on {} yet: {}", primary.name(), e.getMessage());
+    }
+  }
+
+  private String poolerPassword(PgCluster cluster) {
+    Secret secret = client.secrets().inNamespace(cluster.getMetadata().getNamespace())
+        .withName(PgClusterNames.of(cluster).pooler()).get();
+    if (secret == null) {
+      return null;
+    }
+    if (secret.getData() != null && secret.getData().get("password") != null) {
+      return new String(Base64.getDecoder().decode(secret.getData().get("password")), StandardCharsets.UTF_8);
+    }
+    return secret.getStringData() == null ? null : secret.getStringData().get("password");
+  }
+
+  @Override
+  public void pause(PgCluster cluster, String why) {
+    hold(cluster, true, why);
+  }
+
+  @Override
+  public void disconnect(PgCluster cluster, String why) {
+    hold(cluster, false, why);
+  }
+
+  /**
+   * graceful: PAUSE (transaction and statement pools: the queries in flight finish, new ones wait);
+   * in session mode, or when PAUSE does not finish in time, KILL (every pooled connection dropped, new
+   * ones wait). Either way no pooled connection goes on talking to the former primary.
+   */
+  private void hold(PgCluster cluster, boolean graceful, String why) {
+    if (!PoolerSpec.enabled(cluster.getSpec())) {
+      return;
+    }
+    String ns = cluster.getMetadata().getNamespace();
+    String name = PgClusterNames.of(cluster).pooler();
+    try {
+      client.apps().deployments().inNamespace(ns).withName(name).patch(PatchContext.of(PatchType.JSON_MERGE),
+          "{\"metadata\":{\"annotations\":{\"" + HELD + "\":\"" + clock.instant() + "\"}}}");
+    } catch (KubernetesClientException e) {
+      LOG.warn("could not record the pooler hold on Deployment {} ({}): not holding its clients", name, e.getMessage());
+      return;
+    }
+    boolean pause = graceful && cluster.getSpec().pooler.poolMode != dev.pgcluster.operator.api.v1alpha1.PoolMode.SESSION;
+    for (Pod pod : poolerPods(cluster)) {
+      try (Connection admin = admin(cluster, pod)) {
+        if (pause) {
+          try {
+            PoolerSql.pause(admin);
+            LOG.info("pooler {} paused: {}", pod.getMetadata().getName(), why);
+            continue;
+          } catch (SQLException e) {
+            LOG.info("pooler {} did not pause in time ({}): dropping its connections instead", pod.getMetadata().getName(),
+                e.getMessage());
+          }
+        }
+        try (Connection again = admin.isClosed() ? admin(cluster, pod) : null) {
+          PoolerSql.killAll(again == null ? admin : again);
+        }
+        LOG.info("pooler {}: pooled connections dropped, new ones wait: {}", pod.getMetadata().getName(), why);
+      } catch (SQLException e) {
+        LOG.warn("could not hold the clients of pooler {} ({}); its connections to the former primary end with it",
+            pod.getMetadata().getName(), e.getMessage());
+      }
+    }
+  }
+
+  @Override
+  public void release(PgCluster cluster, String why) {
+    if (!PoolerSpec.enabled(cluster.getSpec())) {
+      return;
+    }
+    Deployment deployment = deployment(cluster);
+    if (deployment != null && held(deployment) != null) {
+      resumeAll(cluster, why);
+    }
+  }
+
+  /**
+   * Ends a hold once the -rw Service routes only to the healthy primary, or once it has lasted too long.
+   * Returns whether the pooler still holds its clients.
+   */
+  boolean releaseWhenRouted(PgCluster cluster, ClusterState state) {
+    Deployment deployment = deployment(cluster);
+    Instant since = deployment == null ? null : held(deployment);
+    if (since == null) {
+      return false;
+    }
+    Duration held = Duration.between(since, clock.instant());
+    var primary = state.healthyPrimary().filter(p -> p.name().equals(state.primary().holder()));
+    if (primary.isPresent() && routedTo(cluster, primary.get().podIp())) {
+      return !resumeAll(cluster, "-rw routes to " + primary.get().name() + " (held " + held.toMillis() + " ms)");
+    } else if (held.compareTo(LONGEST_HOLD) >= 0) {
+      LOG.warn("pooler held for {} s and -rw does not route to a healthy primary yet: clients are let through",
+          held.toSeconds());
+      return !resumeAll(cluster, "held " + held.toSeconds() + " s, the longest hold");
+    }
+    return true;
+  }
+
+  /** Returns whether every pooler pod was resumed (and the hold's record removed). */
+  private boolean resumeAll(PgCluster cluster, String why) {
+    int failed = 0;
+    for (Pod pod : poolerPods(cluster)) {
+      try (Connection admin = admin(cluster, pod)) {
+        if (PoolerSql.resume(admin) > 0) {
+          LOG.info("pooler {} resumed: {}", pod.getMetadata().getName(), why);
+        }
+      } catch (SQLException e) {
+        failed++;
+        LOG.warn("could not resume pooler {} ({}); trying again on the next reconcile", pod.getMetadata().getName(),
+            e.getMessage());
+      }
+    }
+    if (failed == 0) {
+      client.apps().deployments().inNamespace(cluster.getMetadata().getNamespace())
+          .withName(PgClusterNames.of(cluster).pooler()).patch(PatchContext.of(PatchType.JSON_MERGE),
+              "{\"metadata\":{\"annotations\":{\"" + HELD + "\":null}}}");
+      events.normal(cluster, EventReasons.POOLER_RESUMED, "pooler clients let through: " + why);
+    }
+    return failed == 0;
+  }
+
+  /** Whether the -rw Service's endpoints are the primary's address and nothing else. */
+  boolean routedTo(PgCluster cluster, String podIp) {
+    var slices = client.discovery().v1().endpointSlices().inNamespace(cluster.getMetadata().getNamespace())
+        .withLabel("kubernetes.io/service-name", PgClusterNames.of(cluster).readWriteService()).list().getItems();
+    Set<String> ready = new java.util.TreeSet<>();
+    slices.forEach(s -> {
+      if (s.getEndpoints() != null) {
+        s.getEndpoints().stream().filter(e -> e.getConditions() == null || !Boolean.FALSE.equals(e.getConditions().getReady()))
+            .forEach(e -> ready.addAll(e.getAddresses()));
+      }
+    });
+    return ready.equals(Set.of(podIp));
+  }
+
+  private Deployment deployment(PgCluster cluster) {
+    return client.apps().deployments().inNamespace(cluster.getMetadata().getNamespace())
+        .withName(PgClusterNames.of(cluster).pooler()).get();
+  }
+
+  private static Instant held(Deployment deployment) {
+    Map<String, String> annotations = deployment.getMetadata().getAnnotations();
+    String value = annotations == null ? null : annotations.get(HELD);
+    try {
+      return value == null ? null : Instant.parse(value);
+    } catch (java.time.format.DateTimeParseException e) {
+      return Instant.EPOCH;  // unreadable: treat as long held, so it is released
+    }
+  }
+
+  private List<Pod> poolerPods(PgCluster cluster) {
+    return client.pods().inNamespace(cluster.getMetadata().getNamespace())
+        .withLabels(PoolerRenderer.podSelector(cluster)).list().getItems().stream()
+        .filter(p -> p.getStatus() != null && p.getStatus().getPodIP() != null && p.getMetadata().getDeletionTimestamp() == null
+            && "Running".equals(p.getStatus().getPhase()))
+        .toList();
+  }
+
+  private Connection admin(PgCluster cluster, Pod pod) throws SQLException {
+    String password = poolerPassword(cluster);
+    if (password == null) {
+      throw new SQLException("the pooler Secret " + PgClusterNames.of(cluster).pooler() + " has no password");
+    }
+    return connector.connectPoolerAdmin(pod.getStatus().getPodIP(), PgClusterNames.POOLER_PORT, PgClusterNames.POOLER_USER,
+        password);
+  }
+}

@@ -1,0 +1,97 @@
+package dev.pgcluster.operator.render;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pgcluster.operator.api.v1alpha1.PgCluster;
+import dev.pgcluster.operator.api.v1alpha1.PoolMode;
+import dev.pgcluster.operator.api.v1alpha1.PoolerSpec;
+import dev.pgcluster.operator.api.v1alpha1.TlsSpec;
+import dev.pgcluster.operator.reconcile.SpecValidator;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class PoolerRendererTest {
+
+  static PgCluster pooled() {
+    PgCluster cluster = TestClusters.cluster("shop", 3);
+    cluster.getSpec().pooler = new PoolerSpec();
+    return cluster;
+  }
+
+  @Test
+  void pgbouncerPointsAtTheReadWriteServiceAndLooksPasswordsUp() {
+    PgCluster cluster = pooled();
+    cluster.getSpec().pooler.poolMode = PoolMode.TRANSACTION;
+    cluster.getSpec().pooler.defaultPoolSize = 7;
+    String ini = PoolerRenderer.ini(cluster);
+    assertTrue(ini.contains("* = host=shop-rw port=5432"), ini);
+    assertTrue(ini.contains("pool_mode = transaction"), ini);
+    assertTrue(ini.contains("default_pool_size = 7"), ini);
+    assertTrue(ini.contains("auth_user = pgcluster_pooler"), ini);
+    assertTrue(ini.contains("auth_query = SELECT usename, passwd FROM pgcluster_pooler.lookup($1)"), ini);
+    assertFalse(ini.contains("auth_file"), "the pod writes its auth_file from its Secret: " + ini);
+  }
+
+  @Test
+  void poolerPodsAreNotSelectedByTheInstanceServicesOrTheirBudget() {
+    PgCluster cluster = pooled();
+    Deployment deployment = PoolerRenderer.deployment(cluster);
+    var labels = deployment.getSpec().getTemplate().getMetadata().getLabels();
+    assertNull(labels.get(Labels.CLUSTER), "the -r Service, the observer and the PDB select on the cluster label");
+    assertEquals("shop", labels.get(PoolerRenderer.POOLER_LABEL));
+    assertEquals(PoolerRenderer.podSelector(cluster), deployment.getSpec().getSelector().getMatchLabels());
+    assertEquals(PoolerRenderer.podSelector(cluster), PoolerRenderer.service(cluster).getSpec().getSelector());
+    assertEquals("shop-pooler-rw", PoolerRenderer.service(cluster).getMetadata().getName());
+    assertEquals(2, deployment.getSpec().getReplicas());
+    assertEquals(0, deployment.getSpec().getStrategy().getRollingUpdate().getMaxUnavailable().getIntVal());
+  }
+
+  @Test
+  void thePasswordComesFromTheSecretAndWithTlsOnlyTheCaCertificateIsMounted() {
+    PgCluster cluster = pooled();
+    var env = PoolerRenderer.env(cluster);
+    var password = env.stream().filter(e -> e.getName().equals("POOLER_PASSWORD")).findFirst().orElseThrow();
+    assertEquals("shop-pooler", password.getValueFrom().getSecretKeyRef().getName());
+    assertTrue(env.stream().noneMatch(e -> e.getName().equals("POOLER_CA_FILE")));
+
+    cluster.getSpec().tls = new TlsSpec();
+    cluster.getSpec().tls.enabled = true;
+    var ca = PoolerRenderer.volumes(cluster).stream().filter(v -> v.getName().equals("ca")).findFirst().orElseThrow();
+    assertEquals("shop-server", ca.getSecret().getSecretName());
+    assertEquals(List.of("ca.crt"), ca.getSecret().getItems().stream().map(i -> i.getKey()).toList());
+    assertTrue(PoolerRenderer.env(cluster).stream().anyMatch(e -> e.getName().equals("POOLER_CA_FILE")));
+  }
+
+  @Test
+  void aConfigurationChangeRollsThePods() {
+    PgCluster cluster = pooled();
+    String before = PoolerRenderer.deployment(cluster).getSpec().getTemplate().getMetadata().getAnnotations()
+        .get(PoolerRenderer.CONFIG_HASH);
+    assertEquals(before, PoolerRenderer.deployment(pooled()).getSpec().getTemplate().getMetadata().getAnnotations()
+        .get(PoolerRenderer.CONFIG_HASH), "the same spec renders the same pods");
+    cluster.getSpec().pooler.maxClientConnections = 50;
+    assertNotEquals(before, PoolerRenderer.deployment(cluster).getSpec().getTemplate().getMetadata().getAnnotations()
+        .get(PoolerRenderer.CONFIG_HASH));
+  }
+
+  @Test
+  void badPoolerSettingsAreNamed() {
+    PgCluster cluster = pooled();
+    cluster.getSpec().pooler.poolMode = PoolMode.UNKNOWN;
+    cluster.getSpec().pooler.defaultPoolSize = 0;
+    List<String> problems = SpecValidator.validate(cluster.getSpec());
+    assertTrue(problems.stream().anyMatch(p -> p.startsWith("pooler.poolMode has a value this operator does not know")),
+        problems.toString());
+    assertTrue(problems.contains("pooler.defaultPoolSize (0) must be between 1 and 10000"), problems.toString());
+    String longName = "a".repeat(54);
+    assertEquals(List.of("spec.pooler: the pooler's Service " + longName + "-pooler-rw would be longer than 63"
+        + " characters: a cluster with a pooler needs a name of at most 53 characters"),
+        SpecValidator.validatePooler(longName, cluster.getSpec()));
+    assertEquals(List.of(), SpecValidator.validatePooler("a".repeat(53), cluster.getSpec()));
+  }
+}
