@@ -89,8 +89,7 @@ class PoolerE2ETest {
     // The lookup answers for no superuser: the pooler cannot be used to log in as one.
     SQLException superuser = assertThrows(SQLException.class, () -> SandboxCluster.connect(
         sandbox.serviceAddress(NS, "pool-pooler-rw"), "app", "postgres", pool.password("pool-superuser")));
-    assertTrue(superuser.getMessage().contains("password authentication failed")
-        || superuser.getMessage().contains("SASL authentication failed"), superuser.getMessage());
+    assertTrue(superuser.getMessage().contains("no such user"), superuser.getMessage());
     SQLException wrong = assertThrows(SQLException.class, () -> SandboxCluster.connect(
         sandbox.serviceAddress(NS, "pool-pooler-rw"), "app", "app", "not-the-password"));
     assertTrue(wrong.getMessage().contains("authentication failed"), wrong.getMessage());
@@ -139,26 +138,25 @@ class PoolerE2ETest {
     String from = pool.get().getStatus().currentPrimary;
     try (Writers writers = new Writers(2, 4)) {
       writers.awaitAcks(200);
-      long faultAt = System.nanoTime();
       // Cut off from everything: the pooler's connections to it hang, as to a node that vanished.
-      sandbox.cutOff(NS, from);
+      var cut = sandbox.partition(NS, from, new dev.pgcluster.sandbox.net.PodNetwork.Peer.Everything());
       try {
         PgCluster after = Await.until(Duration.ofSeconds(60), "a new primary", pool::get,
             c -> c.getStatus().currentPrimary != null && !c.getStatus().currentPrimary.equals(from));
         String to = after.getStatus().currentPrimary;
         int before = writers.acked.size();
         writers.awaitAcks(before + 200);
-        double firstWrite = (writers.firstAckAfterNanos(faultAt) - faultAt) / 1e9;
         writers.stop();
-        System.out.printf("failover through the pooler %s -> %s: first write after the fault %.1f s, %d writes"
-            + " acknowledged, %d client errors%n", from, to, firstWrite, writers.acked.size(), writers.errors.get());
+        System.out.printf("failover through the pooler %s -> %s: longest write gap %.1f s, %d writes"
+            + " acknowledged, %d client errors%n", from, to, writers.longestGapNanos.get() / 1e9, writers.acked.size(),
+            writers.errors.get());
         // Only the writes in flight when the primary went (one per writer, each failing at most twice: its
         // socket timeout, then the pooler dropping it) fail; the others wait for the new primary.
         assertTrue(writers.errors.get() <= 2 * writers.count, "client errors: " + writers.errors.get() + " "
             + writers.firstErrors);
         assertEquals(List.of(), missingOn(to, writers), "acknowledged writes lost in the failover");
       } finally {
-        sandbox.reconnect(NS, from);
+        sandbox.heal(cut);
       }
     }
     pool.awaitReadyInstances(3, READY);
@@ -240,7 +238,6 @@ class PoolerE2ETest {
     final AtomicInteger errors = new AtomicInteger();
     final List<String> firstErrors = java.util.Collections.synchronizedList(new ArrayList<>());
     final AtomicLong longestGapNanos = new AtomicLong();
-    final ConcurrentLinkedQueue<Long> ackTimes = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final List<Thread> threads = new ArrayList<>();
 
@@ -269,7 +266,6 @@ class PoolerE2ETest {
           }
           long now = System.nanoTime();
           acked.add(writer + "/" + seq);
-          ackTimes.add(now);
           longestGapNanos.accumulateAndGet(now - lastAck, Math::max);
           lastAck = now;
           seq++;
@@ -304,10 +300,6 @@ class PoolerE2ETest {
 
     void awaitAcks(int n) throws InterruptedException {
       Await.until(Duration.ofSeconds(90), n + " acknowledged writes through the pooler", () -> acked.size() >= n);
-    }
-
-    long firstAckAfterNanos(long t) {
-      return ackTimes.stream().filter(a -> a > t).min(Long::compare).orElse(Long.MAX_VALUE);
     }
 
     void stop() throws InterruptedException {

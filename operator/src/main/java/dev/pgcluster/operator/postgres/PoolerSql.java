@@ -50,8 +50,9 @@ public final class PoolerSql {
       st.execute("CREATE SCHEMA IF NOT EXISTS " + SCHEMA);
       st.execute("REVOKE ALL ON SCHEMA " + SCHEMA + " FROM PUBLIC");
       st.execute("GRANT USAGE ON SCHEMA " + SCHEMA + " TO " + ROLE);
-      st.execute("CREATE OR REPLACE FUNCTION " + SCHEMA + ".lookup(i_username text, OUT usename name, OUT passwd text)"
-          + " RETURNS record LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS"
+      // A set, not a record: an unknown user (or a superuser) gets no row, not a row of NULLs.
+      st.execute("CREATE OR REPLACE FUNCTION " + SCHEMA + ".lookup(i_username text)"
+          + " RETURNS TABLE (usename name, passwd text) LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS"
           + " $$ SELECT usename, passwd FROM pg_catalog.pg_shadow"
           + " WHERE usename = i_username AND NOT usesuper AND NOT userepl $$");
       st.execute("REVOKE ALL ON FUNCTION " + SCHEMA + ".lookup(text) FROM PUBLIC");
@@ -59,15 +60,26 @@ public final class PoolerSql {
     }
   }
 
+  /** Whether a new session here may write (the agent's fence, default_transaction_read_only, is off). */
+  public static boolean takesWrites(Connection superuser) throws SQLException {
+    try (Statement st = superuser.createStatement();
+        ResultSet rs = st.executeQuery("SELECT current_setting('default_transaction_read_only') = 'off'"
+            + " AND NOT pg_catalog.pg_is_in_recovery()")) {
+      return rs.next() && rs.getBoolean(1);
+    }
+  }
+
   /** PAUSE: waits until every server connection is released, then holds new queries until RESUME. */
-  public static void pause(Connection admin) throws SQLException {
-    execute(admin, "PAUSE");
+  public static void pause(PgBouncerConsole admin) throws SQLException {
+    admin.execute("PAUSE");
   }
 
   /** KILL each database: drops its clients' and servers' connections at once; new ones wait for RESUME. */
-  public static void killAll(Connection admin) throws SQLException {
-    for (String db : poolDatabases(admin)) {
-      execute(admin, "KILL " + identifier(db));
+  public static void killAll(PgBouncerConsole admin) throws SQLException {
+    for (var db : admin.execute("SHOW DATABASES").rows()) {
+      if (!"pgbouncer".equals(db.get("name"))) {
+        admin.execute("KILL " + identifier(db.get("name")));
+      }
     }
   }
 
@@ -75,55 +87,25 @@ public final class PoolerSql {
    * Undoes a PAUSE and every KILL: a killed database is paused on its own and a global RESUME does not
    * reach it. Returns how many were resumed (0: a pod started after the hold, or resumed already).
    */
-  public static int resume(Connection admin) throws SQLException {
+  public static int resume(PgBouncerConsole admin) throws SQLException {
     int resumed = 0;
-    for (String db : pausedDatabases(admin)) {
-      resumed += resumeIgnoringNotPaused(admin, "RESUME " + identifier(db));
+    for (var db : admin.execute("SHOW DATABASES").rows()) {
+      if (!"pgbouncer".equals(db.get("name")) && !"0".equals(db.get("paused"))) {
+        resumed += resumeIgnoringNotPaused(admin, "RESUME " + identifier(db.get("name")));
+      }
     }
     return resumed + resumeIgnoringNotPaused(admin, "RESUME");
   }
 
-  private static int resumeIgnoringNotPaused(Connection admin, String command) throws SQLException {
+  private static int resumeIgnoringNotPaused(PgBouncerConsole admin, String command) throws SQLException {
     try {
-      execute(admin, command);
+      admin.execute(command);
       return 1;
     } catch (SQLException e) {
       if (e.getMessage() != null && e.getMessage().contains("not paused")) {
         return 0;
       }
       throw e;
-    }
-  }
-
-  private static List<String> pausedDatabases(Connection admin) throws SQLException {
-    List<String> names = new ArrayList<>();
-    try (Statement st = admin.createStatement(); ResultSet rs = st.executeQuery("SHOW DATABASES")) {
-      while (rs.next()) {
-        if (!"pgbouncer".equals(rs.getString("name")) && rs.getInt("paused") != 0) {
-          names.add(rs.getString("name"));
-        }
-      }
-    }
-    return names;
-  }
-
-  /** The databases PgBouncer has pools for, its own admin database excepted. */
-  static List<String> poolDatabases(Connection admin) throws SQLException {
-    List<String> names = new ArrayList<>();
-    try (Statement st = admin.createStatement(); ResultSet rs = st.executeQuery("SHOW DATABASES")) {
-      while (rs.next()) {
-        String name = rs.getString("name");
-        if (!"pgbouncer".equals(name)) {
-          names.add(name);
-        }
-      }
-    }
-    return names;
-  }
-
-  private static void execute(Connection admin, String command) throws SQLException {
-    try (Statement st = admin.createStatement()) {
-      st.execute(command);
     }
   }
 

@@ -33,18 +33,6 @@ public final class PostgresConnector {
         properties(user, password));
   }
 
-  /**
-   * To PgBouncer's admin console (database pgbouncer): it speaks only the simple query protocol and
-   * knows no SET, so the driver must not send one after logging in.
-   */
-  public Connection connectPoolerAdmin(String host, int port, String user, String password) throws SQLException {
-    Properties props = properties(user, password);
-    props.setProperty("preferQueryMode", "simple");
-    props.setProperty("assumeMinServerVersion", "9.4");
-    props.setProperty("sslmode", "disable");
-    return DriverManager.getConnection("jdbc:postgresql://" + host + ":" + port + "/pgbouncer", props);
-  }
-
   private Properties properties(String user, String password) {
     Properties props = new Properties();
     props.setProperty("user", user);

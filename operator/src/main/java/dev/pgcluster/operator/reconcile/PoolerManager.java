@@ -6,6 +6,7 @@ import dev.pgcluster.operator.ha.ClusterState;
 import dev.pgcluster.operator.ha.InstanceState;
 import dev.pgcluster.operator.naming.PgClusterNames;
 import dev.pgcluster.operator.observe.Credentials;
+import dev.pgcluster.operator.postgres.PgBouncerConsole;
 import dev.pgcluster.operator.postgres.PoolerSql;
 import dev.pgcluster.operator.postgres.PostgresConnector;
 import dev.pgcluster.operator.render.PoolerRenderer;
@@ -44,6 +45,8 @@ public final class PoolerManager implements PoolerHold {
   public static final String HELD = "pgcluster.dev/pooler-held";
   /** A hold never lasts longer than this: past it, clients get errors rather than wait on. */
   static final Duration LONGEST_HOLD = Duration.ofSeconds(60);
+  /** How long a console command may take; a PAUSE that takes longer gives way to a KILL. */
+  static final Duration CONSOLE_TIMEOUT = Duration.ofSeconds(5);
 
   private final KubernetesClient client;
   private final ResourceApplier applier;
@@ -200,9 +203,9 @@ public final class PoolerManager implements PoolerHold {
     }
     boolean pause = graceful && cluster.getSpec().pooler.poolMode != dev.pgcluster.operator.api.v1alpha1.PoolMode.SESSION;
     for (Pod pod : poolerPods(cluster)) {
-      try (Connection admin = admin(cluster, pod)) {
+      try {
         if (pause) {
-          try {
+          try (PgBouncerConsole admin = admin(cluster, pod)) {
             PoolerSql.pause(admin);
             LOG.info("pooler {} paused: {}", pod.getMetadata().getName(), why);
             continue;
@@ -211,8 +214,8 @@ public final class PoolerManager implements PoolerHold {
                 e.getMessage());
           }
         }
-        try (Connection again = admin.isClosed() ? admin(cluster, pod) : null) {
-          PoolerSql.killAll(again == null ? admin : again);
+        try (PgBouncerConsole admin = admin(cluster, pod)) {
+          PoolerSql.killAll(admin);
         }
         LOG.info("pooler {}: pooled connections dropped, new ones wait: {}", pod.getMetadata().getName(), why);
       } catch (SQLException e) {
@@ -245,7 +248,7 @@ public final class PoolerManager implements PoolerHold {
     }
     Duration held = Duration.between(since, clock.instant());
     var primary = state.healthyPrimary().filter(p -> p.name().equals(state.primary().holder()));
-    if (primary.isPresent() && routedTo(cluster, primary.get().podIp())) {
+    if (primary.isPresent() && routedTo(cluster, primary.get().podIp()) && takesWrites(cluster, primary.get())) {
       return !resumeAll(cluster, "-rw routes to " + primary.get().name() + " (held " + held.toMillis() + " ms)");
     } else if (held.compareTo(LONGEST_HOLD) >= 0) {
       LOG.warn("pooler held for {} s and -rw does not route to a healthy primary yet: clients are let through",
@@ -259,7 +262,7 @@ public final class PoolerManager implements PoolerHold {
   private boolean resumeAll(PgCluster cluster, String why) {
     int failed = 0;
     for (Pod pod : poolerPods(cluster)) {
-      try (Connection admin = admin(cluster, pod)) {
+      try (PgBouncerConsole admin = admin(cluster, pod)) {
         if (PoolerSql.resume(admin) > 0) {
           LOG.info("pooler {} resumed: {}", pod.getMetadata().getName(), why);
         }
@@ -276,6 +279,23 @@ public final class PoolerManager implements PoolerHold {
       events.normal(cluster, EventReasons.POOLER_RESUMED, "pooler clients let through: " + why);
     }
     return failed == 0;
+  }
+
+  /**
+   * Whether new sessions on the primary may write: a promoted standby stays read-only until its agent
+   * has renewed the primary Lease; clients let through before that would fail.
+   */
+  private boolean takesWrites(PgCluster cluster, InstanceState primary) {
+    String superuser = credentials.superuserPassword(cluster).orElse(null);
+    if (superuser == null) {
+      return false;
+    }
+    try (Connection c = connector.connect(primary.podIp(), PgClusterNames.POSTGRES_PORT, PgClusterNames.SUPERUSER,
+        superuser)) {
+      return PoolerSql.takesWrites(c);
+    } catch (SQLException e) {
+      return false;
+    }
   }
 
   /** Whether the -rw Service's endpoints are the primary's address and nothing else. */
@@ -315,12 +335,12 @@ public final class PoolerManager implements PoolerHold {
         .toList();
   }
 
-  private Connection admin(PgCluster cluster, Pod pod) throws SQLException {
+  private PgBouncerConsole admin(PgCluster cluster, Pod pod) throws SQLException {
     String password = poolerPassword(cluster);
     if (password == null) {
       throw new SQLException("the pooler Secret " + PgClusterNames.of(cluster).pooler() + " has no password");
     }
-    return connector.connectPoolerAdmin(pod.getStatus().getPodIP(), PgClusterNames.POOLER_PORT, PgClusterNames.POOLER_USER,
-        password);
+    return PgBouncerConsole.open(pod.getStatus().getPodIP(), PgClusterNames.POOLER_PORT, PgClusterNames.POOLER_USER,
+        password, CONSOLE_TIMEOUT);
   }
 }

@@ -372,12 +372,12 @@ public final class Kubelet implements AutoCloseable {
 
   /**
    * The environment that points a pod's name lookups at the sandbox's hosts file for its namespace:
-   * glibc's resolver through nss_wrapper, c-ares (PgBouncer resolves with it) through CARES_HOSTS.
+   * glibc's resolver through nss_wrapper, readers of /etc/hosts (c-ares, in PgBouncer) through
+   * HostsRedirect.
    */
   Map<String, String> dnsEnvironment(String namespace) {
-    return Map.of("LD_PRELOAD", NSS_WRAPPER.toString(),
-        "NSS_WRAPPER_HOSTS", network.hostsFile(namespace).toString(),
-        "CARES_HOSTS", network.hostsFile(namespace).toString());
+    return Map.of("LD_PRELOAD", NSS_WRAPPER + " " + HostsRedirect.library(),
+        "NSS_WRAPPER_HOSTS", network.hostsFile(namespace).toString());
   }
 
   Map<String, String> serviceEnvironment() {
