@@ -185,6 +185,41 @@ class PoolerE2ETest {
     assertNotEquals(before, after, "the deleted pooler pod was replaced");
   }
 
+  @Test
+  @Order(5)
+  void thePoolersFiguresAreInTheOperatorsMetrics() throws Exception {
+    for (int i = 0; i < 20; i++) {
+      try (Connection c = viaPooler(); Statement s = c.createStatement()) {
+        s.execute("INSERT INTO pooled VALUES (5, " + i + ")");
+      }
+    }
+    Set<String> pods = new HashSet<>();
+    sandbox.client().pods().inNamespace(NS).withLabel("pgcluster.dev/pooler", "pool").list().getItems()
+        .forEach(p -> pods.add(p.getMetadata().getName()));
+    String metrics = Await.until(Duration.ofSeconds(40), "the pooler pods' rows in the metrics", this::metrics, m -> {
+      Set<String> seen = new HashSet<>();
+      double transactions = 0;
+      for (String line : m.lines().filter(l -> l.startsWith("pgcluster_pooler_transactions{")).toList()) {
+        seen.add(line.replaceAll(".*pod=\"([^\"]+)\".*", "$1"));
+        transactions += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      }
+      return seen.equals(pods) && transactions >= 20;
+    });
+    for (String pod : pods) {
+      assertTrue(metrics.contains("pgcluster_pooler_clients{cluster=\"pool\",namespace=\"default\",pod=\"" + pod
+          + "\",state=\"waiting\"} 0.0"), metrics);
+    }
+    assertTrue(metrics.lines().anyMatch(l -> l.startsWith("pgcluster_pooler_servers{") && l.contains("state=\"idle\"")),
+        metrics);
+  }
+
+  private String metrics() throws Exception {
+    var response = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+        java.net.URI.create("http://" + sandbox.podIp(Sandbox.OPERATOR_NAMESPACE, sandbox.operatorLeader().orElseThrow())
+            + ":8080/metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+    return response.body();
+  }
+
   private void awaitPoolerReady() throws InterruptedException {
     Await.until(READY, "2 pooler pods ready", () -> sandbox.client().apps().deployments().inNamespace(NS)
         .withName("pool-pooler").get(), (Deployment d) -> d != null && d.getStatus() != null

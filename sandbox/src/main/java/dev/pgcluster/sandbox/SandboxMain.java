@@ -179,13 +179,37 @@ public final class SandboxMain {
         sandbox.serviceAddress(ns, names.readOnlyService()), db, owner, app);
     out.printf("  superuser:  psql \"host=%s port=5432 dbname=postgres user=postgres password=%s\"%n",
         sandbox.serviceAddress(ns, names.readWriteService()), su);
+    if (cluster.getSpec().tls != null && Boolean.TRUE.equals(cluster.getSpec().tls.enabled)) {
+      // libpq checks the certificate against host= while it connects to hostaddr=, as a client in the
+      // cluster that resolves the Service name does.
+      Path ca = sandbox.root().resolve(name + "-ca.crt");
+      try {
+        Files.writeString(ca, secretKey(sandbox, ns, names.appSecret(), "ca.crt"));
+        out.printf("  verified:   psql \"host=%s.%s.svc hostaddr=%s port=5432 dbname=%s user=%s password=%s"
+            + " sslmode=verify-full sslrootcert=%s\"%n", names.readWriteService(), ns,
+            sandbox.serviceAddress(ns, names.readWriteService()), db, owner, app, ca);
+      } catch (java.io.IOException | RuntimeException e) {
+        out.println("  verified:   (the CA could not be written: " + e.getMessage() + ")");
+      }
+    }
+    if (cluster.getSpec().pooler != null) {
+      out.printf("  pooled:     psql \"host=%s port=5432 dbname=%s user=%s password=%s\"%n",
+          sandbox.serviceAddress(ns, names.poolerService()), db, owner, app);
+      out.printf("  pooler admin (SHOW POOLS): psql \"host=%s port=5432 dbname=pgbouncer user=%s password=%s\"%n",
+          sandbox.serviceAddress(ns, names.poolerService()), PgClusterNames.POOLER_USER,
+          password(sandbox, ns, names.pooler()));
+    }
     out.println("  kubectl:    " + KubeTools.tool("KUBECTL") + " --kubeconfig " + sandbox.kubeconfig() + " get pgc,pods -A");
     out.println("  pod logs:   " + sandbox.root().resolve("pods"));
   }
 
   private static String password(Sandbox sandbox, String ns, String secret) {
+    return secretKey(sandbox, ns, secret, "password");
+  }
+
+  private static String secretKey(Sandbox sandbox, String ns, String secret, String key) {
     Secret s = sandbox.client().secrets().inNamespace(ns).withName(secret).get();
-    return new String(Base64.getDecoder().decode(s.getData().get("password")), StandardCharsets.UTF_8);
+    return new String(Base64.getDecoder().decode(s.getData().get(key)), StandardCharsets.UTF_8);
   }
 
   private SandboxMain() {}

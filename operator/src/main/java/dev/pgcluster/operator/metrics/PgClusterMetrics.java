@@ -30,6 +30,14 @@ public final class PgClusterMetrics {
   private final MultiGauge walWaiting;
   private final MultiGauge archiveFailures;
   private final MeterRegistry registry;
+  /** The latest statistics of each cluster's pooler pods, by cluster key, then pod name. */
+  private final Map<String, Map<String, dev.pgcluster.operator.postgres.PoolerSql.PoolerStats>> poolers =
+      new ConcurrentHashMap<>();
+  private final MultiGauge poolerClients;
+  private final MultiGauge poolerServers;
+  private final MultiGauge poolerWait;
+  private final MultiGauge poolerTransactions;
+  private final MultiGauge poolerQueries;
 
   public PgClusterMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -54,6 +62,29 @@ public final class PgClusterMetrics {
     archiveFailures = MultiGauge.builder("pgcluster.archive.failures")
         .description("Failed archive attempts on the current primary since it started (pg_stat_archiver)")
         .register(registry);
+    poolerClients = MultiGauge.builder("pgcluster.pooler.clients")
+        .description("Client connections of a pooler pod: active (paired with a server) or waiting for one")
+        .register(registry);
+    poolerServers = MultiGauge.builder("pgcluster.pooler.servers")
+        .description("Server connections of a pooler pod: active (paired with a client) or idle").register(registry);
+    poolerWait = MultiGauge.builder("pgcluster.pooler.longest.wait").baseUnit("seconds")
+        .description("How long the oldest waiting client of a pooler pod has waited").register(registry);
+    poolerTransactions = MultiGauge.builder("pgcluster.pooler.transactions")
+        .description("Transactions a pooler pod has pooled since it started (SHOW STATS)").register(registry);
+    poolerQueries = MultiGauge.builder("pgcluster.pooler.queries")
+        .description("Queries a pooler pod has pooled since it started (SHOW STATS)").register(registry);
+  }
+
+  /** The pooler pods' statistics as last read; pods not in {@code byPod} lose their rows. */
+  public void poolers(PgCluster cluster, Map<String, dev.pgcluster.operator.postgres.PoolerSql.PoolerStats> byPod) {
+    String key = cluster.getMetadata().getNamespace() + "/" + cluster.getMetadata().getName();
+    namespaces.put(key, cluster.getMetadata().getNamespace());
+    if (byPod.isEmpty()) {
+      poolers.remove(key);
+    } else {
+      poolers.put(key, Map.copyOf(byPod));
+    }
+    refresh();
   }
 
   public void record(PgCluster cluster, PgClusterStatus status) {
@@ -90,6 +121,7 @@ public final class PgClusterMetrics {
 
   public void forget(String namespace, String name) {
     latest.remove(namespace + "/" + name);
+    poolers.remove(namespace + "/" + name);
     refresh();
   }
 
@@ -104,6 +136,26 @@ public final class PgClusterMetrics {
         : java.time.Instant.parse(b.lastArchivedAt).toEpochMilli() / 1000.0), true);
     walWaiting.register(backupRows(b -> b.walSegmentsWaiting == null ? Double.NaN : b.walSegmentsWaiting), true);
     archiveFailures.register(backupRows(b -> b.archiveFailures == null ? Double.NaN : b.archiveFailures), true);
+    List<MultiGauge.Row<?>> clients = new ArrayList<>();
+    List<MultiGauge.Row<?>> servers = new ArrayList<>();
+    List<MultiGauge.Row<?>> waits = new ArrayList<>();
+    List<MultiGauge.Row<?>> transactions = new ArrayList<>();
+    List<MultiGauge.Row<?>> queries = new ArrayList<>();
+    poolers.forEach((key, byPod) -> byPod.forEach((pod, stats) -> {
+      Tags tags = clusterTags(key).and("pod", pod);
+      clients.add(MultiGauge.Row.of(tags.and("state", "active"), stats.clientsActive()));
+      clients.add(MultiGauge.Row.of(tags.and("state", "waiting"), stats.clientsWaiting()));
+      servers.add(MultiGauge.Row.of(tags.and("state", "active"), stats.serversActive()));
+      servers.add(MultiGauge.Row.of(tags.and("state", "idle"), stats.serversIdle()));
+      waits.add(MultiGauge.Row.of(tags, stats.longestWaitSeconds()));
+      transactions.add(MultiGauge.Row.of(tags, stats.transactions()));
+      queries.add(MultiGauge.Row.of(tags, stats.queries()));
+    }));
+    poolerClients.register(clients, true);
+    poolerServers.register(servers, true);
+    poolerWait.register(waits, true);
+    poolerTransactions.register(transactions, true);
+    poolerQueries.register(queries, true);
   }
 
   /** One row per cluster with spec.backup. */

@@ -69,6 +69,42 @@ public final class PoolerSql {
     }
   }
 
+  /** One PgBouncer's pools and counters, summed over its databases (its admin database excepted). */
+  public record PoolerStats(long clientsActive, long clientsWaiting, long serversActive, long serversIdle,
+      double longestWaitSeconds, long transactions, long queries) {}
+
+  /** SHOW POOLS and SHOW STATS, summed: what the operator exports as pgcluster_pooler_* metrics. */
+  public static PoolerStats stats(PgBouncerConsole admin) throws SQLException {
+    long clientsActive = 0;
+    long clientsWaiting = 0;
+    long serversActive = 0;
+    long serversIdle = 0;
+    double longestWait = 0;
+    for (var pool : admin.execute("SHOW POOLS").rows()) {
+      if ("pgbouncer".equals(pool.get("database"))) {
+        continue;
+      }
+      clientsActive += number(pool.get("cl_active"));
+      clientsWaiting += number(pool.get("cl_waiting"));
+      serversActive += number(pool.get("sv_active"));
+      serversIdle += number(pool.get("sv_idle")) + number(pool.get("sv_used"));
+      longestWait = Math.max(longestWait, number(pool.get("maxwait")) + number(pool.get("maxwait_us")) / 1e6);
+    }
+    long transactions = 0;
+    long queries = 0;
+    for (var db : admin.execute("SHOW STATS").rows()) {
+      if (!"pgbouncer".equals(db.get("database"))) {
+        transactions += number(db.get("total_xact_count"));
+        queries += number(db.get("total_query_count"));
+      }
+    }
+    return new PoolerStats(clientsActive, clientsWaiting, serversActive, serversIdle, longestWait, transactions, queries);
+  }
+
+  private static long number(String value) {
+    return value == null || value.isEmpty() ? 0 : Long.parseLong(value.strip());
+  }
+
   /** PAUSE: waits until every server connection is released, then holds new queries until RESUME. */
   public static void pause(PgBouncerConsole admin) throws SQLException {
     admin.execute("PAUSE");

@@ -113,7 +113,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     this.credentials = new Credentials(client);
     this.sweep = new GrantSweep(client, grants, config.watchNamespaces());
     this.observer = new ClusterObserver(client, connector, credentials);
-    this.pooler = new PoolerManager(client, applier, connector, credentials, events, clock);
+    this.pooler = new PoolerManager(client, applier, connector, credentials, events, metrics, clock);
     this.actuator = new Actuator(client, connector, credentials, lease, events, metrics, pooler);
   }
 

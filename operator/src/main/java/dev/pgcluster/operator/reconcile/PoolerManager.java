@@ -58,8 +58,17 @@ public final class PoolerManager implements PoolerHold {
   /** Clusters (uid and pooler password) whose role and lookup function this process has set up. */
   private final Set<String> authReady = ConcurrentHashMap.newKeySet();
 
+  /** How often the pooler pods' statistics are read for the metrics. */
+  static final Duration STATS_PERIOD = Duration.ofSeconds(10);
+  private final dev.pgcluster.operator.metrics.PgClusterMetrics metrics;
+  /** When each cluster's pooler statistics were last read. */
+  private final Map<String, Instant> statsReadAt = new ConcurrentHashMap<>();
+  private final Map<String, Map<String, PoolerSql.PoolerStats>> lastStats = new ConcurrentHashMap<>();
+
   public PoolerManager(KubernetesClient client, ResourceApplier applier, PostgresConnector connector,
-      Credentials credentials, EventRecorder events, Clock clock) {
+      Credentials credentials, EventRecorder events, dev.pgcluster.operator.metrics.PgClusterMetrics metrics,
+      Clock clock) {
+    this.metrics = metrics;
     this.client = client;
     this.applier = applier;
     this.connector = connector;
@@ -116,14 +125,48 @@ public final class PoolerManager implements PoolerHold {
    */
   public boolean afterActing(PgCluster cluster, ClusterState state, boolean moved) {
     if (!PoolerSpec.enabled(cluster.getSpec())) {
+      lastStats.remove(key(cluster));
+      if (statsReadAt.remove(key(cluster)) != null) {
+        metrics.poolers(cluster, Map.of());
+      }
       return false;
     }
     if (moved) {
       return true;
     }
+    readStats(cluster);
     state.healthyPrimary().filter(p -> p.name().equals(state.primary().holder()))
         .ifPresent(primary -> ensureAuth(cluster, primary));
     return releaseWhenRouted(cluster, state);
+  }
+
+  /** At most every STATS_PERIOD: SHOW POOLS and SHOW STATS of each pooler pod, for the metrics. */
+  void readStats(PgCluster cluster) {
+    Instant last = statsReadAt.get(key(cluster));
+    Instant now = clock.instant();
+    if (last != null && Duration.between(last, now).compareTo(STATS_PERIOD) < 0) {
+      return;
+    }
+    statsReadAt.put(key(cluster), now);
+    Map<String, PoolerSql.PoolerStats> byPod = new java.util.TreeMap<>();
+    for (Pod pod : poolerPods(cluster)) {
+      try (PgBouncerConsole admin = admin(cluster, pod)) {
+        byPod.put(pod.getMetadata().getName(), PoolerSql.stats(admin));
+      } catch (SQLException | RuntimeException e) {
+        // Its last figures stay: a series must not come and go with one missed read.
+        PoolerSql.PoolerStats before = lastStats.getOrDefault(key(cluster), Map.of()).get(pod.getMetadata().getName());
+        if (before != null) {
+          byPod.put(pod.getMetadata().getName(), before);
+        }
+        LOG.debug("no statistics from pooler {}: {}", pod.getMetadata().getName(), e.getMessage());
+      }
+    }
+    lastStats.put(key(cluster), byPod);
+    metrics.poolers(cluster, byPod);
+  }
+
+  private static String key(PgCluster cluster) {
+    return cluster.getMetadata().getNamespace() + "/" + cluster.getMetadata().getName();
   }
 
   void ensureAuth(PgCluster cluster, InstanceState primary) {

@@ -93,6 +93,15 @@ class PgBouncerConsoleTest {
   }
 
   @Test
+  void statisticsSumThePoolsButNotTheAdminDatabase() throws Exception {
+    try (PgBouncerConsole c = console(PASSWORD)) {
+      PoolerSql.PoolerStats stats = PoolerSql.stats(c);
+      // This very session is a client of the admin database: not counted.
+      assertEquals(new PoolerSql.PoolerStats(0, 0, 0, 0, 0, 0, 0), stats);
+    }
+  }
+
+  @Test
   void aWrongPasswordIsRefused() {
     SQLException e = assertThrows(SQLException.class, () -> console("not-it"));
     assertTrue(e.getMessage().contains("authentication failed"), e.getMessage());
