@@ -66,6 +66,12 @@ public final class CrdCases {
         Arguments.of("database renamed", BASE + "bootstrap:\n  database: other\n", BASE + "bootstrap:\n  database: app\n",
             "bootstrap.database is immutable"),
         Arguments.of("image with a space", BASE + "image: \"postgres 16\"\n", null, "does not match"),
+        Arguments.of("pooler pool mode unknown", BASE + "pooler:\n  poolMode: connection\n", null,
+            "spec.pooler.poolMode: does not have a value in the enumeration"),
+        Arguments.of("pooler pool size 0", BASE + "pooler:\n  defaultPoolSize: 0\n", null,
+            "spec.pooler.defaultPoolSize: must have a minimum value of 1"),
+        Arguments.of("pooler with 21 pods", BASE + "pooler:\n  instances: 21\n", null,
+            "spec.pooler.instances: must have a maximum value of 20"),
         Arguments.of("TLS required but not enabled", BASE + "tls:\n  required: true\n", null,
             "tls.required needs tls.enabled"),
         Arguments.of("TLS turned on on a running cluster", BASE + "tls:\n  enabled: true\n", BASE,
@@ -104,6 +110,8 @@ public final class CrdCases {
         Arguments.of("TLS required, the operator's CA", BASE + "tls:\n  enabled: true\n  required: true\n", null),
         Arguments.of("TLS turned off", BASE, BASE + "tls:\n  enabled: true\n"),
         Arguments.of("TLS from cert-manager", BASE + "tls:\n  enabled: true\n  serverSecret: pg-tls\n", null),
+        Arguments.of("pooler with its defaults", BASE + "pooler: {}\n", null),
+        Arguments.of("pooler in transaction mode", BASE + "pooler:\n  poolMode: transaction\n  instances: 3\n", null),
         Arguments.of("scale and tune", "instances: 5\nstorage:\n  size: 10Gi\npostgresql:\n  parameters:\n"
             + "    max_connections: \"200\"\n", BASE));
   }
