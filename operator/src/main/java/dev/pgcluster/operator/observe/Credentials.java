@@ -5,10 +5,8 @@ import dev.pgcluster.operator.naming.PgClusterNames;
 import dev.pgcluster.operator.render.SecretRenderer;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.util.Base64;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -64,13 +62,6 @@ public final class Credentials {
   }
 
   static Optional<String> password(Secret secret) {
-    if (secret.getData() != null && secret.getData().get(SecretRenderer.PASSWORD) != null) {
-      return Optional.of(new String(Base64.getDecoder().decode(secret.getData().get(SecretRenderer.PASSWORD)),
-          StandardCharsets.UTF_8));
-    }
-    if (secret.getStringData() != null) {
-      return Optional.ofNullable(secret.getStringData().get(SecretRenderer.PASSWORD));
-    }
-    return Optional.empty();
+    return SecretValues.value(secret, SecretRenderer.PASSWORD);
   }
 }

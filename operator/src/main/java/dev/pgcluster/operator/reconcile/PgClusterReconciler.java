@@ -302,8 +302,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
   }
 
   private static boolean has(Secret secret, String key) {
-    return (secret.getData() != null && secret.getData().containsKey(key))
-        || (secret.getStringData() != null && secret.getStringData().containsKey(key));
+    return dev.pgcluster.operator.observe.SecretValues.has(secret, key);
   }
 
   /** How soon a reconcile looks again while the pooler holds its clients. */

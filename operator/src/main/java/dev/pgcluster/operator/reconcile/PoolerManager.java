@@ -10,6 +10,7 @@ import dev.pgcluster.operator.postgres.PgBouncerConsole;
 import dev.pgcluster.operator.postgres.PoolerSql;
 import dev.pgcluster.operator.postgres.PostgresConnector;
 import dev.pgcluster.operator.render.PoolerRenderer;
+import dev.pgcluster.operator.render.SecretRenderer;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Secret;
@@ -18,14 +19,12 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
-import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -207,13 +206,7 @@ public final class PoolerManager implements PoolerHold {
   private String poolerPassword(PgCluster cluster) {
     Secret secret = client.secrets().inNamespace(cluster.getMetadata().getNamespace())
         .withName(PgClusterNames.of(cluster).pooler()).get();
-    if (secret == null) {
-      return null;
-    }
-    if (secret.getData() != null && secret.getData().get("password") != null) {
-      return new String(Base64.getDecoder().decode(secret.getData().get("password")), StandardCharsets.UTF_8);
-    }
-    return secret.getStringData() == null ? null : secret.getStringData().get("password");
+    return dev.pgcluster.operator.observe.SecretValues.value(secret, SecretRenderer.PASSWORD).orElse(null);
   }
 
   @Override

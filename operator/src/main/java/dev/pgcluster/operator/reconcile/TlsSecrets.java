@@ -137,10 +137,7 @@ final class TlsSecrets {
   }
 
   static String value(Secret secret, String key) {
-    if (secret.getData() != null && secret.getData().get(key) != null) {
-      return new String(Base64.getDecoder().decode(secret.getData().get(key)), StandardCharsets.UTF_8);
-    }
-    return secret.getStringData() == null ? null : secret.getStringData().get(key);
+    return dev.pgcluster.operator.observe.SecretValues.value(secret, key).orElse(null);
   }
 
   private static String encode(String value) {
