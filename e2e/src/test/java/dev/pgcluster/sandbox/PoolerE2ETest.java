@@ -211,6 +211,13 @@ class PoolerE2ETest {
     }
     assertTrue(metrics.lines().anyMatch(l -> l.startsWith("pgcluster_pooler_servers{") && l.contains("state=\"idle\"")),
         metrics);
+    assertFalse(metrics.lines().anyMatch(l -> l.startsWith("pgcluster_") && l.endsWith("NaN")), metrics);
+    // The leader's liveness also judges its informers: all of them watch.
+    var health = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+        java.net.URI.create("http://" + sandbox.podIp(Sandbox.OPERATOR_NAMESPACE, sandbox.operatorLeader().orElseThrow())
+            + ":8080/healthz")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, health.statusCode(), health.body());
+    assertEquals("ok\n", health.body());
   }
 
   private String metrics() throws Exception {

@@ -67,6 +67,8 @@ public final class PgClusterOperator implements AutoCloseable {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     PgClusterMetrics metrics = new PgClusterMetrics(registry);
     AtomicBoolean closing = new AtomicBoolean();
+    // Whether this replica reconciles: without leader election, from the start.
+    AtomicBoolean leading = new AtomicBoolean(!config.leaderElection());
     Operator operator = new Operator(o -> {
       o.withKubernetesClient(client)
           .withMetrics(MicrometerMetrics.newMicrometerMetricsBuilder(registry).build())
@@ -87,8 +89,12 @@ public final class PgClusterOperator implements AutoCloseable {
             // only on a lease lost while running.
             .withExitOnStopLeading(false)
             .withLeaderCallbacks(new LeaderCallbacks(
-                () -> LOG.info("{} leads: reconciling", config.identity()),
                 () -> {
+                  leading.set(true);
+                  LOG.info("{} leads: reconciling", config.identity());
+                },
+                () -> {
+                  leading.set(false);
                   if (exitOnLeaseLoss && !closing.get()) {
                     LOG.error("{} lost the operator Lease (not renewed within {} ms): exiting, to restart as"
                         + " a follower", config.identity(), config.leaderLease().renewDeadline().toMillis());
@@ -112,15 +118,25 @@ public final class PgClusterOperator implements AutoCloseable {
           }
         });
     AtomicBoolean started = new AtomicBoolean();
+    dev.pgcluster.operator.http.Liveness liveness = new dev.pgcluster.operator.http.Liveness(
+        () -> started.get() && leading.get(), () -> unhealthyEventSources(operator), Clock.systemUTC());
     PgClusterOperator running = new PgClusterOperator(operator, reconciler,
-        new HttpEndpoints(config.httpAddress(), config.httpPort(), registry, started::get), started, closing, client,
-        config);
+        new HttpEndpoints(config.httpAddress(), config.httpPort(), registry, started::get, liveness), started, closing,
+        client, config);
     operator.start();
     running.started.set(true);
     LOG.info("pgcluster-operator started as {} (leader election {}, namespaces {}), http port {}",
         config.identity(), config.leaderElection() ? "on" : "off",
         config.watchNamespaces().isEmpty() ? "all" : config.watchNamespaces(), running.http.port());
     return running;
+  }
+
+  /** "controller/event source" for each event source JOSDK reports as not healthy. */
+  private static java.util.List<String> unhealthyEventSources(Operator operator) {
+    java.util.List<String> out = new java.util.ArrayList<>();
+    operator.getRuntimeInfo().unhealthyEventSources().forEach((controller, sources) ->
+        sources.forEach((source, health) -> out.add(controller + "/" + source)));
+    return out;
   }
 
   public int httpPort() {

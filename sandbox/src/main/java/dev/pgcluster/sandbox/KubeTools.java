@@ -33,6 +33,13 @@ public final class KubeTools {
     }
   }
 
+  /** Runs the pinned helm without a cluster (lint, template); returns its exit code and combined output. */
+  public static Result helm(String... args) {
+    List<String> command = new ArrayList<>(List.of(tool("HELM")));
+    command.addAll(List.of(args));
+    return run(command, 120);
+  }
+
   /** Runs kubectl with the sandbox's kubeconfig; returns its exit code and combined output. */
   public Result kubectl(String... args) {
     return kubectlWithInput(null, args);

@@ -10,17 +10,20 @@ import java.nio.charset.StandardCharsets;
 import java.util.function.BooleanSupplier;
 
 /**
- * /healthz (the process is alive), /readyz (the operator has started; a standby replica waiting for
+ * /healthz (alive: see {@link Liveness}), /readyz (the operator has started; a standby replica waiting for
  * the leader Lease is ready too, so rollouts are not blocked), /metrics (Prometheus text format).
  */
 public final class HttpEndpoints implements AutoCloseable {
   private final HttpServer server;
 
   /** Listens on {@code address}:{@code port}; an empty address means every interface. */
-  public HttpEndpoints(String address, int port, PrometheusMeterRegistry registry, BooleanSupplier started)
-      throws IOException {
+  public HttpEndpoints(String address, int port, PrometheusMeterRegistry registry, BooleanSupplier started,
+      Liveness liveness) throws IOException {
     server = HttpServer.create(address.isEmpty() ? new InetSocketAddress(port) : new InetSocketAddress(address, port), 0);
-    server.createContext("/healthz", ex -> respond(ex, 200, "ok\n", "text/plain"));
+    server.createContext("/healthz", ex -> {
+      Liveness.Verdict verdict = liveness.check();
+      respond(ex, verdict.alive() ? 200 : 503, verdict.reason() + "\n", "text/plain");
+    });
     server.createContext("/readyz", ex -> {
       boolean ok = started.getAsBoolean();
       respond(ex, ok ? 200 : 503, ok ? "ready\n" : "starting\n", "text/plain");

@@ -16,6 +16,7 @@ import java.util.function.ToDoubleFunction;
 /**
  * Domain metrics, prefixed pgcluster_ and tagged with namespace/cluster/instance only. Each gauge
  * shows the latest status of every cluster; a deleted cluster's rows disappear with {@link #forget}.
+ * A value that is not known (a primary's lag) has no row: no NaN is ever exported.
  */
 public final class PgClusterMetrics {
   private final Map<String, PgClusterStatus> latest = new ConcurrentHashMap<>();
@@ -89,7 +90,13 @@ public final class PgClusterMetrics {
 
   public void record(PgCluster cluster, PgClusterStatus status) {
     String key = cluster.getMetadata().getNamespace() + "/" + cluster.getMetadata().getName();
-    latest.put(key, status);
+    if (latest.put(key, status) == null) {
+      // Counters exist at 0 from a cluster's first status, not from its first failover: a rate() or an
+      // alert on increase() sees the first one.
+      registry.counter("pgcluster.failovers", clusterTags(cluster));
+      registry.counter("pgcluster.rewind.discarded.bytes", clusterTags(cluster));
+      registry.counter("pgcluster.rewind.discarded.transactions", clusterTags(cluster));
+    }
     namespaces.put(key, cluster.getMetadata().getNamespace());
     refresh();
   }
@@ -162,8 +169,9 @@ public final class PgClusterMetrics {
   private List<MultiGauge.Row<?>> backupRows(ToDoubleFunction<dev.pgcluster.operator.api.v1alpha1.BackupStatus> value) {
     List<MultiGauge.Row<?>> rows = new ArrayList<>();
     latest.forEach((key, status) -> {
-      if (status.backup != null) {
-        rows.add(MultiGauge.Row.of(clusterTags(key), value.applyAsDouble(status.backup)));
+      double v = status.backup == null ? Double.NaN : value.applyAsDouble(status.backup);
+      if (!Double.isNaN(v)) {  // unknown: no row rather than a NaN one
+        rows.add(MultiGauge.Row.of(clusterTags(key), v));
       }
     });
     return rows;
@@ -175,7 +183,9 @@ public final class PgClusterMetrics {
       Tags clusterTags = clusterTags(key);
       for (InstanceStatus instance : status.instances) {
         double v = value.applyAsDouble(instance);
-        rows.add(MultiGauge.Row.of(clusterTags.and("instance", instance.name), v));
+        if (!Double.isNaN(v)) {  // no lag for a primary, none known yet for a standby: no row, not NaN
+          rows.add(MultiGauge.Row.of(clusterTags.and("instance", instance.name), v));
+        }
       }
     });
     return rows;

@@ -1,0 +1,120 @@
+package dev.pgcluster.sandbox;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+
+import dev.pgcluster.sandbox.controlplane.ControlPlaneBuild;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The Helm chart by the book, with the pinned helm: lint --strict passes for every combination of values
+ * a user may set, the rendered objects follow the values, and bad values fail before anything is
+ * installed, naming the field (values.schema.json).
+ */
+class HelmChartE2ETest {
+  static final String CHART = ControlPlaneBuild.repositoryRoot().resolve("helm/pgcluster-operator").toString();
+
+  static Stream<Arguments> combinations() {
+    return Stream.of(
+        Arguments.of("defaults", List.of()),
+        Arguments.of("one replica, no PDB, no metrics Service", List.of("replicaCount=1", "podDisruptionBudget.enabled=false",
+            "metrics.service.enabled=false")),
+        Arguments.of("ServiceMonitor, overrides, extras", List.of("metrics.serviceMonitor.enabled=true",
+            "metrics.serviceMonitor.labels.release=prom", "fullnameOverride=pgo", "nameOverride=pgop",
+            "commonLabels.team=db", "podLabels.tier=control", "extraEnv[0].name=JAVA_OPTS", "extraEnv[0].value=-Xss1m",
+            "priorityClassName=system-cluster-critical", "operator.watchNamespaces={db,shop}")),
+        Arguments.of("no RBAC, existing service account", List.of("rbac.create=false", "serviceAccount.create=false",
+            "serviceAccount.name=mine")),
+        Arguments.of("text logs, podIP address", List.of("operator.logFormat=text", "operator.httpAddress=podIP")));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("combinations")
+  void lintsStrictAndRenders(String name, List<String> values) {
+    KubeTools.Result lint = KubeTools.helm(args("lint", "--strict", CHART, values));
+    assertEquals(0, lint.exit(), lint.output());
+    KubeTools.Result template = KubeTools.helm(args("template", "rel", CHART, values));
+    assertEquals(0, template.exit(), template.output());
+    assertFalse(objects(template.output()).isEmpty());
+  }
+
+  @Test
+  void theRenderedObjectsFollowTheValues() {
+    List<String> values = List.of("metrics.serviceMonitor.enabled=true", "fullnameOverride=pgo", "commonLabels.team=db",
+        "podLabels.tier=control", "extraEnv[0].name=JAVA_OPTS", "extraEnv[0].value=-Xss1m");
+    List<HasMetadata> objects = objects(KubeTools.helm(args("template", "rel", CHART, values)).output());
+    for (HasMetadata o : objects) {
+      assertTrue(o.getMetadata().getName().startsWith("pgo"), o.getKind() + " " + o.getMetadata().getName());
+      assertEquals("db", o.getMetadata().getLabels().get("team"), o.getKind() + " carries commonLabels");
+    }
+    Deployment deployment = (Deployment) objects.stream().filter(o -> o instanceof Deployment).findFirst().orElseThrow();
+    assertEquals("control", deployment.getSpec().getTemplate().getMetadata().getLabels().get("tier"));
+    assertTrue(deployment.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv().stream()
+        .anyMatch(e -> e.getName().equals("JAVA_OPTS") && e.getValue().equals("-Xss1m")));
+    // The ServiceMonitor selects the metrics Service, and nothing else of the chart's.
+    GenericKubernetesResource monitor = (GenericKubernetesResource) objects.stream()
+        .filter(o -> o.getKind().equals("ServiceMonitor")).findFirst().orElseThrow();
+    @SuppressWarnings("unchecked")
+    Map<String, String> selector = (Map<String, String>) ((Map<String, Object>) ((Map<String, Object>) monitor
+        .getAdditionalProperties().get("spec")).get("selector")).get("matchLabels");
+    List<HasMetadata> selected = objects.stream().filter(o -> o.getKind().equals("Service")
+        && o.getMetadata().getLabels().entrySet().containsAll(selector.entrySet())).toList();
+    assertEquals(List.of("pgo-metrics"), selected.stream().map(o -> o.getMetadata().getName()).toList());
+    // Two replicas by default: a PodDisruptionBudget keeps one through a drain.
+    assertTrue(objects.stream().anyMatch(o -> o.getKind().equals("PodDisruptionBudget")));
+    assertTrue(objects(KubeTools.helm(args("template", "rel", CHART, List.of("replicaCount=1"))).output()).stream()
+        .noneMatch(o -> o.getKind().equals("PodDisruptionBudget")), "no PDB for a single replica");
+  }
+
+  static Stream<Arguments> badValues() {
+    return Stream.of(
+        Arguments.of(List.of("replicaCount=two"), "/replicaCount': got string, want integer"),
+        Arguments.of(List.of("replicaCuont=2"), "additional properties 'replicaCuont' not allowed"),
+        Arguments.of(List.of("operator.logLevel=LOUD"), "/operator/logLevel"),
+        Arguments.of(List.of("operator.httpPort=70000"), "/operator/httpPort"),
+        Arguments.of(List.of("metrics.serviceMonitor.interval=often"), "/metrics/serviceMonitor/interval"),
+        Arguments.of(List.of("metrics.serviceMonitor.enabled=true", "metrics.service.enabled=false"),
+            "metrics.serviceMonitor.enabled needs metrics.service.enabled"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("badValues")
+  void badValuesFailNamingTheField(List<String> values, String expected) {
+    KubeTools.Result template = KubeTools.helm(args("template", "rel", CHART, values));
+    assertNotEquals(0, template.exit(), template.output());
+    assertTrue(template.output().contains(expected), template.output());
+  }
+
+  private static String[] args(String command, String first, String second, List<String> values) {
+    List<String> out = new ArrayList<>(List.of(command, first));
+    if (second != null) {
+      out.add(second);
+    }
+    values.forEach(v -> out.addAll(List.of("--set", v)));
+    return out.toArray(String[]::new);
+  }
+
+  private static List<HasMetadata> objects(String yaml) {
+    List<HasMetadata> out = new ArrayList<>();
+    for (String document : yaml.split("(?m)^---\\s*$")) {
+      if (document.lines().anyMatch(l -> l.startsWith("kind:"))) {
+        out.add(Serialization.unmarshal(document, HasMetadata.class));
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,81 @@
+package dev.pgcluster.operator.metrics;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pgcluster.operator.api.v1alpha1.InstanceRole;
+import dev.pgcluster.operator.api.v1alpha1.InstanceStatus;
+import dev.pgcluster.operator.api.v1alpha1.PgCluster;
+import dev.pgcluster.operator.api.v1alpha1.PgClusterStatus;
+import dev.pgcluster.operator.postgres.PoolerSql;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.junit.jupiter.api.Test;
+
+/** What a Prometheus scrape of the operator sees: counters from the start, no NaN, steady series. */
+class PgClusterMetricsTest {
+  final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  final PgClusterMetrics metrics = new PgClusterMetrics(registry);
+
+  static PgCluster cluster() {
+    PgCluster cluster = new PgCluster();
+    cluster.setMetadata(new ObjectMetaBuilder().withName("pg").withNamespace("db").build());
+    return cluster;
+  }
+
+  static PgClusterStatus status() {
+    PgClusterStatus status = new PgClusterStatus();
+    status.readyInstances = 2;
+    status.primaryEpoch = 0;
+    InstanceStatus primary = new InstanceStatus();
+    primary.name = "pg-0";
+    primary.role = InstanceRole.PRIMARY;
+    primary.ready = true;
+    InstanceStatus standby = new InstanceStatus();
+    standby.name = "pg-1";
+    standby.role = InstanceRole.REPLICA;
+    standby.ready = true;
+    standby.lagBytes = 0L;
+    standby.lagSeconds = 0.0;
+    status.instances = List.of(primary, standby);
+    return status;
+  }
+
+  @Test
+  void theFailoverCounterIsThereAtZeroBeforeTheFirstFailover() {
+    metrics.record(cluster(), status());
+    String scrape = registry.scrape();
+    assertTrue(scrape.contains("pgcluster_failovers_total{cluster=\"pg\",namespace=\"db\"} 0.0"), scrape);
+    metrics.failoverStarted(cluster());
+    assertTrue(registry.scrape().contains("pgcluster_failovers_total{cluster=\"pg\",namespace=\"db\"} 1.0"));
+  }
+
+  @Test
+  void noRowIsNaNAndTheSeriesStayFromScrapeToScrape() {
+    metrics.record(cluster(), status());
+    metrics.poolers(cluster(), Map.of("pg-pooler-a", new PoolerSql.PoolerStats(3, 0, 2, 1, 0.0, 10, 12)));
+    String first = registry.scrape();
+    assertFalse(first.lines().anyMatch(l -> !l.startsWith("#") && l.endsWith("NaN")), first);
+    assertFalse(first.contains("pgcluster_instance_lag_bytes{cluster=\"pg\",instance=\"pg-0\""),
+        "a primary has no lag row: " + first);
+    assertTrue(first.contains("pgcluster_instance_lag_bytes{cluster=\"pg\",instance=\"pg-1\",namespace=\"db\"} 0.0"), first);
+    assertTrue(first.contains("pgcluster_pooler_clients{cluster=\"pg\",namespace=\"db\",pod=\"pg-pooler-a\","
+        + "state=\"active\"} 3.0"), first);
+    for (int i = 0; i < 3; i++) {
+      metrics.record(cluster(), status());
+      assertEquals(series(first), series(registry.scrape()), "series came or went between scrapes");
+    }
+  }
+
+  private static Set<String> series(String scrape) {
+    Set<String> out = new TreeSet<>();
+    scrape.lines().filter(l -> l.startsWith("pgcluster_")).forEach(l -> out.add(l.substring(0, l.lastIndexOf(' '))));
+    return out;
+  }
+}
