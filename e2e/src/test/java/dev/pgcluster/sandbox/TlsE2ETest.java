@@ -88,6 +88,12 @@ class TlsE2ETest {
     try (Connection c = connect(ip, "require")) {
       assertEquals("true", one(c, "SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()"));
     }
+    var status = Await.until(Duration.ofSeconds(30), "the certificates' expiry in the status",
+        () -> tls.get().getStatus().tls, t -> t != null && t.serverCertificateNotAfter != null);
+    assertEquals("tls-server", status.serverSecret);
+    java.time.Instant expires = java.time.Instant.parse(status.serverCertificateNotAfter);
+    assertTrue(expires.isAfter(java.time.Instant.now().plus(Duration.ofDays(300))), status.serverCertificateNotAfter);
+    assertTrue(java.time.Instant.parse(status.caNotAfter).isAfter(expires), status.caNotAfter);
   }
 
   @Test

@@ -571,6 +571,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     PgClusterStatus status = StatusAssembler.observed(cluster, state, now());
     status.backup = StatusAssembler.backup(cluster, state.archive(), backupsOf(cluster),
         previous == null ? null : previous.backup);
+    status.tls = tlsSecrets.status(cluster);
     Duration untilNextBackup = scheduleBackups(cluster, status);
     reportRecoveryFailure(cluster, previous, status);
     metrics.record(cluster, status);

@@ -64,6 +64,30 @@ final class TlsSecrets {
     return Optional.ofNullable(caCert);
   }
 
+  /** Which certificate the instances serve and when it and the CA expire; null when TLS is off. */
+  dev.pgcluster.operator.api.v1alpha1.TlsStatus status(PgCluster cluster) {
+    if (!enabled(cluster)) {
+      return null;
+    }
+    PgClusterNames names = PgClusterNames.of(cluster);
+    String name = cluster.getSpec().tls.serverSecret != null ? cluster.getSpec().tls.serverSecret : names.serverSecret();
+    Secret server = client.secrets().inNamespace(cluster.getMetadata().getNamespace()).withName(name).get();
+    var status = new dev.pgcluster.operator.api.v1alpha1.TlsStatus();
+    status.serverSecret = name;
+    status.serverCertificateNotAfter = notAfter(server, "tls.crt");
+    status.caNotAfter = notAfter(server, CA_CERT);
+    return status;
+  }
+
+  private static String notAfter(Secret secret, String key) {
+    String pem = secret == null ? null : value(secret, key);
+    try {
+      return pem == null ? null : Certificates.notAfter(pem).toString();
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+  }
+
   private Certificates.Issued authority(PgCluster cluster, PgClusterNames names, Instant now) {
     String ns = cluster.getMetadata().getNamespace();
     Secret live = client.secrets().inNamespace(ns).withName(names.caSecret()).get();

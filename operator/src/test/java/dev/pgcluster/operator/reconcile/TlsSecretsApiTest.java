@@ -42,6 +42,11 @@ class TlsSecretsApiTest {
     assertEquals(ca, TlsSecrets.value(server, "ca.crt"));
     assertEquals("kubernetes.io/tls", server.getType());
     assertEquals(ServerCertificate.dnsNames(cluster), Certificates.dnsNames(certificate));
+    var status = tls.status(cluster);
+    assertEquals("pg-server", status.serverSecret);
+    assertEquals(Certificates.notAfter(certificate).toString(), status.serverCertificateNotAfter);
+    assertEquals(Certificates.notAfter(ca).toString(), status.caNotAfter);
+    assertTrue(Certificates.notAfter(ca).isAfter(Certificates.notAfter(certificate)), "the CA outlives the certificate");
 
     Secret app = client.secrets().inNamespace("db").withName("pg-app").get();
     assertEquals(ca, TlsSecrets.value(app, "ca.crt"));
@@ -60,6 +65,8 @@ class TlsSecretsApiTest {
     assertEquals(ca, tls.apply(cluster, due).orElseThrow());
     String renewed = TlsSecrets.value(client.secrets().inNamespace("db").withName("pg-server").get(), "tls.crt");
     assertNotEquals(certificate, renewed);
+    assertEquals(Certificates.notAfter(renewed).toString(), tls.status(cluster).serverCertificateNotAfter,
+        "the status follows the renewal");
     assertTrue(Certificates.signedBy(renewed, ca));
     assertTrue(Certificates.notAfter(renewed).isAfter(Certificates.notAfter(certificate)));
     assertTrue(client.v1().events().inNamespace("db").list().getItems().stream()

@@ -31,4 +31,6 @@ public class PgClusterStatus {
   public List<String> creatingInstances;
   /** Archiving and backups (spec.backup). */
   public BackupStatus backup;
+  /** The certificates served (spec.tls.enabled). */
+  public TlsStatus tls;
 }
