@@ -144,16 +144,23 @@ final class TlsSecrets {
     if (app == null || value(app, "uri") == null) {
       return;
     }
-    String uri = value(app, "uri");
-    String verifying = uri.contains("?") ? uri : uri + "?sslmode=verify-full";
-    if (caCert.equals(value(app, CA_CERT)) && verifying.equals(uri) && "verify-full".equals(value(app, "sslmode"))) {
+    // Every connection string verifies the server (the JDBC ones read the CA from the same default place
+    // as libpq, ~/.postgresql/root.crt, or sslrootcert).
+    Map<String, String> verifying = new LinkedHashMap<>();
+    for (String key : List.of("uri", "fqdn-uri", "jdbc-uri", "fqdn-jdbc-uri")) {
+      String current = value(app, key);
+      if (current != null && !current.contains("sslmode=")) {
+        verifying.put(key, current + (current.contains("?") ? "&" : "?") + "sslmode=verify-full");
+      }
+    }
+    if (caCert.equals(value(app, CA_CERT)) && verifying.isEmpty() && "verify-full".equals(value(app, "sslmode"))) {
       return;
     }
     client.secrets().inNamespace(ns).withName(names.appSecret()).edit(s -> {
       Map<String, String> data = s.getData() == null ? new LinkedHashMap<>() : new LinkedHashMap<>(s.getData());
       data.put(CA_CERT, encode(caCert));
       data.put("sslmode", encode("verify-full"));
-      data.put("uri", encode(verifying));
+      verifying.forEach((k, v) -> data.put(k, encode(v)));
       s.setData(data);
       return s;
     });

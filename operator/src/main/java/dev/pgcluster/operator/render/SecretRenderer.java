@@ -30,7 +30,11 @@ public final class SecretRenderer {
         cluster, PgClusterNames.of(cluster).replicationSecret(), PgClusterNames.REPLICATION_USER, random);
   }
 
-  /** The application owner's credentials, with ready-made connection strings for the -rw Service. */
+  /**
+   * The application owner's credentials, with ready-made connection strings for the -rw Service: host,
+   * port, dbname, uri, jdbc-uri, pgpass, and fqdn-host, fqdn-uri, fqdn-jdbc-uri (the .svc name). The
+   * generated password's alphabet needs no escaping in any of them.
+   */
   public static Secret app(PgCluster cluster, SecureRandom random) {
     Secret secret = credentials(cluster, PgClusterNames.of(cluster).appSecret(), cluster.getSpec().bootstrap.owner, random);
     PgClusterNames names = PgClusterNames.of(cluster);
@@ -40,8 +44,20 @@ public final class SecretRenderer {
     secret.getStringData().put("host", host);
     secret.getStringData().put("port", Integer.toString(PgClusterNames.POSTGRES_PORT));
     secret.getStringData().put("dbname", db);
-    secret.getStringData().put("uri", "postgresql://" + cluster.getSpec().bootstrap.owner + ":" + password
-        + "@" + host + ":" + PgClusterNames.POSTGRES_PORT + "/" + db);
+    String owner = cluster.getSpec().bootstrap.owner;
+    int port = PgClusterNames.POSTGRES_PORT;
+    // Fully qualified: for clients in another namespace, or with no search domain for this one.
+    String fqdn = host + ".svc";
+    secret.getStringData().put("uri", "postgresql://" + owner + ":" + password + "@" + host + ":" + port + "/" + db);
+    secret.getStringData().put("jdbc-uri", "jdbc:postgresql://" + host + ":" + port + "/" + db + "?user=" + owner
+        + "&password=" + password);
+    secret.getStringData().put("fqdn-host", fqdn);
+    secret.getStringData().put("fqdn-uri", "postgresql://" + owner + ":" + password + "@" + fqdn + ":" + port + "/" + db);
+    secret.getStringData().put("fqdn-jdbc-uri", "jdbc:postgresql://" + fqdn + ":" + port + "/" + db + "?user=" + owner
+        + "&password=" + password);
+    // libpq's password file format, for PGPASSFILE.
+    secret.getStringData().put("pgpass", host + ":" + port + ":" + db + ":" + owner + ":" + password + "\n"
+        + fqdn + ":" + port + ":" + db + ":" + owner + ":" + password + "\n");
     return secret;
   }
 

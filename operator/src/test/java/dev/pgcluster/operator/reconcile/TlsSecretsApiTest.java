@@ -52,6 +52,9 @@ class TlsSecretsApiTest {
     assertEquals(ca, TlsSecrets.value(app, "ca.crt"));
     assertEquals("verify-full", TlsSecrets.value(app, "sslmode"));
     assertTrue(TlsSecrets.value(app, "uri").endsWith("/app?sslmode=verify-full"), TlsSecrets.value(app, "uri"));
+    assertTrue(TlsSecrets.value(app, "fqdn-uri").endsWith(".svc:5432/app?sslmode=verify-full"), TlsSecrets.value(app, "fqdn-uri"));
+    assertTrue(TlsSecrets.value(app, "jdbc-uri").endsWith("&sslmode=verify-full"), TlsSecrets.value(app, "jdbc-uri"));
+    assertTrue(TlsSecrets.value(app, "fqdn-jdbc-uri").endsWith("&sslmode=verify-full"));
     assertEquals(passwordBefore, TlsSecrets.value(app, "password"), "the password is never touched");
 
     // Again the next day: the same CA, the same certificate.

@@ -29,5 +29,13 @@ class SecretRendererTest {
     String uri = app.getStringData().get("uri");
     assertTrue(uri.startsWith("postgresql://app:"), uri);
     assertTrue(uri.endsWith("@pg-rw.db:5432/app"), uri);
+    String password = app.getStringData().get("password");
+    assertEquals("jdbc:postgresql://pg-rw.db:5432/app?user=app&password=" + password, app.getStringData().get("jdbc-uri"));
+    assertEquals("pg-rw.db.svc", app.getStringData().get("fqdn-host"));
+    assertEquals("postgresql://app:" + password + "@pg-rw.db.svc:5432/app", app.getStringData().get("fqdn-uri"));
+    assertEquals("jdbc:postgresql://pg-rw.db.svc:5432/app?user=app&password=" + password,
+        app.getStringData().get("fqdn-jdbc-uri"));
+    assertEquals("pg-rw.db:5432:app:app:" + password + "\npg-rw.db.svc:5432:app:app:" + password + "\n",
+        app.getStringData().get("pgpass"));
   }
 }
