@@ -11,8 +11,9 @@ import java.util.function.Supplier;
  * /healthz: the process is alive and, while it leads, its event sources (the informers that tell it
  * what changed) are healthy, or have not been unhealthy for longer than {@link #GRACE}. An informer that
  * stopped watching for good leaves a leader blind while it still holds the Lease; the kubelet's restart
- * hands the Lease to a replica that can see. A follower starts no informers, so only the leader is judged;
- * the grace covers an API server outage, after which the informers resume on their own.
+ * hands the Lease to a replica that can see. Only the leader is judged (a follower's informers run
+ * too, but it acts on nothing they say, and a restart would not make it see better); the grace covers
+ * an API server outage, after which the informers resume on their own.
  */
 public final class Liveness {
   /** How long the leader's event sources may be unhealthy before /healthz fails. */

@@ -53,9 +53,10 @@ public final class PgBouncerConsole implements AutoCloseable {
       PgBouncerConsole console = new PgBouncerConsole(socket);
       console.login(user, password);
       return console;
-    } catch (IOException | GeneralSecurityException e) {
+    } catch (IOException | GeneralSecurityException | RuntimeException e) {
+      // RuntimeException: a reply that does not parse (a number, a SCRAM field) closes the socket too.
       close(socket);
-      throw new SQLException("PgBouncer console at " + host + ":" + port + ": " + e.getMessage(), "08001", e);
+      throw new SQLException("PgBouncer console at " + host + ":" + port + ": " + e, "08001", e);
     } catch (SQLException e) {
       close(socket);
       throw e;
@@ -114,6 +115,7 @@ public final class PgBouncerConsole implements AutoCloseable {
     out.write(params);
     out.flush();
     Scram scram = null;
+    boolean serverVerified = false;
     while (true) {
       int type = in.readUnsignedByte();
       byte[] body = body();
@@ -121,6 +123,10 @@ public final class PgBouncerConsole implements AutoCloseable {
         throw error(body);
       }
       if (type == 'Z') {
+        if (!serverVerified) {
+          throw new SQLException("PgBouncer console let us in without proving it knows the password (no SCRAM)",
+              "28000");
+        }
         return;
       }
       if (type != 'R') {
@@ -129,7 +135,13 @@ public final class PgBouncerConsole implements AutoCloseable {
       int code = ((body[0] & 0xff) << 24) | ((body[1] & 0xff) << 16) | ((body[2] & 0xff) << 8) | (body[3] & 0xff);
       String data = new String(body, 4, body.length - 4, StandardCharsets.UTF_8);
       switch (code) {
-        case 0 -> { }  // authenticated; parameters and ReadyForQuery follow
+        case 0 -> {
+          // Authenticated; parameters and ReadyForQuery follow. Only after the server's own SCRAM proof.
+          if (scram == null || !scram.verified()) {
+            throw new SQLException("PgBouncer console sent AuthenticationOk before completing SCRAM", "28000");
+          }
+          serverVerified = true;
+        }
         case 10 -> {
           if (!data.contains("SCRAM-SHA-256")) {
             throw new SQLException("PgBouncer console offers no SCRAM-SHA-256 (" + data.replace('\0', ' ') + ")", "28000");
@@ -145,19 +157,20 @@ public final class PgBouncerConsole implements AutoCloseable {
           out.flush();
         }
         case 11 -> {
+          if (scram == null) {
+            throw new SQLException("PgBouncer console sent a SCRAM challenge before SCRAM began", "28000");
+          }
           byte[] reply = scram.clientFinal(data).getBytes(StandardCharsets.UTF_8);
           out.writeByte('p');
           out.writeInt(4 + reply.length);
           out.write(reply);
           out.flush();
         }
-        case 12 -> scram.verifyServer(data);
-        case 3 -> {
-          byte[] clear = (password + "\0").getBytes(StandardCharsets.UTF_8);
-          out.writeByte('p');
-          out.writeInt(4 + clear.length);
-          out.write(clear);
-          out.flush();
+        case 12 -> {
+          if (scram == null) {
+            throw new SQLException("PgBouncer console sent a SCRAM result before SCRAM began", "28000");
+          }
+          scram.verifyServer(data);
         }
         default -> throw new SQLException("PgBouncer console asks for authentication method " + code
             + ", which this client does not speak", "28000");
@@ -165,8 +178,14 @@ public final class PgBouncerConsole implements AutoCloseable {
     }
   }
 
+  /** Longer than any console reply (SHOW rows are short): a bigger length is a broken stream. */
+  private static final int LONGEST_MESSAGE = 16 << 20;
+
   private byte[] body() throws IOException {
     int length = in.readInt();
+    if (length < 4 || length > LONGEST_MESSAGE) {
+      throw new IOException("PgBouncer console: a message of " + length + " bytes");
+    }
     byte[] body = new byte[length - 4];
     in.readFully(body);
     return body;
@@ -238,6 +257,7 @@ public final class PgBouncerConsole implements AutoCloseable {
     private String clientFirstBare;
     private byte[] saltedPassword;
     private String authMessage;
+    private boolean verified;
 
     Scram(String password) {
       this(password, nonce());
@@ -276,10 +296,19 @@ public final class PgBouncerConsole implements AutoCloseable {
     }
 
     void verifyServer(String serverFinal) throws GeneralSecurityException, SQLException {
+      if (saltedPassword == null) {
+        throw new SQLException("PgBouncer console: a SCRAM result before its challenge", "28000");
+      }
       String expected = Base64.getEncoder().encodeToString(hmac(hmac(saltedPassword, "Server Key"), authMessage));
       if (!expected.equals(fields(serverFinal).get('v'))) {
         throw new SQLException("PgBouncer console: the server's SCRAM signature does not match", "28000");
       }
+      verified = true;
+    }
+
+    /** Whether the server proved it knows the password (its final SCRAM message was checked). */
+    boolean verified() {
+      return verified;
     }
 
     private static Map<Character, String> fields(String message) {

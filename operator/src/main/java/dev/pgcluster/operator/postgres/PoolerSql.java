@@ -18,14 +18,17 @@ public final class PoolerSql {
 
   private PoolerSql() {}
 
-  /** The pooler's role: may log in, owns nothing, is granted only the lookup function. */
+  /**
+   * The pooler's role: may log in, owns nothing, is granted only the lookup function. Its password is
+   * hashed (SCRAM) by the driver: the plaintext never reaches the server, so never its log either.
+   */
   public static void ensureRole(Connection superuser, String password) throws SQLException {
     try (Statement st = superuser.createStatement()) {
       st.execute("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = '" + ROLE + "')"
           + " THEN CREATE ROLE " + ROLE + " LOGIN; END IF; END $$");
-      st.execute("ALTER ROLE " + ROLE + " WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION"
-          + " PASSWORD " + literal(password));
+      st.execute("ALTER ROLE " + ROLE + " WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION");
     }
+    superuser.unwrap(org.postgresql.PGConnection.class).alterUserPassword(ROLE, password.toCharArray(), "scram-sha-256");
   }
 
   /** The databases clients may connect to, where the lookup function must exist. */

@@ -76,12 +76,13 @@ public final class Actuator {
             ? "; replication was not synchronous with durability required, so recent commits may be lost" : "");
         events.warning(cluster, EventReasons.FAILOVER_STARTED, "epoch " + record.epoch() + ": " + transfer.reason());
         primaryMoved.accept(record);
-        pooler.disconnect(cluster, "failover to " + transfer.to() + " (epoch " + record.epoch() + ")");
         label(ns, transfer.from(), InstanceRole.REPLICA.label());
         if (transfer.fromUid() != null) {
           fence(cluster, new Action.Fence(transfer.from(), transfer.fromUid(), "failed primary " + transfer.from()
               + " is fenced before " + transfer.to() + " is promoted"));
         }
+        // After the fence, so that a pooler that does not answer never delays it.
+        pooler.disconnect(cluster, "failover to " + transfer.to() + " (epoch " + record.epoch() + ")");
       } else if (action instanceof Action.Switchover switchover) {
         record = switchover(cluster, state, switchover, record, primaryMoved);
       } else if (action instanceof Action.RestartStandby restart) {

@@ -61,6 +61,8 @@ public final class EventReasons {
   public static final String POOLER_UPDATED = "PoolerUpdated";
   /** spec.pooler was taken out: the pooler's objects were deleted. */
   public static final String POOLER_REMOVED = "PoolerRemoved";
+  /** The pooler's objects could not be applied (the message says why); the instances are not affected. */
+  public static final String POOLER_FAILED = "PoolerFailed";
   /** The pooler's clients, held while the primary moved, were let through. */
   public static final String POOLER_RESUMED = "PoolerResumed";
 }

@@ -147,14 +147,21 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     applyInstanceRbac(cluster);
     applyStatefulSet(cluster);
     applyPodDisruptionBudget(cluster);
-    pooler.apply(cluster);
     ClusterState state = observe(cluster, primary, primaryReadAt);
-    boolean moved = act(cluster, state);
-    if (moved) {
-      // The primary changed: pods starting from now must see the new holder at once.
-      applyConfigMaps(cluster, ensurePrimaryLease(cluster));
+    boolean moved = false;
+    boolean poolerHeld;
+    try {
+      moved = act(cluster, state);
+      if (moved) {
+        // The primary changed: pods starting from now must see the new holder at once.
+        applyConfigMaps(cluster, ensurePrimaryLease(cluster));
+      }
+    } finally {
+      // Even when acting failed: a hold past its limit is released, whatever else went wrong.
+      poolerHeld = pooler.afterActing(cluster, state, moved);
     }
-    boolean poolerHeld = pooler.afterActing(cluster, state, moved);
+    // After acting: a pooler that cannot be applied (its resources refused, say) never delays a failover.
+    pooler.apply(cluster);
     UpdateControl<PgCluster> control = reportStatus(cluster, state);
     if (poolerHeld && control.getScheduleDelay().map(d -> d > POOLER_HELD_RECHECK.toMillis()).orElse(true)) {
       // The pooler's clients wait until -rw routes to the new primary: look again soon.
@@ -377,11 +384,15 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     effective.setSpec(lastValid.get());
     effective.setStatus(cluster.getStatus());
     ClusterState state = observe(effective, primary.get(), primaryReadAt);
-    boolean moved = act(effective, state);
-    if (moved) {
-      applyConfigMaps(effective, ensurePrimaryLease(effective));
+    boolean moved = false;
+    try {
+      moved = act(effective, state);
+      if (moved) {
+        applyConfigMaps(effective, ensurePrimaryLease(effective));
+      }
+    } finally {
+      pooler.afterActing(effective, state, moved);
     }
-    pooler.afterActing(effective, state, moved);
     PgClusterStatus status = StatusAssembler.invalidButRunning(effective, state, problems,
         cluster.getMetadata().getGeneration(), now());
     metrics.record(cluster, status);

@@ -76,43 +76,70 @@ public final class PoolerManager implements PoolerHold {
     this.clock = clock;
   }
 
-  /** The pooler's Secret, ConfigMap, Deployment and Service; without spec.pooler, its owned objects go. */
+  /**
+   * The pooler's Secret, ConfigMap, Deployment and Service; without spec.pooler, its owned objects go.
+   * Never throws: what the API server refuses (resources it finds invalid, say) is logged and recorded
+   * as an event once, and the instances' high availability goes on.
+   */
   public void apply(PgCluster cluster) {
-    if (!PoolerSpec.enabled(cluster.getSpec())) {
-      remove(cluster);
-      return;
+    try {
+      if (!PoolerSpec.enabled(cluster.getSpec())) {
+        remove(cluster);
+        return;
+      }
+      applier.createIfAbsent(PoolerRenderer.secret(cluster, random));
+      applier.apply(PoolerRenderer.configMap(cluster), OwnedFields::configMap);
+      // The password's hash on the pod template: a changed password rolls the pods, which read it at start.
+      String password = poolerPassword(cluster);
+      Deployment desired = PoolerRenderer.deployment(cluster,
+          password == null ? "" : PoolerRenderer.hash(password));
+      if (applier.apply(desired, OwnedFields::deployment) == ResourceApplier.Outcome.UPDATED) {
+        events.normal(cluster, EventReasons.POOLER_UPDATED, "Deployment " + desired.getMetadata().getName()
+            + " updated: " + cluster.getSpec().pooler.instances + " PgBouncer pods, pool_mode "
+            + cluster.getSpec().pooler.poolMode.value());
+      }
+      applier.apply(PoolerRenderer.service(cluster), OwnedFields::service);
+      applyFailures.remove(key(cluster));
+    } catch (RuntimeException e) {
+      String message = "the pooler's objects could not be applied: " + e.getMessage();
+      if (!message.equals(applyFailures.put(key(cluster), message))) {
+        LOG.warn("{}", message);
+        events.warning(cluster, EventReasons.POOLER_FAILED, message);
+      }
     }
-    applier.createIfAbsent(PoolerRenderer.secret(cluster, random));
-    applier.apply(PoolerRenderer.configMap(cluster), OwnedFields::configMap);
-    Deployment desired = PoolerRenderer.deployment(cluster);
-    if (applier.apply(desired, OwnedFields::deployment) == ResourceApplier.Outcome.UPDATED) {
-      events.normal(cluster, EventReasons.POOLER_UPDATED, "Deployment " + desired.getMetadata().getName() + " updated: "
-          + cluster.getSpec().pooler.instances + " PgBouncer pods, pool_mode " + cluster.getSpec().pooler.poolMode.value());
-    }
-    applier.apply(PoolerRenderer.service(cluster), OwnedFields::service);
   }
 
-  /** Removes what the pooler left when spec.pooler is taken out; its Secret is kept like the others. */
+  /** The last failure to apply each cluster's pooler, so that it is reported once, not every reconcile. */
+  private final Map<String, String> applyFailures = new ConcurrentHashMap<>();
+
+  /**
+   * Removes what the pooler left when spec.pooler is taken out; its Secret is kept like the others.
+   * The Deployment goes last: while it is there, something may be left (one GET per reconcile otherwise).
+   */
   private void remove(PgCluster cluster) {
     String ns = cluster.getMetadata().getNamespace();
     PgClusterNames names = PgClusterNames.of(cluster);
-    boolean removed = deleteIfOwned(cluster, client.apps().deployments().inNamespace(ns).withName(names.pooler()).get());
-    removed |= deleteIfOwned(cluster, client.services().inNamespace(ns).withName(names.poolerService()).get());
-    removed |= deleteIfOwned(cluster, client.configMaps().inNamespace(ns).withName(names.pooler()).get());
-    if (removed) {
-      events.normal(cluster, EventReasons.POOLER_REMOVED, "spec.pooler removed: the pooler's Deployment, Service and"
-          + " ConfigMap deleted");
+    Deployment deployment = client.apps().deployments().inNamespace(ns).withName(names.pooler()).get();
+    if (!ownedBy(cluster, deployment)) {
+      return;
     }
+    deleteIfOwned(cluster, client.services().inNamespace(ns).withName(names.poolerService()).get());
+    deleteIfOwned(cluster, client.configMaps().inNamespace(ns).withName(names.pooler()).get());
+    deleteIfOwned(cluster, deployment);
+    events.normal(cluster, EventReasons.POOLER_REMOVED, "spec.pooler removed: the pooler's Deployment, Service and"
+        + " ConfigMap deleted");
   }
 
-  private boolean deleteIfOwned(PgCluster cluster, HasMetadata object) {
-    if (object == null || object.getMetadata().getOwnerReferences() == null || object.getMetadata().getOwnerReferences()
-        .stream().noneMatch(o -> Objects.equals(o.getUid(), cluster.getMetadata().getUid()))) {
-      return false;
+  private static boolean ownedBy(PgCluster cluster, HasMetadata object) {
+    return object != null && object.getMetadata().getOwnerReferences() != null && object.getMetadata()
+        .getOwnerReferences().stream().anyMatch(o -> Objects.equals(o.getUid(), cluster.getMetadata().getUid()));
+  }
+
+  private void deleteIfOwned(PgCluster cluster, HasMetadata object) {
+    if (ownedBy(cluster, object)) {
+      client.resource(object).delete();
+      LOG.info("deleted {} {} (spec.pooler removed)", object.getKind(), object.getMetadata().getName());
     }
-    client.resource(object).delete();
-    LOG.info("deleted {} {} (spec.pooler removed)", object.getKind(), object.getMetadata().getName());
-    return true;
   }
 
   /**
@@ -123,6 +150,15 @@ public final class PoolerManager implements PoolerHold {
    *     primary, so a hold is not judged on it (the next reconcile observes anew)
    */
   public boolean afterActing(PgCluster cluster, ClusterState state, boolean moved) {
+    try {
+      return afterActingOrThrow(cluster, state, moved);
+    } catch (RuntimeException e) {
+      LOG.warn("pooler: {}; trying again on the next reconcile", e.getMessage());
+      return PoolerSpec.enabled(cluster.getSpec());
+    }
+  }
+
+  private boolean afterActingOrThrow(PgCluster cluster, ClusterState state, boolean moved) {
     if (!PoolerSpec.enabled(cluster.getSpec())) {
       lastStats.remove(key(cluster));
       if (statsReadAt.remove(key(cluster)) != null) {
@@ -147,8 +183,8 @@ public final class PoolerManager implements PoolerHold {
       return;
     }
     statsReadAt.put(key(cluster), now);
-    Map<String, PoolerSql.PoolerStats> byPod = new java.util.TreeMap<>();
-    for (Pod pod : poolerPods(cluster)) {
+    Map<String, PoolerSql.PoolerStats> byPod = new ConcurrentHashMap<>();
+    eachPod(cluster, pod -> {
       try (PgBouncerConsole admin = admin(cluster, pod)) {
         byPod.put(pod.getMetadata().getName(), PoolerSql.stats(admin));
       } catch (SQLException | RuntimeException e) {
@@ -159,7 +195,7 @@ public final class PoolerManager implements PoolerHold {
         }
         LOG.debug("no statistics from pooler {}: {}", pod.getMetadata().getName(), e.getMessage());
       }
-    }
+    });
     lastStats.put(key(cluster), byPod);
     metrics.poolers(cluster, byPod);
   }
@@ -185,6 +221,10 @@ public final class PoolerManager implements PoolerHold {
       List<String> databases;
       try (Connection c = connector.connect(primary.podIp(), PgClusterNames.POSTGRES_PORT, PgClusterNames.SUPERUSER,
           superuser)) {
+        if (!PoolerSql.takesWrites(c)) {
+          // A primary that has just started refuses writes until its agent renews the Lease.
+          return;
+        }
         PoolerSql.ensureRole(c, password);
         databases = PoolerSql.databases(c);
       }
@@ -228,6 +268,16 @@ public final class PoolerManager implements PoolerHold {
     if (!PoolerSpec.enabled(cluster.getSpec())) {
       return;
     }
+    try {
+      holdOrThrow(cluster, graceful, why);
+    } catch (RuntimeException e) {
+      // Never between a change of primary and the fence that follows it.
+      LOG.warn("could not hold the pooler's clients ({}): its connections to the former primary end with it",
+          e.getMessage());
+    }
+  }
+
+  private void holdOrThrow(PgCluster cluster, boolean graceful, String why) {
     String ns = cluster.getMetadata().getNamespace();
     String name = PgClusterNames.of(cluster).pooler();
     try {
@@ -238,13 +288,13 @@ public final class PoolerManager implements PoolerHold {
       return;
     }
     boolean pause = graceful && cluster.getSpec().pooler.poolMode != dev.pgcluster.operator.api.v1alpha1.PoolMode.SESSION;
-    for (Pod pod : poolerPods(cluster)) {
+    eachPod(cluster, pod -> {
       try {
         if (pause) {
           try (PgBouncerConsole admin = admin(cluster, pod)) {
             PoolerSql.pause(admin);
             LOG.info("pooler {} paused: {}", pod.getMetadata().getName(), why);
-            continue;
+            return;
           } catch (SQLException e) {
             LOG.info("pooler {} did not pause in time ({}): dropping its connections instead", pod.getMetadata().getName(),
                 e.getMessage());
@@ -254,11 +304,11 @@ public final class PoolerManager implements PoolerHold {
           PoolerSql.killAll(admin);
         }
         LOG.info("pooler {}: pooled connections dropped, new ones wait: {}", pod.getMetadata().getName(), why);
-      } catch (SQLException e) {
+      } catch (SQLException | RuntimeException e) {
         LOG.warn("could not hold the clients of pooler {} ({}); its connections to the former primary end with it",
             pod.getMetadata().getName(), e.getMessage());
       }
-    }
+    });
   }
 
   @Override
@@ -296,18 +346,19 @@ public final class PoolerManager implements PoolerHold {
 
   /** Returns whether every pooler pod was resumed (and the hold's record removed). */
   private boolean resumeAll(PgCluster cluster, String why) {
-    int failed = 0;
-    for (Pod pod : poolerPods(cluster)) {
+    java.util.concurrent.atomic.AtomicInteger failures = new java.util.concurrent.atomic.AtomicInteger();
+    boolean finished = eachPod(cluster, pod -> {
       try (PgBouncerConsole admin = admin(cluster, pod)) {
         if (PoolerSql.resume(admin) > 0) {
           LOG.info("pooler {} resumed: {}", pod.getMetadata().getName(), why);
         }
-      } catch (SQLException e) {
-        failed++;
+      } catch (SQLException | RuntimeException e) {
+        failures.incrementAndGet();
         LOG.warn("could not resume pooler {} ({}); trying again on the next reconcile", pod.getMetadata().getName(),
             e.getMessage());
       }
-    }
+    });
+    int failed = finished ? failures.get() : failures.get() + 1;
     if (failed == 0) {
       client.apps().deployments().inNamespace(cluster.getMetadata().getNamespace())
           .withName(PgClusterNames.of(cluster).pooler()).patch(PatchContext.of(PatchType.JSON_MERGE),
@@ -339,7 +390,8 @@ public final class PoolerManager implements PoolerHold {
     var slices = client.discovery().v1().endpointSlices().inNamespace(cluster.getMetadata().getNamespace())
         .withLabel("kubernetes.io/service-name", PgClusterNames.of(cluster).readWriteService()).list().getItems();
     Set<String> ready = new java.util.TreeSet<>();
-    slices.forEach(s -> {
+    String family = podIp.contains(":") ? "IPv6" : "IPv4";  // a dual-stack Service has a slice per family
+    slices.stream().filter(s -> s.getAddressType() == null || family.equals(s.getAddressType())).forEach(s -> {
       if (s.getEndpoints() != null) {
         s.getEndpoints().stream().filter(e -> e.getConditions() == null || !Boolean.FALSE.equals(e.getConditions().getReady()))
             .forEach(e -> ready.addAll(e.getAddresses()));
@@ -369,6 +421,36 @@ public final class PoolerManager implements PoolerHold {
         .filter(p -> p.getStatus() != null && p.getStatus().getPodIP() != null && p.getMetadata().getDeletionTimestamp() == null
             && "Running".equals(p.getStatus().getPhase()))
         .toList();
+  }
+
+  /** Console sessions with a pooler's pods run side by side: a pod that does not answer costs its timeout once. */
+  private static final java.util.concurrent.ExecutorService CONSOLES = java.util.concurrent.Executors.newCachedThreadPool(
+      r -> {
+        Thread t = new Thread(r, "pooler-console");
+        t.setDaemon(true);
+        return t;
+      });
+
+  /** Runs {@code action} on each running pooler pod in parallel; false when one did not finish in time. */
+  private boolean eachPod(PgCluster cluster, java.util.function.Consumer<Pod> action) {
+    List<java.util.concurrent.Future<?>> running = poolerPods(cluster).stream()
+        .<java.util.concurrent.Future<?>>map(pod -> CONSOLES.submit(() -> action.accept(pod))).toList();
+    long deadline = System.nanoTime() + CONSOLE_TIMEOUT.multipliedBy(3).toNanos();
+    boolean finished = true;
+    for (java.util.concurrent.Future<?> f : running) {
+      try {
+        f.get(Math.max(0, deadline - System.nanoTime()), java.util.concurrent.TimeUnit.NANOSECONDS);
+      } catch (java.util.concurrent.TimeoutException e) {
+        f.cancel(true);
+        finished = false;
+      } catch (java.util.concurrent.ExecutionException e) {
+        finished = false;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }
+    return finished;
   }
 
   private PgBouncerConsole admin(PgCluster cluster, Pod pod) throws SQLException {

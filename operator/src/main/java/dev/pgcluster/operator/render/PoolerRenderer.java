@@ -126,7 +126,11 @@ public final class PoolerRenderer {
         .build();
   }
 
-  public static Deployment deployment(PgCluster cluster) {
+  /**
+   * @param credentials a hash of the pooler role's password: the pods read it at start, so a changed
+   *     password must roll them
+   */
+  public static Deployment deployment(PgCluster cluster, String credentials) {
     PoolerSpec pooler = cluster.getSpec().pooler;
     PgClusterNames names = PgClusterNames.of(cluster);
     return new DeploymentBuilder()
@@ -139,7 +143,8 @@ public final class PoolerRenderer {
         .withMaxUnavailable(new IntOrString(0)).withMaxSurge(new IntOrString(1)).endRollingUpdate().endStrategy()
         .withNewTemplate()
         .withNewMetadata().withLabels(podLabels(cluster))
-        .withAnnotations(Map.of(CONFIG_HASH, hash(ini(cluster) + ConfigMapRenderer.script(SCRIPT)))).endMetadata()
+        .withAnnotations(Map.of(CONFIG_HASH, hash(ini(cluster) + ConfigMapRenderer.script(SCRIPT) + credentials)))
+        .endMetadata()
         .withNewSpec()
         .withTerminationGracePeriodSeconds(30L)
         .withAutomountServiceAccountToken(false)
@@ -216,7 +221,8 @@ public final class PoolerRenderer {
     return volumes;
   }
 
-  static String hash(String text) {
+  /** A short SHA-256 of {@code text}, for annotations that change when it does. */
+  public static String hash(String text) {
     try {
       return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
           .digest(text.getBytes(StandardCharsets.UTF_8))).substring(0, 16);

@@ -107,6 +107,35 @@ class PgBouncerConsoleTest {
     assertTrue(e.getMessage().contains("authentication failed"), e.getMessage());
   }
 
+  /** A server that lets anyone in (AuthenticationOk at once) has not proved it knows the password. */
+  @Test
+  void aServerThatSkipsScramIsRefused() throws Exception {
+    try (ServerSocket fake = new ServerSocket(0)) {
+      Thread server = new Thread(() -> {
+        try (Socket s = fake.accept()) {
+          var in = new java.io.DataInputStream(s.getInputStream());
+          in.readFully(new byte[in.readInt() - 4]);  // the startup packet
+          var out = new java.io.DataOutputStream(s.getOutputStream());
+          out.writeByte('R');
+          out.writeInt(8);
+          out.writeInt(0);
+          out.writeByte('Z');
+          out.writeInt(5);
+          out.writeByte('I');
+          out.flush();
+          s.getInputStream().read();
+        } catch (IOException ignored) {
+          // the client hung up
+        }
+      });
+      server.start();
+      SQLException e = assertThrows(SQLException.class, () -> PgBouncerConsole.open("127.0.0.1", fake.getLocalPort(),
+          "admin", PASSWORD, Duration.ofSeconds(5)));
+      assertTrue(e.getMessage().contains("before completing SCRAM"), e.getMessage());
+      server.join(5000);
+    }
+  }
+
   @Test
   void anUnknownCommandIsAnErrorAndTheSessionGoesOn() throws Exception {
     try (PgBouncerConsole c = console(PASSWORD)) {

@@ -40,7 +40,7 @@ class PoolerRendererTest {
   @Test
   void poolerPodsAreNotSelectedByTheInstanceServicesOrTheirBudget() {
     PgCluster cluster = pooled();
-    Deployment deployment = PoolerRenderer.deployment(cluster);
+    Deployment deployment = PoolerRenderer.deployment(cluster, "h1");
     var labels = deployment.getSpec().getTemplate().getMetadata().getLabels();
     assertNull(labels.get(Labels.CLUSTER), "the -r Service, the observer and the PDB select on the cluster label");
     assertEquals("shop", labels.get(PoolerRenderer.POOLER_LABEL));
@@ -70,12 +70,14 @@ class PoolerRendererTest {
   @Test
   void aConfigurationChangeRollsThePods() {
     PgCluster cluster = pooled();
-    String before = PoolerRenderer.deployment(cluster).getSpec().getTemplate().getMetadata().getAnnotations()
+    String before = PoolerRenderer.deployment(cluster, "h1").getSpec().getTemplate().getMetadata().getAnnotations()
         .get(PoolerRenderer.CONFIG_HASH);
-    assertEquals(before, PoolerRenderer.deployment(pooled()).getSpec().getTemplate().getMetadata().getAnnotations()
+    assertEquals(before, PoolerRenderer.deployment(pooled(), "h1").getSpec().getTemplate().getMetadata().getAnnotations()
         .get(PoolerRenderer.CONFIG_HASH), "the same spec renders the same pods");
+    assertNotEquals(before, PoolerRenderer.deployment(cluster, "h2").getSpec().getTemplate().getMetadata()
+        .getAnnotations().get(PoolerRenderer.CONFIG_HASH), "a changed password rolls the pods");
     cluster.getSpec().pooler.maxClientConnections = 50;
-    assertNotEquals(before, PoolerRenderer.deployment(cluster).getSpec().getTemplate().getMetadata().getAnnotations()
+    assertNotEquals(before, PoolerRenderer.deployment(cluster, "h1").getSpec().getTemplate().getMetadata().getAnnotations()
         .get(PoolerRenderer.CONFIG_HASH));
   }
 
