@@ -73,6 +73,25 @@ public final class InstanceAgent {
       org.slf4j.MDC.put("resource.name", agent.me);
       agent.guard();
     }, 100, 100, java.util.concurrent.TimeUnit.MILLISECONDS);
+    String tlsDirectory = env.get("TLS_DIR");
+    String tlsServed = env.get("TLS_SERVED_DIR");
+    if (tlsDirectory != null && !tlsDirectory.isBlank() && tlsServed != null && !tlsServed.isBlank()) {
+      ServedCertificate served = new ServedCertificate(Path.of(tlsDirectory), Path.of(tlsServed),
+          agent.postgres::reloadConfiguration, Clock.systemUTC());
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "tls");
+        t.setDaemon(true);
+        return t;
+      }).scheduleWithFixedDelay(() -> {
+        org.slf4j.MDC.put("resource.namespace", agent.namespace);
+        org.slf4j.MDC.put("resource.name", agent.me);
+        try {
+          served.check();
+        } catch (java.io.IOException | RuntimeException e) {
+          LOG.warn("cannot compare the served certificate with the TLS Secret: {}", e.toString());
+        }
+      }, 2, 2, java.util.concurrent.TimeUnit.SECONDS);
+    }
     String stanza = env.get("PGBACKREST_STANZA");
     if (stanza != null && !stanza.isBlank()) {
       BackupAgent backups = new BackupAgent(client, new BackupAgent.Processes(), () -> agent.lastLocal,

@@ -122,6 +122,13 @@ final class LocalPostgres {
     }
   }
 
+  /** pg_reload_conf() on a session of its own (the probe's belongs to the round thread). */
+  void reloadConfiguration() throws SQLException {
+    try (Connection c = connect(); Statement st = c.createStatement()) {
+      st.execute("SELECT pg_reload_conf()");
+    }
+  }
+
   /** SIGINT (fast shutdown: sessions ended, no new ones), then SIGQUIT if it is still there after 2 s. */
   private String stop() {
     long pid;

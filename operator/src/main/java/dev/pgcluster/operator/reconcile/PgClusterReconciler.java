@@ -269,6 +269,14 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
       }
     } catch (IllegalArgumentException e) {
       problems.add(field + ": tls.crt is not a PEM certificate (" + e.getMessage() + ")");
+      return problems;
+    }
+    try {
+      if (!dev.pgcluster.operator.tls.Certificates.keyMatches(pem, TlsSecrets.value(secret, "tls.key"))) {
+        problems.add(field + ": tls.key is not the key of tls.crt");
+      }
+    } catch (IllegalArgumentException e) {
+      problems.add(field + ": tls.key is not a PEM private key (" + e.getMessage() + ")");
     }
     return problems;
   }

@@ -110,7 +110,7 @@ final class TlsSecrets {
     Secret live = client.secrets().inNamespace(ns).withName(names.serverSecret()).get();
     List<String> wanted = ServerCertificate.dnsNames(cluster);
     Optional<String> why = ServerCertificate.reissueReason(live == null ? null : value(live, "tls.crt"),
-        ca.certificate(), wanted, now);
+        live == null ? null : value(live, "tls.key"), ca.certificate(), wanted, now);
     if (why.isEmpty()) {
       return;
     }

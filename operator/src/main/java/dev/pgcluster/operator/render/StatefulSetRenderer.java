@@ -47,6 +47,12 @@ public final class StatefulSetRenderer {
   static final String TOPOLOGY_MOUNT = "/etc/pgcluster/topology";
   static final String SOCKET_MOUNT = "/var/run/postgresql";
   static final String TLS_MOUNT = "/etc/pgcluster/tls";
+  /**
+   * Where PostgreSQL reads its certificate, key and CA: copies of the Secret's files that only the
+   * postgres user reads (PostgreSQL refuses a key others may read). run.sh fills it at start; the agent
+   * replaces the files when the Secret changes and reloads the server (agent.ServedCertificate).
+   */
+  static final String TLS_SERVED_DIR = SOCKET_MOUNT + "/tls";
   public static final String BOOTSTRAP_CONTAINER = "bootstrap";
   public static final String POSTGRES_CONTAINER = "postgres";
 
@@ -221,6 +227,11 @@ public final class StatefulSetRenderer {
       env.add(secretRef("PGPASSWORD", superuserSecret, SecretRenderer.PASSWORD));
       env.addAll(BackupRenderer.env(cluster));
     }
+    if (tlsEnabled(cluster)) {
+      // The agent serves a renewed certificate by a reload, without a restart.
+      env.add(value("TLS_DIR", TLS_MOUNT));
+      env.add(value("TLS_SERVED_DIR", TLS_SERVED_DIR));
+    }
     env.add(value("JAVA_TOOL_OPTIONS", "-Xmx48m -Xss512k -XX:+UseSerialGC -XX:TieredStopAtLevel=1"
         + " -XX:+ExitOnOutOfMemoryError"));
     return new ContainerBuilder()
@@ -304,6 +315,7 @@ public final class StatefulSetRenderer {
     if (tlsEnabled(cluster)) {
       // run.sh serves these files; bootstrap.sh verifies the primary with ca.crt (verify-full).
       env.add(value("TLS_DIR", TLS_MOUNT));
+      env.add(value("TLS_SERVED_DIR", TLS_SERVED_DIR));
     }
     if (delayed > 0) {
       env.add(value("DELAYED_FROM_ORDINAL", Integer.toString(SyncStandbyNames.promotableInstances(spec))));
@@ -337,14 +349,20 @@ public final class StatefulSetRenderer {
 
   /**
    * The agent reads the data directory (a backup copies it) and never writes it; the socket directory
-   * holds the local socket and pgBackRest's locks, shared with the postgres container.
+   * holds the local socket, pgBackRest's locks and the certificate PostgreSQL serves, shared with the
+   * postgres container.
    */
   static List<VolumeMount> agentMounts(PgCluster cluster) {
     List<VolumeMount> mounts = new ArrayList<>(List.of(
         new VolumeMountBuilder().withName("pgdata").withMountPath(DATA_MOUNT).withReadOnly(true).build()));
-    if (BackupRenderer.enabled(cluster)) {
+    if (BackupRenderer.enabled(cluster) || tlsEnabled(cluster)) {
       mounts.add(new VolumeMountBuilder().withName("run").withMountPath(SOCKET_MOUNT).build());
+    }
+    if (BackupRenderer.enabled(cluster)) {
       mounts.addAll(BackupRenderer.mounts(cluster));
+    }
+    if (tlsEnabled(cluster)) {
+      mounts.add(new VolumeMountBuilder().withName("tls").withMountPath(TLS_MOUNT).withReadOnly(true).build());
     }
     return mounts;
   }
@@ -357,7 +375,7 @@ public final class StatefulSetRenderer {
         new VolumeBuilder().withName("run").withNewEmptyDir().endEmptyDir().build()));
     volumes.addAll(BackupRenderer.volumes(cluster));
     if (tlsEnabled(cluster)) {
-      // Readable by the postgres group (fsGroup); run.sh copies the key where only postgres reads it.
+      // Readable by the postgres group (fsGroup); PostgreSQL serves copies only postgres reads (TLS_SERVED_DIR).
       volumes.add(new VolumeBuilder().withName("tls").withNewSecret().withSecretName(tlsSecret(cluster))
           .withDefaultMode(0440).endSecret().build());
     }

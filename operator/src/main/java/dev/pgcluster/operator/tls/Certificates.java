@@ -140,6 +140,38 @@ public final class Certificates {
     }
   }
 
+  /**
+   * Whether {@code privateKeyPem} is the key of {@code certificatePem}: a signature made with the key
+   * verifies with the certificate's public key (any key type PostgreSQL serves: EC, RSA, Ed25519).
+   * Unreadable PEM throws IllegalArgumentException.
+   */
+  public static boolean keyMatches(String certificatePem, String privateKeyPem) {
+    X509Certificate cert = certificate(certificatePem);
+    PrivateKey key = privateKey(privateKeyPem);
+    String algorithm = switch (key.getAlgorithm()) {
+      case "EC", "ECDSA" -> "SHA256withECDSA";
+      case "RSA" -> "SHA256withRSA";
+      case "Ed25519", "EdDSA" -> "Ed25519";
+      default -> throw new IllegalArgumentException("unsupported key type " + key.getAlgorithm());
+    };
+    byte[] challenge = new byte[32];
+    RANDOM.nextBytes(challenge);
+    try {
+      java.security.Signature signer = java.security.Signature.getInstance(algorithm);
+      signer.initSign(key);
+      signer.update(challenge);
+      byte[] signature = signer.sign();
+      java.security.Signature verifier = java.security.Signature.getInstance(algorithm);
+      verifier.initVerify(cert.getPublicKey());
+      verifier.update(challenge);
+      return verifier.verify(signature);
+    } catch (java.security.InvalidKeyException | java.security.SignatureException e) {
+      return false;  // a key of another type than the certificate's
+    } catch (GeneralSecurityException e) {
+      throw new IllegalArgumentException("cannot check the key against the certificate: " + e.getMessage(), e);
+    }
+  }
+
   static PrivateKey privateKey(String pem) {
     try (PEMParser parser = new PEMParser(new StringReader(pem))) {
       Object o = parser.readObject();

@@ -41,11 +41,16 @@ public final class ServerCertificate {
   }
 
   /** Why the certificate in place must be issued again; empty while it is fine. */
-  public static Optional<String> reissueReason(String certificate, String ca, List<String> wanted, Instant now) {
+  public static Optional<String> reissueReason(String certificate, String privateKey, String ca, List<String> wanted,
+      Instant now) {
     if (certificate == null || certificate.isBlank()) {
       return Optional.of("no server certificate yet");
     }
     try {
+      // A key that is not the certificate's would never be served (the agents keep the last good pair).
+      if (privateKey == null || !Certificates.keyMatches(certificate, privateKey)) {
+        return Optional.of("the server key does not match the server certificate");
+      }
       if (!Certificates.signedBy(certificate, ca)) {
         return Optional.of("the server certificate is not signed by the cluster's CA");
       }

@@ -31,13 +31,19 @@ fi
 # the resource changes, and the operator reloads the server once they hold the new configuration.
 printf "include '%s/postgresql.conf'\n" "$CONFIG_DIR" > "$PGDATA/pgcluster.conf"
 # TLS (spec.tls.enabled): the Secret's files are readable by the postgres group, which PostgreSQL
-# refuses for a key its own user owns; it gets a copy only postgres can read.
+# refuses for a key its own user owns; it serves copies only postgres reads, in a directory the agent
+# shares: when the Secret changes, the agent replaces them and reloads (agent.ServedCertificate).
 tls=()
 if [ -n "${TLS_DIR:-}" ]; then
-  key="$(dirname "$PGDATA")/tls/server.key"
-  mkdir -p "$(dirname "$key")"
-  install -m 0600 "$TLS_DIR/tls.key" "$key"
-  tls=(-c ssl=on -c ssl_cert_file="$TLS_DIR/tls.crt" -c ssl_key_file="$key" -c ssl_ca_file="$TLS_DIR/ca.crt")
+  served="${TLS_SERVED_DIR:-$SOCKET_DIR/tls}"
+  mkdir -p "$served"
+  chmod 0700 "$served"
+  install -m 0600 "$TLS_DIR/tls.crt" "$served/server.crt"
+  install -m 0600 "$TLS_DIR/tls.key" "$served/server.key"
+  install -m 0600 "$TLS_DIR/ca.crt" "$served/ca.crt"
+  rm -rf "$(dirname "$PGDATA")/tls"  # where earlier versions kept the key copy
+  tls=(-c ssl=on -c ssl_cert_file="$served/server.crt" -c ssl_key_file="$served/server.key"
+    -c ssl_ca_file="$served/ca.crt")
 fi
 # Listen on the pod address only: Services and the operator use it, local tools use the socket.
 exec postgres -D "$PGDATA" -c listen_addresses="$POD_IP" -c port="${PGPORT:-5432}" \

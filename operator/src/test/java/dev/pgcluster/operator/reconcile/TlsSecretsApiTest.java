@@ -128,6 +128,18 @@ class TlsSecretsApiTest {
     assertEquals("spec.tls.serverSecret: Secret pg-tls: the certificate does not name pg-rw (it names other-rw);"
         + " standbys verify the primary by that name", problems.get(1));
 
+    Certificates.Issued good = Certificates.server(ca, ServerCertificate.dnsNames(cluster), NOW, ServerCertificate.VALIDITY);
+    Certificates.Issued another = Certificates.server(ca, ServerCertificate.dnsNames(cluster), NOW,
+        ServerCertificate.VALIDITY);
+    secret.getStringData().put("tls.crt", good.certificate());
+    secret.getStringData().put("tls.key", another.privateKey());
+    client.resource(secret).update();
+    assertEquals(java.util.List.of("spec.tls.serverSecret: Secret pg-tls: tls.key is not the key of tls.crt"),
+        reconciler.tlsSecretProblems(cluster));
+    secret.getStringData().put("tls.key", good.privateKey());
+    client.resource(secret).update();
+    assertEquals(java.util.List.of(), reconciler.tlsSecretProblems(cluster));
+
     secret.getStringData().put("tls.crt", "not a certificate");
     client.resource(secret).update();
     assertTrue(reconciler.tlsSecretProblems(cluster).get(0).startsWith(

@@ -204,9 +204,16 @@ class StatefulSetRendererTest {
     var tls = pod.getVolumes().stream().filter(v -> v.getName().equals("tls")).findFirst().orElseThrow();
     assertEquals("pg-server", tls.getSecret().getSecretName());
     assertEquals(0440, tls.getSecret().getDefaultMode());
-    for (Container c : List.of(pod.getInitContainers().get(0), pod.getContainers().get(0))) {
-      assertTrue(c.getVolumeMounts().stream().anyMatch(m -> m.getName().equals("tls")), c.getName());
+    for (Container c : List.of(pod.getInitContainers().get(0), pod.getContainers().get(0), pod.getContainers().get(1))) {
+      assertTrue(c.getVolumeMounts().stream().anyMatch(m -> m.getName().equals("tls") && m.getReadOnly()), c.getName());
       assertTrue(c.getEnv().stream().anyMatch(e -> e.getName().equals("TLS_DIR")), c.getName());
+    }
+    // PostgreSQL serves copies that the agent renews, in the directory both containers share.
+    for (Container c : pod.getContainers()) {
+      assertTrue(c.getEnv().stream().anyMatch(e -> e.getName().equals("TLS_SERVED_DIR")
+          && e.getValue().equals("/var/run/postgresql/tls")), c.getName());
+      assertTrue(c.getVolumeMounts().stream().anyMatch(m -> m.getName().equals("run")
+          && m.getMountPath().equals("/var/run/postgresql") && !Boolean.TRUE.equals(m.getReadOnly())), c.getName());
     }
     cluster.getSpec().tls.serverSecret = "pg-cert-manager";
     assertEquals("pg-cert-manager", StatefulSetRenderer.render(cluster).getSpec().getTemplate().getSpec().getVolumes()

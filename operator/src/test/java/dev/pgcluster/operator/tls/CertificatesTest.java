@@ -2,6 +2,7 @@ package dev.pgcluster.operator.tls;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pgcluster.operator.render.TestClusters;
@@ -47,21 +48,41 @@ class CertificatesTest {
     Certificates.Issued ca = Certificates.authority("db/pg CA", NOW, ServerCertificate.CA_VALIDITY);
     Certificates.Issued other = Certificates.authority("someone else", NOW, ServerCertificate.CA_VALIDITY);
     List<String> names = ServerCertificate.dnsNames(cluster);
-    String server = Certificates.server(ca, names, NOW, ServerCertificate.VALIDITY).certificate();
+    Certificates.Issued issued = Certificates.server(ca, names, NOW, ServerCertificate.VALIDITY);
+    String server = issued.certificate();
+    String key = issued.privateKey();
 
-    assertEquals(Optional.empty(), ServerCertificate.reissueReason(server, ca.certificate(), names, NOW));
-    assertEquals(Optional.of("no server certificate yet"), ServerCertificate.reissueReason(null, ca.certificate(), names,
+    assertEquals(Optional.empty(), ServerCertificate.reissueReason(server, key, ca.certificate(), names, NOW));
+    assertEquals(Optional.of("no server certificate yet"), ServerCertificate.reissueReason(null, null, ca.certificate(), names,
         NOW));
     assertEquals(Optional.of("the server certificate is not signed by the cluster's CA"),
-        ServerCertificate.reissueReason(server, other.certificate(), names, NOW));
+        ServerCertificate.reissueReason(server, key, other.certificate(), names, NOW));
     assertEquals(Optional.of("the server certificate's names differ from the cluster's Services"),
-        ServerCertificate.reissueReason(server, ca.certificate(), ServerCertificate.dnsNames(TestClusters.cluster("pg2", 3)),
+        ServerCertificate.reissueReason(server, key, ca.certificate(), ServerCertificate.dnsNames(TestClusters.cluster("pg2", 3)),
             NOW));
     Instant nearEnd = NOW.plus(ServerCertificate.VALIDITY).minus(ServerCertificate.RENEW_BEFORE);
-    assertEquals(Optional.empty(), ServerCertificate.reissueReason(server, ca.certificate(), names,
+    assertEquals(Optional.empty(), ServerCertificate.reissueReason(server, key, ca.certificate(), names,
         nearEnd.minus(Duration.ofSeconds(1))));
-    assertTrue(ServerCertificate.reissueReason(server, ca.certificate(), names, nearEnd).orElseThrow()
+    assertTrue(ServerCertificate.reissueReason(server, key, ca.certificate(), names, nearEnd).orElseThrow()
         .startsWith("the server certificate expires at "));
-    assertFalse(ServerCertificate.reissueReason("garbage", ca.certificate(), names, NOW).isEmpty());
+    assertFalse(ServerCertificate.reissueReason("garbage", key, ca.certificate(), names, NOW).isEmpty());
+    String otherKey = Certificates.server(ca, names, NOW, ServerCertificate.VALIDITY).privateKey();
+    assertEquals(Optional.of("the server key does not match the server certificate"),
+        ServerCertificate.reissueReason(server, otherKey, ca.certificate(), names, NOW));
+    assertEquals(Optional.of("the server key does not match the server certificate"),
+        ServerCertificate.reissueReason(server, null, ca.certificate(), names, NOW));
+    assertFalse(ServerCertificate.reissueReason(server, "garbage", ca.certificate(), names, NOW).isEmpty());
+  }
+
+  @Test
+  void aKeyMatchesOnlyItsOwnCertificate() {
+    Certificates.Issued ca = Certificates.authority("db/pg CA", NOW, ServerCertificate.CA_VALIDITY);
+    Certificates.Issued a = Certificates.server(ca, List.of("a"), NOW, ServerCertificate.VALIDITY);
+    Certificates.Issued b = Certificates.server(ca, List.of("b"), NOW, ServerCertificate.VALIDITY);
+    assertTrue(Certificates.keyMatches(a.certificate(), a.privateKey()));
+    assertFalse(Certificates.keyMatches(a.certificate(), b.privateKey()));
+    assertTrue(Certificates.keyMatches(ca.certificate(), ca.privateKey()));
+    assertFalse(Certificates.keyMatches(ca.certificate(), a.privateKey()));
+    assertThrows(IllegalArgumentException.class, () -> Certificates.keyMatches(a.certificate(), "not a key"));
   }
 }
