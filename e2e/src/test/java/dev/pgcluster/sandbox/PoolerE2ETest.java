@@ -220,6 +220,58 @@ class PoolerE2ETest {
     assertEquals("ok\n", health.body());
   }
 
+  /**
+   * spec.pooler.readOnlyInstances: PgBouncer in front of the standbys, behind pool-pooler-ro. Reads reach
+   * a standby, a write is refused, and the -rw pooler's pods are not rolled by its arrival or departure.
+   */
+  @Test
+  @Order(6)
+  void aReadOnlyPoolerServesReadsFromTheStandbysAndRefusesWrites() throws Exception {
+    Set<String> rwPods = new HashSet<>();
+    sandbox.client().pods().inNamespace(NS).withLabel("pgcluster.dev/pooler", "pool").list().getItems()
+        .forEach(p -> rwPods.add(p.getMetadata().getName()));
+    sandbox.editCluster(NS, "pool", c -> {
+      c.getSpec().pooler.readOnlyInstances = 1;
+      return c;
+    });
+    Await.until(READY, "the read-only pooler ready", () -> sandbox.client().apps().deployments().inNamespace(NS)
+        .withName("pool-pooler-ro").get(), (Deployment d) -> d != null && d.getStatus() != null
+            && Integer.valueOf(1).equals(d.getStatus().getReadyReplicas()));
+    String primary = pool.get().getStatus().currentPrimary;
+    Set<String> standbyIps = new HashSet<>();
+    for (String pod : List.of("pool-0", "pool-1", "pool-2")) {
+      if (!pod.equals(primary)) {
+        standbyIps.add(sandbox.podIp(NS, pod));
+      }
+    }
+    String server = Await.until(Duration.ofSeconds(60), "a login through the read-only pooler", () -> {
+      try (Connection c = SandboxCluster.connect(sandbox.serviceAddress(NS, "pool-pooler-ro"), "app", "app",
+          pool.password("pool-app"))) {
+        return one(c, "SELECT host(inet_server_addr()) || ' ' || pg_is_in_recovery() || ' ' || count(*) FROM pooled");
+      }
+    }, v -> v != null);
+    String[] parts = server.split(" ");
+    assertTrue(standbyIps.contains(parts[0]), server + " is a standby: " + standbyIps);
+    assertEquals("true", parts[1], server);
+    try (Connection c = SandboxCluster.connect(sandbox.serviceAddress(NS, "pool-pooler-ro"), "app", "app",
+        pool.password("pool-app")); Statement st = c.createStatement()) {
+      SQLException write = assertThrows(SQLException.class, () -> st.execute("INSERT INTO pooled VALUES (6, 1)"));
+      assertTrue(write.getMessage().contains("read-only transaction"), write.getMessage());
+      assertEquals("on", one(c, "SHOW default_transaction_read_only"));
+    }
+    sandbox.editCluster(NS, "pool", c -> {
+      c.getSpec().pooler.readOnlyInstances = 0;
+      return c;
+    });
+    Await.until(Duration.ofSeconds(60), "the read-only pooler removed", () -> sandbox.client().apps().deployments()
+        .inNamespace(NS).withName("pool-pooler-ro").get() == null
+        && sandbox.client().services().inNamespace(NS).withName("pool-pooler-ro").get() == null);
+    Set<String> after = new HashSet<>();
+    sandbox.client().pods().inNamespace(NS).withLabel("pgcluster.dev/pooler", "pool").list().getItems()
+        .forEach(p -> after.add(p.getMetadata().getName()));
+    assertEquals(rwPods, after, "the -rw pooler's pods were not rolled");
+  }
+
   private String metrics() throws Exception {
     var response = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
         java.net.URI.create("http://" + sandbox.podIp(Sandbox.OPERATOR_NAMESPACE, sandbox.operatorLeader().orElseThrow())

@@ -61,6 +61,11 @@ public final class PgClusterNames {
     return cluster + "-pooler";
   }
 
+  /** The read-only pooler's Deployment and Service: PgBouncer in front of the -ro Service. */
+  public String poolerReadOnly() {
+    return cluster + "-pooler-ro";
+  }
+
   /** The pooler's Service: PgBouncer in front of the primary. */
   public String poolerService() {
     return cluster + "-pooler-rw";

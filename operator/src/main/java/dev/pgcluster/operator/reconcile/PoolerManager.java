@@ -10,6 +10,7 @@ import dev.pgcluster.operator.postgres.PgBouncerConsole;
 import dev.pgcluster.operator.postgres.PoolerSql;
 import dev.pgcluster.operator.postgres.PostgresConnector;
 import dev.pgcluster.operator.render.PoolerRenderer;
+import dev.pgcluster.operator.render.PoolerRenderer.Target;
 import dev.pgcluster.operator.render.SecretRenderer;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -91,14 +92,20 @@ public final class PoolerManager implements PoolerHold {
       applier.apply(PoolerRenderer.configMap(cluster), OwnedFields::configMap);
       // The password's hash on the pod template: a changed password rolls the pods, which read it at start.
       String password = poolerPassword(cluster);
-      Deployment desired = PoolerRenderer.deployment(cluster,
-          password == null ? "" : PoolerRenderer.hash(password));
-      if (applier.apply(desired, OwnedFields::deployment) == ResourceApplier.Outcome.UPDATED) {
-        events.normal(cluster, EventReasons.POOLER_UPDATED, "Deployment " + desired.getMetadata().getName()
-            + " updated: " + cluster.getSpec().pooler.instances + " PgBouncer pods, pool_mode "
-            + cluster.getSpec().pooler.poolMode.value());
+      String credentialsHash = password == null ? "" : PoolerRenderer.hash(password);
+      for (Target target : Target.values()) {
+        if (target == Target.READ_ONLY && cluster.getSpec().pooler.readOnlyInstances() == 0) {
+          removeReadOnly(cluster);
+          continue;
+        }
+        Deployment desired = PoolerRenderer.deployment(cluster, credentialsHash, target);
+        if (applier.apply(desired, OwnedFields::deployment) == ResourceApplier.Outcome.UPDATED) {
+          events.normal(cluster, EventReasons.POOLER_UPDATED, "Deployment " + desired.getMetadata().getName()
+              + " updated: " + desired.getSpec().getReplicas() + " PgBouncer pods, pool_mode "
+              + cluster.getSpec().pooler.poolMode.value());
+        }
+        applier.apply(PoolerRenderer.service(cluster, target), OwnedFields::service);
       }
-      applier.apply(PoolerRenderer.service(cluster), OwnedFields::service);
       applyFailures.remove(key(cluster));
     } catch (RuntimeException e) {
       String message = "the pooler's objects could not be applied: " + e.getMessage();
@@ -123,11 +130,26 @@ public final class PoolerManager implements PoolerHold {
     if (!ownedBy(cluster, deployment)) {
       return;
     }
+    removeReadOnly(cluster);
     deleteIfOwned(cluster, client.services().inNamespace(ns).withName(names.poolerService()).get());
     deleteIfOwned(cluster, client.configMaps().inNamespace(ns).withName(names.pooler()).get());
     deleteIfOwned(cluster, deployment);
     events.normal(cluster, EventReasons.POOLER_REMOVED, "spec.pooler removed: the pooler's Deployment, Service and"
         + " ConfigMap deleted");
+  }
+
+  /** The read-only pooler, when spec.pooler.readOnlyInstances is 0 (or the pooler goes). */
+  private void removeReadOnly(PgCluster cluster) {
+    String ns = cluster.getMetadata().getNamespace();
+    String name = PgClusterNames.of(cluster).poolerReadOnly();
+    Deployment deployment = client.apps().deployments().inNamespace(ns).withName(name).get();
+    if (!ownedBy(cluster, deployment)) {
+      return;
+    }
+    deleteIfOwned(cluster, client.services().inNamespace(ns).withName(name).get());
+    deleteIfOwned(cluster, deployment);
+    events.normal(cluster, EventReasons.POOLER_REMOVED, "the read-only pooler's Deployment and Service " + name
+        + " deleted (no spec.pooler.readOnlyInstances)");
   }
 
   private static boolean ownedBy(PgCluster cluster, HasMetadata object) {
@@ -138,7 +160,7 @@ public final class PoolerManager implements PoolerHold {
   private void deleteIfOwned(PgCluster cluster, HasMetadata object) {
     if (ownedBy(cluster, object)) {
       client.resource(object).delete();
-      LOG.info("deleted {} {} (spec.pooler removed)", object.getKind(), object.getMetadata().getName());
+      LOG.info("deleted {} {} (no longer in spec.pooler)", object.getKind(), object.getMetadata().getName());
     }
   }
 
@@ -184,7 +206,7 @@ public final class PoolerManager implements PoolerHold {
     }
     statsReadAt.put(key(cluster), now);
     Map<String, PoolerSql.PoolerStats> byPod = new ConcurrentHashMap<>();
-    eachPod(cluster, pod -> {
+    eachPod(cluster, List.of(Target.values()), pod -> {
       try (PgBouncerConsole admin = admin(cluster, pod)) {
         byPod.put(pod.getMetadata().getName(), PoolerSql.stats(admin));
       } catch (SQLException | RuntimeException e) {
@@ -415,9 +437,9 @@ public final class PoolerManager implements PoolerHold {
     }
   }
 
-  private List<Pod> poolerPods(PgCluster cluster) {
+  private List<Pod> poolerPods(PgCluster cluster, Target target) {
     return client.pods().inNamespace(cluster.getMetadata().getNamespace())
-        .withLabels(PoolerRenderer.podSelector(cluster)).list().getItems().stream()
+        .withLabels(PoolerRenderer.podSelector(cluster, target)).list().getItems().stream()
         .filter(p -> p.getStatus() != null && p.getStatus().getPodIP() != null && p.getMetadata().getDeletionTimestamp() == null
             && "Running".equals(p.getStatus().getPhase()))
         .toList();
@@ -431,9 +453,18 @@ public final class PoolerManager implements PoolerHold {
         return t;
       });
 
-  /** Runs {@code action} on each running pooler pod in parallel; false when one did not finish in time. */
+  /**
+   * Runs {@code action} on each running pod of the -rw pooler in parallel (the one held while the primary
+   * moves); false when one did not finish in time.
+   */
   private boolean eachPod(PgCluster cluster, java.util.function.Consumer<Pod> action) {
-    List<java.util.concurrent.Future<?>> running = poolerPods(cluster).stream()
+    return eachPod(cluster, List.of(Target.READ_WRITE), action);
+  }
+
+  private boolean eachPod(PgCluster cluster, List<Target> targets, java.util.function.Consumer<Pod> action) {
+    List<Pod> pods = targets.stream().filter(t -> t == Target.READ_WRITE || cluster.getSpec().pooler.readOnlyInstances() > 0)
+        .flatMap(t -> poolerPods(cluster, t).stream()).toList();
+    List<java.util.concurrent.Future<?>> running = pods.stream()
         .<java.util.concurrent.Future<?>>map(pod -> CONSOLES.submit(() -> action.accept(pod))).toList();
     long deadline = System.nanoTime() + CONSOLE_TIMEOUT.multipliedBy(3).toNanos();
     boolean finished = true;

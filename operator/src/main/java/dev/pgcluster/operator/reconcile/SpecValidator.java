@@ -90,6 +90,7 @@ public final class SpecValidator {
     if (spec.pooler != null) {
       unknownValue(problems, "pooler.poolMode", spec.pooler.poolMode, dev.pgcluster.operator.api.v1alpha1.PoolMode.values());
       bounded(problems, "pooler.instances", spec.pooler.instances, 1, 20);
+      bounded(problems, "pooler.readOnlyInstances", spec.pooler.readOnlyInstances, 0, 20);
       bounded(problems, "pooler.defaultPoolSize", spec.pooler.defaultPoolSize, 1, 10000);
       bounded(problems, "pooler.maxClientConnections", spec.pooler.maxClientConnections, 1, 100000);
     }

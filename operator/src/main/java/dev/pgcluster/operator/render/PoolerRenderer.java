@@ -29,14 +29,47 @@ import java.util.Map;
 
 /**
  * The pooler (spec.pooler): PgBouncer pods in a Deployment, reached through {@code <name>-pooler-rw},
- * connecting to the primary through {@code <name>-rw}. Client passwords are looked up in the database
+ * connecting to the primary through {@code <name>-rw}; optionally a second Deployment behind
+ * {@code <name>-pooler-ro}, connecting to the standbys through {@code <name>-ro}. Client passwords are looked up in the database
  * (auth_query, through a function only the pooler role may call): no user list is rendered anywhere.
  */
 public final class PoolerRenderer {
   public static final String INI = "pgbouncer.ini";
+  public static final String READ_ONLY_INI = "pgbouncer-ro.ini";
   public static final String SCRIPT = "pooler.sh";
   /** Selects a cluster's pooler pods; they carry no cluster label, so no instance Service or PDB selects them. */
   public static final String POOLER_LABEL = "pgcluster.dev/pooler";
+  /** Selects a cluster's read-only pooler pods (and not the others: the -rw pooler's Service must not). */
+  public static final String READ_ONLY_POOLER_LABEL = "pgcluster.dev/pooler-ro";
+
+  /**
+   * Which Service a pooler is in front of: the primary's (spec.pooler.instances) or the standbys'
+   * (spec.pooler.readOnlyInstances).
+   */
+  public enum Target {
+    READ_WRITE,
+    READ_ONLY;
+
+    String name(PgClusterNames names) {
+      return this == READ_WRITE ? names.pooler() : names.poolerReadOnly();
+    }
+
+    String service(PgClusterNames names) {
+      return this == READ_WRITE ? names.poolerService() : names.poolerReadOnly();
+    }
+
+    String upstream(PgClusterNames names) {
+      return this == READ_WRITE ? names.readWriteService() : names.readOnlyService();
+    }
+
+    String ini() {
+      return this == READ_WRITE ? INI : READ_ONLY_INI;
+    }
+
+    int replicas(PoolerSpec pooler) {
+      return this == READ_WRITE ? pooler.instances : pooler.readOnlyInstances();
+    }
+  }
   /** The rendered pgbouncer.ini's hash on the pod template: a configuration change rolls the pods. */
   public static final String CONFIG_HASH = "pgcluster.dev/pooler-config-hash";
   /** The schema and function PgBouncer's auth_query calls (see reconcile.PoolerAuth). */
@@ -50,18 +83,18 @@ public final class PoolerRenderer {
   private PoolerRenderer() {}
 
   /** The pooler pods' labels. */
-  public static Map<String, String> podLabels(PgCluster cluster) {
+  public static Map<String, String> podLabels(PgCluster cluster, Target target) {
     Map<String, String> labels = new LinkedHashMap<>();
     labels.put(Labels.NAME, "pgbouncer");
     labels.put(Labels.INSTANCE, cluster.getMetadata().getName());
     labels.put(Labels.MANAGED_BY, Labels.MANAGER);
-    labels.put(Labels.COMPONENT, "pooler");
-    labels.put(POOLER_LABEL, cluster.getMetadata().getName());
+    labels.put(Labels.COMPONENT, target == Target.READ_WRITE ? "pooler" : "pooler-ro");
+    labels.putAll(podSelector(cluster, target));
     return labels;
   }
 
-  public static Map<String, String> podSelector(PgCluster cluster) {
-    return Map.of(POOLER_LABEL, cluster.getMetadata().getName());
+  public static Map<String, String> podSelector(PgCluster cluster, Target target) {
+    return Map.of(target == Target.READ_WRITE ? POOLER_LABEL : READ_ONLY_POOLER_LABEL, cluster.getMetadata().getName());
   }
 
   /** The password of the pooler role: generated once, kept with the data like the other credentials. */
@@ -69,14 +102,21 @@ public final class PoolerRenderer {
     return SecretRenderer.credentials(cluster, PgClusterNames.of(cluster).pooler(), PgClusterNames.POOLER_USER, random);
   }
 
-  public static String ini(PgCluster cluster) {
+  public static String ini(PgCluster cluster, Target target) {
     PoolerSpec pooler = cluster.getSpec().pooler;
     PgClusterNames names = PgClusterNames.of(cluster);
     List<String> lines = new ArrayList<>();
     lines.add("; Rendered by pgcluster-operator from spec.pooler; pooler.sh adds the pod's address and file paths.");
     lines.add("[databases]");
-    // Every database, on whichever instance the -rw Service routes to: the primary.
-    lines.add("* = host=" + names.readWriteService() + " port=" + PgClusterNames.POSTGRES_PORT);
+    if (target == Target.READ_WRITE) {
+      // Every database, on whichever instance the -rw Service routes to: the primary.
+      lines.add("* = host=" + names.readWriteService() + " port=" + PgClusterNames.POSTGRES_PORT);
+    } else {
+      // Every database, on the standbys behind -ro. A server session stays read-only even on a standby
+      // promoted under it: no write goes through the read-only pooler.
+      lines.add("* = host=" + names.readOnlyService() + " port=" + PgClusterNames.POSTGRES_PORT
+          + " connect_query='SET default_transaction_read_only = on'");
+    }
     lines.add("");
     lines.add("[pgbouncer]");
     lines.add("listen_port = " + PgClusterNames.POOLER_PORT);
@@ -105,7 +145,8 @@ public final class PoolerRenderer {
 
   public static ConfigMap configMap(PgCluster cluster) {
     Map<String, String> data = new LinkedHashMap<>();
-    data.put(INI, ini(cluster));
+    data.put(INI, ini(cluster, Target.READ_WRITE));
+    data.put(READ_ONLY_INI, ini(cluster, Target.READ_ONLY));
     data.put(SCRIPT, ConfigMapRenderer.script(SCRIPT));
     return new ConfigMapBuilder()
         .withMetadata(Owned.metadata(cluster, PgClusterNames.of(cluster).pooler()))
@@ -113,12 +154,12 @@ public final class PoolerRenderer {
         .build();
   }
 
-  public static Service service(PgCluster cluster) {
+  public static Service service(PgCluster cluster, Target target) {
     return new ServiceBuilder()
-        .withMetadata(Owned.metadata(cluster, PgClusterNames.of(cluster).poolerService()))
+        .withMetadata(Owned.metadata(cluster, target.service(PgClusterNames.of(cluster))))
         .withNewSpec()
         .withType("ClusterIP")
-        .withSelector(podSelector(cluster))
+        .withSelector(podSelector(cluster, target))
         // The usual PostgreSQL port: an application moves to the pooler by changing the host name only.
         .addNewPort().withName("postgres").withProtocol("TCP").withPort(PgClusterNames.POSTGRES_PORT)
         .withTargetPort(new IntOrString("pgbouncer")).endPort()
@@ -130,20 +171,20 @@ public final class PoolerRenderer {
    * @param credentials a hash of the pooler role's password: the pods read it at start, so a changed
    *     password must roll them
    */
-  public static Deployment deployment(PgCluster cluster, String credentials) {
+  public static Deployment deployment(PgCluster cluster, String credentials, Target target) {
     PoolerSpec pooler = cluster.getSpec().pooler;
     PgClusterNames names = PgClusterNames.of(cluster);
     return new DeploymentBuilder()
-        .withMetadata(Owned.metadata(cluster, names.pooler()))
+        .withMetadata(Owned.metadata(cluster, target.name(names)))
         .withNewSpec()
-        .withReplicas(pooler.instances)
-        .withNewSelector().withMatchLabels(podSelector(cluster)).endSelector()
+        .withReplicas(target.replicas(pooler))
+        .withNewSelector().withMatchLabels(podSelector(cluster, target)).endSelector()
         // One pod more during a rollout, never one less: the Service always has its full count.
         .withNewStrategy().withType("RollingUpdate").withNewRollingUpdate()
         .withMaxUnavailable(new IntOrString(0)).withMaxSurge(new IntOrString(1)).endRollingUpdate().endStrategy()
         .withNewTemplate()
-        .withNewMetadata().withLabels(podLabels(cluster))
-        .withAnnotations(Map.of(CONFIG_HASH, hash(ini(cluster) + ConfigMapRenderer.script(SCRIPT) + credentials)))
+        .withNewMetadata().withLabels(podLabels(cluster, target))
+        .withAnnotations(Map.of(CONFIG_HASH, hash(ini(cluster, target) + ConfigMapRenderer.script(SCRIPT) + credentials)))
         .endMetadata()
         .withNewSpec()
         .withTerminationGracePeriodSeconds(30L)
@@ -157,13 +198,13 @@ public final class PoolerRenderer {
         // Pooler pods spread across nodes when they can: losing one node leaves the others serving.
         .withNewAffinity().withNewPodAntiAffinity().addNewPreferredDuringSchedulingIgnoredDuringExecution()
         .withWeight(100).withNewPodAffinityTerm().withTopologyKey("kubernetes.io/hostname")
-        .withNewLabelSelector().withMatchLabels(podSelector(cluster)).endLabelSelector().endPodAffinityTerm()
+        .withNewLabelSelector().withMatchLabels(podSelector(cluster, target)).endLabelSelector().endPodAffinityTerm()
         .endPreferredDuringSchedulingIgnoredDuringExecution().endPodAntiAffinity().endAffinity()
         .addNewContainer()
         .withName("pgbouncer")
         .withImage(pooler.image)
         .withCommand("sh", CONFIG_MOUNT + "/" + SCRIPT)
-        .withEnv(env(cluster))
+        .withEnv(env(cluster, target))
         .addNewPort().withName("pgbouncer").withContainerPort(PgClusterNames.POOLER_PORT).withProtocol("TCP").endPort()
         .withReadinessProbe(new ProbeBuilder()
             .withNewTcpSocket().withPort(new IntOrString(PgClusterNames.POOLER_PORT)).endTcpSocket()
@@ -182,8 +223,11 @@ public final class PoolerRenderer {
         .build();
   }
 
-  static List<EnvVar> env(PgCluster cluster) {
+  static List<EnvVar> env(PgCluster cluster, Target target) {
     List<EnvVar> env = new ArrayList<>();
+    if (target == Target.READ_ONLY) {
+      env.add(new EnvVarBuilder().withName("POOLER_INI").withValue(target.ini()).build());  // pooler.sh: pgbouncer.ini
+    }
     env.add(new EnvVarBuilder().withName("POD_IP").withNewValueFrom().withNewFieldRef().withFieldPath("status.podIP")
         .endFieldRef().endValueFrom().build());
     env.add(new EnvVarBuilder().withName("POOLER_CONFIG_DIR").withValue(CONFIG_MOUNT).build());

@@ -70,6 +70,8 @@ public final class CrdCases {
             "spec.pooler.poolMode"),
         Arguments.of("pooler pool size 0", BASE + "pooler:\n  defaultPoolSize: 0\n", null,
             "spec.pooler.defaultPoolSize"),
+        Arguments.of("read-only pooler of 21 pods", BASE + "pooler:\n  readOnlyInstances: 21\n", null,
+            "spec.pooler.readOnlyInstances"),
         Arguments.of("pooler with 21 pods", BASE + "pooler:\n  instances: 21\n", null,
             "spec.pooler.instances"),
         Arguments.of("TLS required but not enabled", BASE + "tls:\n  required: true\n", null,

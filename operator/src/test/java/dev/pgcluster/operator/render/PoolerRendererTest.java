@@ -11,6 +11,7 @@ import dev.pgcluster.operator.api.v1alpha1.PoolMode;
 import dev.pgcluster.operator.api.v1alpha1.PoolerSpec;
 import dev.pgcluster.operator.api.v1alpha1.TlsSpec;
 import dev.pgcluster.operator.reconcile.SpecValidator;
+import dev.pgcluster.operator.render.PoolerRenderer.Target;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -28,7 +29,7 @@ class PoolerRendererTest {
     PgCluster cluster = pooled();
     cluster.getSpec().pooler.poolMode = PoolMode.TRANSACTION;
     cluster.getSpec().pooler.defaultPoolSize = 7;
-    String ini = PoolerRenderer.ini(cluster);
+    String ini = PoolerRenderer.ini(cluster, Target.READ_WRITE);
     assertTrue(ini.contains("* = host=shop-rw port=5432"), ini);
     assertTrue(ini.contains("pool_mode = transaction"), ini);
     assertTrue(ini.contains("default_pool_size = 7"), ini);
@@ -40,21 +41,50 @@ class PoolerRendererTest {
   @Test
   void poolerPodsAreNotSelectedByTheInstanceServicesOrTheirBudget() {
     PgCluster cluster = pooled();
-    Deployment deployment = PoolerRenderer.deployment(cluster, "h1");
+    Deployment deployment = PoolerRenderer.deployment(cluster, "h1", Target.READ_WRITE);
     var labels = deployment.getSpec().getTemplate().getMetadata().getLabels();
     assertNull(labels.get(Labels.CLUSTER), "the -r Service, the observer and the PDB select on the cluster label");
     assertEquals("shop", labels.get(PoolerRenderer.POOLER_LABEL));
-    assertEquals(PoolerRenderer.podSelector(cluster), deployment.getSpec().getSelector().getMatchLabels());
-    assertEquals(PoolerRenderer.podSelector(cluster), PoolerRenderer.service(cluster).getSpec().getSelector());
-    assertEquals("shop-pooler-rw", PoolerRenderer.service(cluster).getMetadata().getName());
+    assertEquals(PoolerRenderer.podSelector(cluster, Target.READ_WRITE), deployment.getSpec().getSelector().getMatchLabels());
+    assertEquals(PoolerRenderer.podSelector(cluster, Target.READ_WRITE), PoolerRenderer.service(cluster, Target.READ_WRITE).getSpec().getSelector());
+    assertEquals("shop-pooler-rw", PoolerRenderer.service(cluster, Target.READ_WRITE).getMetadata().getName());
     assertEquals(2, deployment.getSpec().getReplicas());
     assertEquals(0, deployment.getSpec().getStrategy().getRollingUpdate().getMaxUnavailable().getIntVal());
   }
 
   @Test
+  void theReadOnlyPoolerIsInFrontOfTheStandbysWithReadOnlySessionsAndItsOwnSelector() {
+    PgCluster cluster = pooled();
+    cluster.getSpec().pooler.readOnlyInstances = 3;
+    String ini = PoolerRenderer.ini(cluster, Target.READ_ONLY);
+    assertTrue(ini.contains("* = host=shop-ro port=5432 connect_query='SET default_transaction_read_only = on'"), ini);
+    assertTrue(PoolerRenderer.configMap(cluster).getData().get(PoolerRenderer.READ_ONLY_INI).equals(ini));
+    Deployment ro = PoolerRenderer.deployment(cluster, "h1", Target.READ_ONLY);
+    Deployment rw = PoolerRenderer.deployment(cluster, "h1", Target.READ_WRITE);
+    assertEquals("shop-pooler-ro", ro.getMetadata().getName());
+    assertEquals(3, ro.getSpec().getReplicas());
+    assertEquals("shop-pooler-ro", PoolerRenderer.service(cluster, Target.READ_ONLY).getMetadata().getName());
+    var roLabels = ro.getSpec().getTemplate().getMetadata().getLabels();
+    var rwLabels = rw.getSpec().getTemplate().getMetadata().getLabels();
+    // Neither Service selects the other's pods.
+    assertFalse(roLabels.entrySet().containsAll(PoolerRenderer.service(cluster, Target.READ_WRITE).getSpec()
+        .getSelector().entrySet()), roLabels.toString());
+    assertFalse(rwLabels.entrySet().containsAll(PoolerRenderer.service(cluster, Target.READ_ONLY).getSpec()
+        .getSelector().entrySet()), rwLabels.toString());
+    assertTrue(roLabels.entrySet().containsAll(ro.getSpec().getSelector().getMatchLabels().entrySet()));
+    assertNull(roLabels.get(Labels.CLUSTER));
+    assertTrue(PoolerRenderer.env(cluster, Target.READ_ONLY).stream()
+        .anyMatch(e -> e.getName().equals("POOLER_INI") && e.getValue().equals("pgbouncer-ro.ini")));
+    assertTrue(PoolerRenderer.env(cluster, Target.READ_WRITE).stream().noneMatch(e -> e.getName().equals("POOLER_INI")),
+        "the -rw pooler's pods are not rolled by the read-only pooler's arrival");
+    cluster.getSpec().pooler.readOnlyInstances = 21;
+    assertTrue(SpecValidator.validate(cluster.getSpec()).contains("pooler.readOnlyInstances (21) must be between 0 and 20"));
+  }
+
+  @Test
   void thePasswordComesFromTheSecretAndWithTlsOnlyTheCaCertificateIsMounted() {
     PgCluster cluster = pooled();
-    var env = PoolerRenderer.env(cluster);
+    var env = PoolerRenderer.env(cluster, Target.READ_WRITE);
     var password = env.stream().filter(e -> e.getName().equals("POOLER_PASSWORD")).findFirst().orElseThrow();
     assertEquals("shop-pooler", password.getValueFrom().getSecretKeyRef().getName());
     assertTrue(env.stream().noneMatch(e -> e.getName().equals("POOLER_CA_FILE")));
@@ -64,20 +94,20 @@ class PoolerRendererTest {
     var ca = PoolerRenderer.volumes(cluster).stream().filter(v -> v.getName().equals("ca")).findFirst().orElseThrow();
     assertEquals("shop-server", ca.getSecret().getSecretName());
     assertEquals(List.of("ca.crt"), ca.getSecret().getItems().stream().map(i -> i.getKey()).toList());
-    assertTrue(PoolerRenderer.env(cluster).stream().anyMatch(e -> e.getName().equals("POOLER_CA_FILE")));
+    assertTrue(PoolerRenderer.env(cluster, Target.READ_WRITE).stream().anyMatch(e -> e.getName().equals("POOLER_CA_FILE")));
   }
 
   @Test
   void aConfigurationChangeRollsThePods() {
     PgCluster cluster = pooled();
-    String before = PoolerRenderer.deployment(cluster, "h1").getSpec().getTemplate().getMetadata().getAnnotations()
+    String before = PoolerRenderer.deployment(cluster, "h1", Target.READ_WRITE).getSpec().getTemplate().getMetadata().getAnnotations()
         .get(PoolerRenderer.CONFIG_HASH);
-    assertEquals(before, PoolerRenderer.deployment(pooled(), "h1").getSpec().getTemplate().getMetadata().getAnnotations()
+    assertEquals(before, PoolerRenderer.deployment(pooled(), "h1", Target.READ_WRITE).getSpec().getTemplate().getMetadata().getAnnotations()
         .get(PoolerRenderer.CONFIG_HASH), "the same spec renders the same pods");
-    assertNotEquals(before, PoolerRenderer.deployment(cluster, "h2").getSpec().getTemplate().getMetadata()
+    assertNotEquals(before, PoolerRenderer.deployment(cluster, "h2", Target.READ_WRITE).getSpec().getTemplate().getMetadata()
         .getAnnotations().get(PoolerRenderer.CONFIG_HASH), "a changed password rolls the pods");
     cluster.getSpec().pooler.maxClientConnections = 50;
-    assertNotEquals(before, PoolerRenderer.deployment(cluster, "h1").getSpec().getTemplate().getMetadata().getAnnotations()
+    assertNotEquals(before, PoolerRenderer.deployment(cluster, "h1", Target.READ_WRITE).getSpec().getTemplate().getMetadata().getAnnotations()
         .get(PoolerRenderer.CONFIG_HASH));
   }
 

@@ -44,10 +44,22 @@ public class PoolerSpec {
   @JsonPropertyDescription("Client connections each PgBouncer pod accepts (max_client_conn).")
   public Integer maxClientConnections = 1000;
 
+  @Default("0")
+  @Min(0)
+  @Max(20)
+  @JsonPropertyDescription("Number of PgBouncer pods in front of the -ro Service (ready standbys), behind the Service"
+      + " <cluster>-pooler-ro, with the same pool settings; their server sessions are read-only. 0 (default): none.")
+  public Integer readOnlyInstances = 0;
+
   @JsonPropertyDescription("Compute resources of the pgbouncer container.")
   public ResourceRequirements resources;
 
   /** Whether the spec asks for a pooler. */
+  /** spec.pooler.readOnlyInstances, 0 when absent. */
+  public int readOnlyInstances() {
+    return readOnlyInstances == null ? 0 : readOnlyInstances;
+  }
+
   public static boolean enabled(PgClusterSpec spec) {
     return spec.pooler != null;
   }
