@@ -107,6 +107,22 @@ class PoolerE2ETest {
     String from = pool.get().getStatus().currentPrimary;
     String target = java.util.stream.Stream.of("pool-0", "pool-1", "pool-2").filter(p -> !p.equals(from))
         .findFirst().orElseThrow();
+    // Beside the writers, a pgbench client (TPC-B-like transactions) through the pooler: it stops at the
+    // first error it gets, so exit status 0 and no failed transaction mean none reached it.
+    String bin = pgBin();
+    java.util.Map<String, String> env = java.util.Map.of("PGPASSWORD", pool.password("pool-app"));
+    run(env, bin + "/pgbench", "-i", "-q", "-s", "1", "-h", sandbox.serviceAddress(NS, "pool-rw"), "-U", "app", "app");
+    ProcessBuilder pgbench = new ProcessBuilder(bin + "/pgbench", "-n", "-c", "2", "-j", "1", "-T", "30", "-h",
+        sandbox.serviceAddress(NS, "pool-pooler-rw"), "-U", "app", "app").redirectErrorStream(true);
+    pgbench.environment().putAll(env);
+    Process bench = pgbench.start();
+    var benchOutput = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try {
+        return new String(bench.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      } catch (java.io.IOException e) {
+        return e.toString();
+      }
+    });
     try (Writers writers = new Writers(1, 4)) {
       writers.awaitAcks(200);
       sandbox.editCluster(NS, "pool", c -> {
@@ -118,6 +134,7 @@ class PoolerE2ETest {
       Await.until(Duration.ofSeconds(60), "the switchover to " + target,
           () -> target.equals(pool.get().getStatus().currentPrimary));
       awaitNotHeld();
+      assertTrue(bench.isAlive(), "pgbench was still running when the switchover was over: it ran through it");
       int before = writers.acked.size();
       writers.awaitAcks(before + 200);
       writers.stop();
@@ -127,6 +144,13 @@ class PoolerE2ETest {
       assertEquals(0, writers.errors.get(), "client errors through the pooler: " + writers.firstErrors);
       assertEquals(List.of(), missingOn(target, writers), "acknowledged writes lost in the switchover");
     }
+    assertTrue(bench.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "pgbench finished");
+    String out = benchOutput.get(10, java.util.concurrent.TimeUnit.SECONDS);
+    System.out.println("pgbench through the pooler across the switchover:\n" + out);
+    assertEquals(0, bench.exitValue(), out);
+    assertTrue(out.contains("number of failed transactions: 0 "), out);
+    java.util.regex.Matcher processed = java.util.regex.Pattern.compile("actually processed: (\\d+)").matcher(out);
+    assertTrue(processed.find() && Integer.parseInt(processed.group(1)) > 0, out);
     assertTrue(sandbox.client().v1().events().inNamespace(NS).list().getItems().stream()
         .anyMatch(e -> "PoolerResumed".equals(e.getReason())), "a PoolerResumed event");
   }
@@ -270,6 +294,22 @@ class PoolerE2ETest {
     sandbox.client().pods().inNamespace(NS).withLabel("pgcluster.dev/pooler", "pool").list().getItems()
         .forEach(p -> after.add(p.getMetadata().getName()));
     assertEquals(rwPods, after, "the -rw pooler's pods were not rolled");
+  }
+
+  private static String pgBin() throws java.io.IOException {
+    try (var versions = java.nio.file.Files.list(java.nio.file.Path.of("/usr/lib/postgresql"))) {
+      return versions.max(java.util.Comparator.comparing(p -> Integer.parseInt(p.getFileName().toString())))
+          .orElseThrow().resolve("bin").toString();
+    }
+  }
+
+  private static void run(java.util.Map<String, String> env, String... command) throws Exception {
+    ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+    pb.environment().putAll(env);
+    Process p = pb.start();
+    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS), String.join(" ", command));
+    assertEquals(0, p.exitValue(), String.join(" ", command) + ":\n" + out);
   }
 
   private String metrics() throws Exception {
