@@ -195,6 +195,10 @@ public final class SandboxMain {
     if (cluster.getSpec().pooler != null) {
       out.printf("  pooled:     psql \"host=%s port=5432 dbname=%s user=%s password=%s\"%n",
           sandbox.serviceAddress(ns, names.poolerService()), db, owner, app);
+      if (cluster.getSpec().pooler.readOnlyInstances() > 0) {
+        out.printf("  pooled reads (standbys): psql \"host=%s port=5432 dbname=%s user=%s password=%s\"%n",
+            sandbox.serviceAddress(ns, names.poolerReadOnly()), db, owner, app);
+      }
       out.printf("  pooler admin (SHOW POOLS): psql \"host=%s port=5432 dbname=pgbouncer user=%s password=%s\"%n",
           sandbox.serviceAddress(ns, names.poolerService()), PgClusterNames.POOLER_USER,
           password(sandbox, ns, names.pooler()));
