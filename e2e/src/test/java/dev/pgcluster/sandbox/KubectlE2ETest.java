@@ -198,6 +198,27 @@ class KubectlE2ETest {
         + ready.getObservedGeneration() + " < " + generation);
   }
 
+  /**
+   * kubectl logs, through the API server to the node's kubelet: the last lines of a container, and a
+   * follower that sees what is written after it started.
+   */
+  @Test
+  @Order(5)
+  void kubectlLogsReadsAContainersLogThroughTheApiServer() throws Exception {
+    String pod = get("pg-async").getStatus().currentPrimary;
+    KubeTools.Result tail = kubectl.kubectl("logs", "-n", NS, pod, "-c", "agent", "--tail=3");
+    assertEquals(0, tail.exit(), tail.output());
+    assertEquals(3, tail.output().strip().lines().count(), tail.output());
+    KubeTools.Result all = kubectl.kubectl("logs", "-n", NS, pod, "-c", "agent");
+    assertTrue(all.output().contains("agent for " + pod + " started"), all.output());
+    assertTrue(all.output().contains(tail.output().strip()), "--tail=3 is the end of the log");
+    KubeTools.Result postgres = kubectl.kubectl("logs", "-n", NS, pod, "-c", "postgres", "--limit-bytes=100");
+    assertEquals(0, postgres.exit(), postgres.output());
+    assertTrue(postgres.output().length() <= 100, postgres.output());
+    KubeTools.Result missing = kubectl.kubectl("logs", "-n", NS, pod, "-c", "nonesuch");
+    assertNotEquals(0, missing.exit(), missing.output());
+  }
+
   private PgCluster get(String name) {
     return sandbox.client().resources(PgCluster.class).inNamespace(NS).withName(name).get();
   }
@@ -209,7 +230,7 @@ class KubectlE2ETest {
    * killed (grace period 0, SIGKILL): the other replica leads once the Lease (4 s) has expired.
    */
   @Test
-  @Order(5)
+  @Order(6)
   void theOtherReplicaLeadsWhenTheLeaderGoes() throws Exception {
     String leader = sandbox.operatorLeader().orElseThrow();
     assertEquals(2, sandbox.operatorPods().size(), "two replicas");

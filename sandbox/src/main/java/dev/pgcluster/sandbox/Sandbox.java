@@ -107,9 +107,10 @@ public final class Sandbox implements AutoCloseable {
     AtomicInteger podSequence = new AtomicInteger();
     VolumeAttachments attachments = new VolumeAttachments();
     for (String node : nodes) {
-      kubelets.put(node, new Kubelet(node, addresses.allocate(10250), controlPlane.client("system:node:" + node),
+      String nodeIp = addresses.allocate(10250);
+      kubelets.put(node, new Kubelet(node, nodeIp, controlPlane.client("system:node:" + node),
           addresses, network, podNetwork, root, images, serviceEnv, podSequence, attachments,
-          () -> controlPlane.client("system:node:" + node)));
+          () -> controlPlane.client("system:node:" + node), controlPlane.kubeletServing(node, nodeIp)));
     }
     // A system node pool: only what tolerates the taint (the operator, as installed here) runs there.
     client.nodes().withName(SYSTEM_NODE).edit(n -> {

@@ -101,6 +101,9 @@ public final class ControlPlane implements AutoCloseable {
         "--bind-address=" + apiAddress,
         "--advertise-address=" + apiAddress,
         "--secure-port=6443",
+        // Log requests (kubectl logs) go to the kubelets by node address, whose certificates the CA signs.
+        "--kubelet-certificate-authority=" + pki.caCert(),
+        "--kubelet-preferred-address-types=InternalIP",
         "--tls-cert-file=" + pki.servingCert(),
         "--tls-private-key-file=" + pki.servingKey(),
         "--client-ca-file=" + pki.caCert(),
@@ -251,6 +254,11 @@ public final class ControlPlane implements AutoCloseable {
 
   public Path caCert() {
     return pki.caCert();
+  }
+
+  /** TLS for a kubelet's server on {@code nodeIp}, with a certificate the API server trusts. */
+  public javax.net.ssl.SSLContext kubeletServing(String nodeName, String nodeIp) {
+    return pki.servingContext("system:node:" + nodeName, List.of(nodeName), List.of(nodeIp));
   }
 
   public Path adminKubeconfig() {

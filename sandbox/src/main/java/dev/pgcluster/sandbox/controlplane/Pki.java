@@ -45,6 +45,8 @@ public final class Pki {
   private final Path servingKey;
   private final Path serviceAccountKey;
   private final Path serviceAccountPublicKey;
+  private X509Certificate ca;  // kept in memory to sign the kubelets' serving certificates
+  private KeyPair caKeys;
 
   private Pki(Path dir) {
     this.caCert = dir.resolve("ca.crt");
@@ -66,6 +68,8 @@ public final class Pki {
       X509Certificate serving = pki.sign(new X500Name("CN=kube-apiserver"), servingKeys, ca, caKeys, false,
           dnsNames, ips);
       KeyPair saKeys = rsa();
+      pki.ca = ca;
+      pki.caKeys = caKeys;
       pki.writePem(pki.caCert, ca);
       pki.writePem(pki.servingCert, serving);
       pki.writePem(pki.servingKey, servingKeys.getPrivate());
@@ -104,6 +108,31 @@ public final class Pki {
       throw new UncheckedIOException(e);
     } catch (GeneralSecurityException | OperatorCreationException e) {
       throw new IllegalStateException("cannot generate the certificates of " + commonName, e);
+    }
+  }
+
+  /**
+   * A serving certificate signed by the cluster CA, as a kubelet's: the API server verifies it
+   * (--kubelet-certificate-authority) when it proxies a log request to the node.
+   */
+  public javax.net.ssl.SSLContext servingContext(String commonName, List<String> dnsNames, List<String> ips) {
+    try {
+      KeyPair keys = rsa();
+      X509Certificate serving = sign(new X500Name("CN=" + commonName), keys, ca, caKeys, false, dnsNames, ips);
+      char[] password = "sandbox".toCharArray();
+      java.security.KeyStore store = java.security.KeyStore.getInstance("PKCS12");
+      store.load(null, null);
+      store.setKeyEntry("server", keys.getPrivate(), password, new java.security.cert.Certificate[] {serving, ca});
+      javax.net.ssl.KeyManagerFactory managers =
+          javax.net.ssl.KeyManagerFactory.getInstance(javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+      managers.init(store, password);
+      javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
+      context.init(managers.getKeyManagers(), null, null);
+      return context;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (GeneralSecurityException | OperatorCreationException e) {
+      throw new IllegalStateException("cannot issue the serving certificate of " + commonName, e);
     }
   }
 

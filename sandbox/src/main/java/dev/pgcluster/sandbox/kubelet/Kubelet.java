@@ -69,6 +69,8 @@ public final class Kubelet implements AutoCloseable {
   private volatile boolean lost;
   private volatile boolean partitioned;
   private long lastNodeStatus;
+  private final javax.net.ssl.SSLContext servingTls;
+  private final KubeletServer server;
 
   /**
    * @param client authenticated as {@code system:node:<nodeName>}
@@ -77,7 +79,9 @@ public final class Kubelet implements AutoCloseable {
   public Kubelet(String nodeName, String nodeIp, KubernetesClient client, AddressPool addresses,
       ServiceNetwork network, dev.pgcluster.sandbox.net.PodNetwork podNetwork, Path root, Images images,
       Map<String, String> serviceEnvironment, AtomicInteger podSequence, VolumeAttachments attachments,
-      java.util.function.Supplier<KubernetesClient> clientFactory) throws IOException {
+      java.util.function.Supplier<KubernetesClient> clientFactory, javax.net.ssl.SSLContext servingTls)
+      throws IOException {
+    this.servingTls = servingTls;
     this.podNetwork = podNetwork;
     this.attachments = attachments;
     this.clientFactory = clientFactory;
@@ -99,6 +103,7 @@ public final class Kubelet implements AutoCloseable {
       throw new IllegalStateException("the sandbox resolves Service names for pods with nss_wrapper: install it "
           + "(apt-get install libnss-wrapper)");
     }
+    this.server = new KubeletServer(nodeName, nodeIp, servingTls, this::logDirectory);
     register();
     this.loop = new Thread(this::run, "kubelet " + nodeName);
     this.loop.setDaemon(true);
@@ -107,8 +112,9 @@ public final class Kubelet implements AutoCloseable {
 
   /** A new kubelet for the same node (after {@link #lose}: the node rebooted), with a new client. */
   public Kubelet restarted() throws IOException {
+    server.close();  // the new kubelet listens on the same address
     return new Kubelet(nodeName, nodeIp, clientFactory.get(), addresses, network, podNetwork, root, images,
-        serviceEnvironment, podSequence, attachments, clientFactory);
+        serviceEnvironment, podSequence, attachments, clientFactory, servingTls);
   }
 
   public String nodeName() {
@@ -159,6 +165,8 @@ public final class Kubelet implements AutoCloseable {
           .withCapacity(capacity).withAllocatable(capacity)
           .addNewAddress().withType("InternalIP").withAddress(nodeIp).endAddress()
           .addNewAddress().withType("Hostname").withAddress(nodeName).endAddress()
+          .withNewDaemonEndpoints().withNewKubeletEndpoint().withPort(KubeletServer.PORT).endKubeletEndpoint()
+          .endDaemonEndpoints()
           .withNewNodeInfo().withKubeletVersion("v0.0.0-sandbox").withOperatingSystem("linux").withArchitecture("amd64")
           .withContainerRuntimeVersion("sandbox://processes").withOsImage("pgcluster sandbox")
           .withKernelVersion(System.getProperty("os.version")).withMachineID(nodeName).withSystemUUID(nodeName)
@@ -305,6 +313,7 @@ public final class Kubelet implements AutoCloseable {
       podNetwork.killNode(nodeName);
     }
     runners.values().forEach(PodRunner::loseNode);
+    server.silence();
     LOG.info("kubelet {}: node lost", nodeName);
   }
 
@@ -324,6 +333,14 @@ public final class Kubelet implements AutoCloseable {
   public void heal() {
     partitioned = false;
     LOG.info("kubelet {}: hears from the API server again", nodeName);
+  }
+
+  /** The log directory of the running (or last started) pod of that name here, for the log endpoint. */
+  private Optional<java.nio.file.Path> logDirectory(String namespace, String name) {
+    return runners.values().stream()
+        .filter(r -> r.pod().getMetadata().getNamespace().equals(namespace) && r.pod().getMetadata().getName().equals(name))
+        .sorted(java.util.Comparator.comparing(PodRunner::finished))
+        .findFirst().map(PodRunner::logDirectory);
   }
 
   public Optional<PodRunnerView> pod(String namespace, String name) {
@@ -433,6 +450,7 @@ public final class Kubelet implements AutoCloseable {
   public void close() {
     closing = true;
     loop.interrupt();
+    server.close();
     runners.values().forEach(r -> r.terminate(Optional.of(0L)));
     for (PodRunner runner : runners.values()) {
       try {
