@@ -28,11 +28,21 @@ if [ -z "$primary" ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
   exit 1
 fi
 
+# The replication password is read from a password file, never written into primary_conninfo:
+# PostgreSQL logs a changed primary_conninfo in full, and the role file lives on the data volume.
+# run.sh writes the same file in the postgres container (same emptyDir).
+REPLICATION_PASSFILE="$SOCKET_DIR/replication.pgpass"
+write_passfile() {
+  (umask 077; printf '*:*:*:%s:%s\n' "$PG_REPLICATION_USER" \
+    "$(printf '%s' "$PG_REPLICATION_PASSWORD" | sed -e 's/\\/\\\\/g' -e 's/:/\\:/g')" > "$REPLICATION_PASSFILE")
+}
+write_passfile
+
 # With TLS (TLS_DIR set) a standby verifies that the -rw Service answers with the cluster's certificate.
 replication_conninfo() {
   local ssl="sslmode=prefer"
   if [ -n "${TLS_DIR:-}" ]; then ssl="sslmode=verify-full sslrootcert=$TLS_DIR/ca.crt"; fi
-  echo "host=$PRIMARY_HOST port=$PGPORT user=$PG_REPLICATION_USER password=$PG_REPLICATION_PASSWORD application_name=$POD_NAME $ssl connect_timeout=5"
+  echo "host=$PRIMARY_HOST port=$PGPORT user=$PG_REPLICATION_USER passfile=$REPLICATION_PASSFILE application_name=$POD_NAME $ssl connect_timeout=5"
 }
 
 wait_for_primary() {

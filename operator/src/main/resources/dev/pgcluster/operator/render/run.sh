@@ -27,6 +27,13 @@ if [ ! -f "$PGDATA/standby.signal" ]; then
       "$before" >> "$auto"
   fi
 fi
+# The replication password for primary_conninfo's passfile (bootstrap.sh writes the same file; a
+# container restart does not rerun it, and the password never goes into primary_conninfo itself).
+if [ -n "${PG_REPLICATION_PASSWORD:-}" ]; then
+  (umask 077; printf '*:*:*:%s:%s\n' "${PG_REPLICATION_USER:-replication}" \
+    "$(printf '%s' "$PG_REPLICATION_PASSWORD" | sed -e 's/\\/\\\\/g' -e 's/:/\\:/g')" \
+    > "$SOCKET_DIR/replication.pgpass")
+fi
 # The ConfigMap's files are read where they are mounted, not copied: the kubelet refreshes them when
 # the resource changes, and the operator reloads the server once they hold the new configuration.
 printf "include '%s/postgresql.conf'\n" "$CONFIG_DIR" > "$PGDATA/pgcluster.conf"
