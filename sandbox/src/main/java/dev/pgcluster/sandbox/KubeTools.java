@@ -52,6 +52,17 @@ public final class KubeTools {
     return run(command, 120, stdin);
   }
 
+  /**
+   * kubectl as a user runs a plugin: the sandbox's kubeconfig through $KUBECONFIG (kubectl finds a
+   * plugin only when its name comes before any flag), {@code path} first on the PATH.
+   */
+  public Result kubectlPlugin(Path path, String... args) {
+    List<String> command = new ArrayList<>(List.of(tool("KUBECTL")));
+    command.addAll(List.of(args));
+    return run(command, 180, null, Map.of("KUBECONFIG", kubeconfig.toString(),
+        "PATH", path + ":" + System.getenv().getOrDefault("PATH", "/usr/bin:/bin")));
+  }
+
   public record Result(int exit, String output) {}
 
   private static Result run(List<String> command, int timeoutSeconds) {
@@ -59,8 +70,14 @@ public final class KubeTools {
   }
 
   private static Result run(List<String> command, int timeoutSeconds, String stdin) {
+    return run(command, timeoutSeconds, stdin, Map.of());
+  }
+
+  private static Result run(List<String> command, int timeoutSeconds, String stdin, Map<String, String> env) {
     try {
-      Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+      ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+      builder.environment().putAll(env);
+      Process p = builder.start();
       if (stdin != null) {
         p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
       }

@@ -128,9 +128,22 @@ public final class StatefulSetRenderer {
     return labels;
   }
 
+  /**
+   * Set on the PgCluster (by {@code kubectl pgc restart}, or by hand) to restart every instance: copied
+   * to the pod template, so the change rolls out like any other, standbys first and the primary by a
+   * switchover. The key kubectl rollout restart uses on workloads.
+   */
+  public static final String RESTARTED_AT = "kubectl.kubernetes.io/restartedAt";
+
   static Map<String, String> podAnnotations(PgCluster cluster) {
     var metadata = cluster.getSpec().podMetadata;
-    return metadata == null || metadata.annotations == null ? null : new java.util.LinkedHashMap<>(metadata.annotations);
+    Map<String, String> annotations = metadata == null || metadata.annotations == null ? new java.util.LinkedHashMap<>()
+        : new java.util.LinkedHashMap<>(metadata.annotations);
+    Map<String, String> own = cluster.getMetadata().getAnnotations();
+    if (own != null && own.get(RESTARTED_AT) != null) {
+      annotations.put(RESTARTED_AT, own.get(RESTARTED_AT));
+    }
+    return annotations.isEmpty() ? null : annotations;
   }
 
   /**

@@ -220,6 +220,18 @@ class StatefulSetRendererTest {
         .stream().filter(v -> v.getName().equals("tls")).findFirst().orElseThrow().getSecret().getSecretName());
   }
 
+  @Test
+  void aRestartRequestedOnTheClusterChangesThePodTemplate() {
+    PgCluster cluster = TestClusters.cluster("pg", 3);
+    var before = StatefulSetRenderer.render(cluster).getSpec().getTemplate();
+    cluster.getMetadata().setAnnotations(new java.util.HashMap<>(Map.of(StatefulSetRenderer.RESTARTED_AT,
+        "2026-12-07T13:30:00Z", "unrelated", "x")));
+    var after = StatefulSetRenderer.render(cluster).getSpec().getTemplate();
+    assertEquals("2026-12-07T13:30:00Z", after.getMetadata().getAnnotations().get(StatefulSetRenderer.RESTARTED_AT));
+    assertFalse(after.getMetadata().getAnnotations().containsKey("unrelated"), "only the restart request is copied");
+    assertFalse(before.equals(after), "a new template: the rollout restarts every instance");
+  }
+
   private static Map<String, EnvVar> env(PgCluster cluster) {
     return StatefulSetRenderer.render(cluster).getSpec().getTemplate().getSpec().getContainers().get(0).getEnv()
         .stream().collect(Collectors.toMap(EnvVar::getName, e -> e));
