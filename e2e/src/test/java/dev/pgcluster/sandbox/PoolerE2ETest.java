@@ -112,7 +112,7 @@ class PoolerE2ETest {
     String bin = pgBin();
     java.util.Map<String, String> env = java.util.Map.of("PGPASSWORD", pool.password("pool-app"));
     run(env, bin + "/pgbench", "-i", "-q", "-s", "1", "-h", sandbox.serviceAddress(NS, "pool-rw"), "-U", "app", "app");
-    ProcessBuilder pgbench = new ProcessBuilder(bin + "/pgbench", "-n", "-c", "2", "-j", "1", "-T", "30", "-h",
+    ProcessBuilder pgbench = new ProcessBuilder(bin + "/pgbench", "-n", "-c", "2", "-j", "1", "-T", "45", "-h",
         sandbox.serviceAddress(NS, "pool-pooler-rw"), "-U", "app", "app").redirectErrorStream(true);
     pgbench.environment().putAll(env);
     Process bench = pgbench.start();
@@ -144,7 +144,7 @@ class PoolerE2ETest {
       assertEquals(0, writers.errors.get(), "client errors through the pooler: " + writers.firstErrors);
       assertEquals(List.of(), missingOn(target, writers), "acknowledged writes lost in the switchover");
     }
-    assertTrue(bench.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "pgbench finished");
+    assertTrue(bench.waitFor(75, java.util.concurrent.TimeUnit.SECONDS), "pgbench finished");
     String out = benchOutput.get(10, java.util.concurrent.TimeUnit.SECONDS);
     System.out.println("pgbench through the pooler across the switchover:\n" + out);
     assertEquals(0, bench.exitValue(), out);

@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -76,8 +77,10 @@ public final class InstanceAgent {
     String tlsDirectory = env.get("TLS_DIR");
     String tlsServed = env.get("TLS_SERVED_DIR");
     if (tlsDirectory != null && !tlsDirectory.isBlank() && tlsServed != null && !tlsServed.isBlank()) {
+      String[] tlsFailure = {null};
+      List<String> names = env.get("TLS_SERVER_NAME") == null ? List.of() : List.of(env.get("TLS_SERVER_NAME"));
       ServedCertificate served = new ServedCertificate(Path.of(tlsDirectory), Path.of(tlsServed),
-          agent.postgres::reloadConfiguration, Clock.systemUTC());
+          agent.postgres::reloadConfiguration, Clock.systemUTC(), names);
       java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "tls");
         t.setDaemon(true);
@@ -87,8 +90,12 @@ public final class InstanceAgent {
         org.slf4j.MDC.put("resource.name", agent.me);
         try {
           served.check();
+          tlsFailure[0] = null;
         } catch (java.io.IOException | RuntimeException e) {
-          LOG.warn("cannot compare the served certificate with the TLS Secret: {}", e.toString());
+          if (!e.toString().equals(tlsFailure[0])) {  // said once, not every 2 s
+            LOG.warn("cannot compare the served certificate with the TLS Secret: {}", e.toString());
+            tlsFailure[0] = e.toString();
+          }
         }
       }, 2, 2, java.util.concurrent.TimeUnit.SECONDS);
     }

@@ -52,11 +52,18 @@ final class ServedCertificate {
   private final Path servedDirectory;
   private final Reload reload;
   private final Clock clock;
+  private final List<String> requiredNames;
   private boolean reloadPending;
+  private boolean reloadFailureSaid;
   private String lastRefused;  // why the Secret's content was last refused
   private boolean refusalSaid;  // and whether that was logged (once)
 
-  ServedCertificate(Path secretDirectory, Path servedDirectory, Reload reload, Clock clock) {
+  /**
+   * @param requiredNames names the certificate must carry (the -rw Service's: standbys and the pooler
+   *     verify the primary by it), as the operator requires of a Secret before rendering it
+   */
+  ServedCertificate(Path secretDirectory, Path servedDirectory, Reload reload, Clock clock, List<String> requiredNames) {
+    this.requiredNames = List.copyOf(requiredNames);
     this.secretDirectory = secretDirectory;
     this.servedDirectory = servedDirectory;
     this.reload = reload;
@@ -99,11 +106,15 @@ final class ServedCertificate {
     try {
       reload.reload();
     } catch (Exception e) {
-      LOG.warn("the renewed certificate is in place but PostgreSQL could not be told to reload ({}); trying again",
-          e.getMessage());
+      if (!reloadFailureSaid) {
+        LOG.warn("the renewed certificate is in place but PostgreSQL could not be told to reload ({}); trying again"
+            + " every 2 s", e.getMessage());
+        reloadFailureSaid = true;
+      }
       return Outcome.RELOAD_PENDING;
     }
     reloadPending = false;
+    reloadFailureSaid = false;
     var certificate = Certificates.certificate(text(secret[2]));
     LOG.info("serving the renewed certificate (serial {}, valid until {}): configuration reloaded, no restart;"
         + " open sessions keep theirs", certificate.getSerialNumber().toString(16),
@@ -118,6 +129,15 @@ final class ServedCertificate {
       var cert = Certificates.certificate(certificate);
       if (!clock.instant().isBefore(cert.getNotAfter().toInstant())) {
         return "the certificate expired at " + cert.getNotAfter().toInstant();
+      }
+      if (clock.instant().isBefore(cert.getNotBefore().toInstant())) {
+        return "the certificate is not valid before " + cert.getNotBefore().toInstant();
+      }
+      List<String> names = Certificates.dnsNames(certificate);
+      for (String name : requiredNames) {
+        if (!names.contains(name)) {
+          return "the certificate does not name " + name + " (standbys verify the primary by it)";
+        }
       }
       if (!Certificates.keyMatches(certificate, key)) {
         return "tls.key is not the key of tls.crt";

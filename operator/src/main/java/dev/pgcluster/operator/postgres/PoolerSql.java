@@ -113,6 +113,11 @@ public final class PoolerSql {
     admin.execute("PAUSE");
   }
 
+  /** RECONNECT: every server connection closes once released and is opened again (PgBouncer 1.15+). */
+  public static void reconnect(PgBouncerConsole admin) throws SQLException {
+    admin.execute("RECONNECT");
+  }
+
   /** KILL each database: drops its clients' and servers' connections at once; new ones wait for RESUME. */
   public static void killAll(PgBouncerConsole admin) throws SQLException {
     for (var db : admin.execute("SHOW DATABASES").rows()) {

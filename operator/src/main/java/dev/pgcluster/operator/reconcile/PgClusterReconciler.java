@@ -267,6 +267,12 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
         problems.add(field + ": the certificate does not name " + rw + " (it names " + String.join(", ", dns)
             + "); standbys verify the primary by that name");
       }
+      String ro = PgClusterNames.of(cluster).readOnlyService();
+      if (dev.pgcluster.operator.api.v1alpha1.PoolerSpec.enabled(cluster.getSpec())
+          && cluster.getSpec().pooler.readOnlyInstances() > 0 && !dns.contains(ro)) {
+        problems.add(field + ": the certificate does not name " + ro + " (it names " + String.join(", ", dns)
+            + "); the read-only pooler (spec.pooler.readOnlyInstances) verifies the standbys by that name");
+      }
     } catch (IllegalArgumentException e) {
       problems.add(field + ": tls.crt is not a PEM certificate (" + e.getMessage() + ")");
       return problems;

@@ -89,7 +89,6 @@ public final class PoolerManager implements PoolerHold {
         return;
       }
       applier.createIfAbsent(PoolerRenderer.secret(cluster, random));
-      applier.apply(PoolerRenderer.configMap(cluster), OwnedFields::configMap);
       // The password's hash on the pod template: a changed password rolls the pods, which read it at start.
       String password = poolerPassword(cluster);
       String credentialsHash = password == null ? "" : PoolerRenderer.hash(password);
@@ -98,6 +97,7 @@ public final class PoolerManager implements PoolerHold {
           removeReadOnly(cluster);
           continue;
         }
+        applier.apply(PoolerRenderer.configMap(cluster, target), OwnedFields::configMap);
         Deployment desired = PoolerRenderer.deployment(cluster, credentialsHash, target);
         if (applier.apply(desired, OwnedFields::deployment) == ResourceApplier.Outcome.UPDATED) {
           events.normal(cluster, EventReasons.POOLER_UPDATED, "Deployment " + desired.getMetadata().getName()
@@ -121,35 +121,44 @@ public final class PoolerManager implements PoolerHold {
 
   /**
    * Removes what the pooler left when spec.pooler is taken out; its Secret is kept like the others.
-   * The Deployment goes last: while it is there, something may be left (one GET per reconcile otherwise).
+   * One LIST of the cluster's pooler Deployments per reconcile; each Deployment goes last, so that
+   * while it is there, what it needs may be left.
    */
   private void remove(PgCluster cluster) {
-    String ns = cluster.getMetadata().getNamespace();
-    PgClusterNames names = PgClusterNames.of(cluster);
-    Deployment deployment = client.apps().deployments().inNamespace(ns).withName(names.pooler()).get();
-    if (!ownedBy(cluster, deployment)) {
-      return;
+    for (Deployment d : poolerDeployments(cluster)) {
+      boolean readOnly = d.getMetadata().getName().equals(Target.READ_ONLY.name(PgClusterNames.of(cluster)));
+      removeObjects(cluster, readOnly ? Target.READ_ONLY : Target.READ_WRITE, d);
     }
-    removeReadOnly(cluster);
-    deleteIfOwned(cluster, client.services().inNamespace(ns).withName(names.poolerService()).get());
-    deleteIfOwned(cluster, client.configMaps().inNamespace(ns).withName(names.pooler()).get());
-    deleteIfOwned(cluster, deployment);
-    events.normal(cluster, EventReasons.POOLER_REMOVED, "spec.pooler removed: the pooler's Deployment, Service and"
-        + " ConfigMap deleted");
   }
 
-  /** The read-only pooler, when spec.pooler.readOnlyInstances is 0 (or the pooler goes). */
+  /** The read-only pooler, when spec.pooler.readOnlyInstances is 0. */
   private void removeReadOnly(PgCluster cluster) {
     String ns = cluster.getMetadata().getNamespace();
-    String name = PgClusterNames.of(cluster).poolerReadOnly();
-    Deployment deployment = client.apps().deployments().inNamespace(ns).withName(name).get();
-    if (!ownedBy(cluster, deployment)) {
-      return;
+    Deployment deployment = client.apps().deployments().inNamespace(ns)
+        .withName(Target.READ_ONLY.name(PgClusterNames.of(cluster))).get();
+    if (ownedBy(cluster, deployment)) {
+      removeObjects(cluster, Target.READ_ONLY, deployment);
     }
-    deleteIfOwned(cluster, client.services().inNamespace(ns).withName(name).get());
+  }
+
+  private List<Deployment> poolerDeployments(PgCluster cluster) {
+    PgClusterNames names = PgClusterNames.of(cluster);
+    Set<String> ours = Set.of(Target.READ_WRITE.name(names), Target.READ_ONLY.name(names));
+    return client.apps().deployments().inNamespace(cluster.getMetadata().getNamespace())
+        .withLabel(dev.pgcluster.operator.render.Labels.INSTANCE, cluster.getMetadata().getName()).list().getItems()
+        .stream().filter(d -> ours.contains(d.getMetadata().getName()) && ownedBy(cluster, d)).toList();
+  }
+
+  private void removeObjects(PgCluster cluster, Target target, Deployment deployment) {
+    String ns = cluster.getMetadata().getNamespace();
+    PgClusterNames names = PgClusterNames.of(cluster);
+    String service = target == Target.READ_WRITE ? names.poolerService() : names.poolerReadOnly();
+    deleteIfOwned(cluster, client.services().inNamespace(ns).withName(service).get());
+    deleteIfOwned(cluster, client.configMaps().inNamespace(ns).withName(target.name(names)).get());
     deleteIfOwned(cluster, deployment);
-    events.normal(cluster, EventReasons.POOLER_REMOVED, "the read-only pooler's Deployment and Service " + name
-        + " deleted (no spec.pooler.readOnlyInstances)");
+    events.normal(cluster, EventReasons.POOLER_REMOVED, (target == Target.READ_WRITE ? "the pooler's" : "the read-only"
+        + " pooler's") + " Deployment " + deployment.getMetadata().getName() + ", its Service and ConfigMap deleted"
+        + (PoolerSpec.enabled(cluster.getSpec()) ? " (spec.pooler.readOnlyInstances is 0)" : " (spec.pooler removed)"));
   }
 
   private static boolean ownedBy(PgCluster cluster, HasMetadata object) {
@@ -329,6 +338,16 @@ public final class PoolerManager implements PoolerHold {
       } catch (SQLException | RuntimeException e) {
         LOG.warn("could not hold the clients of pooler {} ({}); its connections to the former primary end with it",
             pod.getMetadata().getName(), e.getMessage());
+      }
+    });
+    // The read-only pooler is not held (reads go on), but none of its server connections may stay on
+    // the standby being promoted: each closes once its client releases it and reopens through -ro.
+    eachPod(cluster, List.of(Target.READ_ONLY), pod -> {
+      try (PgBouncerConsole admin = admin(cluster, pod)) {
+        PoolerSql.reconnect(admin);
+        LOG.info("read-only pooler {}: server connections reopen through -ro: {}", pod.getMetadata().getName(), why);
+      } catch (SQLException | RuntimeException e) {
+        LOG.warn("could not have read-only pooler {} reconnect ({})", pod.getMetadata().getName(), e.getMessage());
       }
     });
   }

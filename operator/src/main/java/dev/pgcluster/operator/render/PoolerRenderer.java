@@ -35,7 +35,6 @@ import java.util.Map;
  */
 public final class PoolerRenderer {
   public static final String INI = "pgbouncer.ini";
-  public static final String READ_ONLY_INI = "pgbouncer-ro.ini";
   public static final String SCRIPT = "pooler.sh";
   /** Selects a cluster's pooler pods; they carry no cluster label, so no instance Service or PDB selects them. */
   public static final String POOLER_LABEL = "pgcluster.dev/pooler";
@@ -50,7 +49,8 @@ public final class PoolerRenderer {
     READ_WRITE,
     READ_ONLY;
 
-    String name(PgClusterNames names) {
+    /** The Deployment and its ConfigMap (the -rw pooler's also names the pooler role's Secret). */
+    public String name(PgClusterNames names) {
       return this == READ_WRITE ? names.pooler() : names.poolerReadOnly();
     }
 
@@ -60,10 +60,6 @@ public final class PoolerRenderer {
 
     String upstream(PgClusterNames names) {
       return this == READ_WRITE ? names.readWriteService() : names.readOnlyService();
-    }
-
-    String ini() {
-      return this == READ_WRITE ? INI : READ_ONLY_INI;
     }
 
     int replicas(PoolerSpec pooler) {
@@ -112,8 +108,9 @@ public final class PoolerRenderer {
       // Every database, on whichever instance the -rw Service routes to: the primary.
       lines.add("* = host=" + names.readWriteService() + " port=" + PgClusterNames.POSTGRES_PORT);
     } else {
-      // Every database, on the standbys behind -ro. A server session stays read-only even on a standby
-      // promoted under it: no write goes through the read-only pooler.
+      // Every database, on the standbys behind -ro. Each server session is made read-only, so that one
+      // on a standby promoted under it takes no write either (the operator also has these pods reconnect
+      // when the primary changes).
       lines.add("* = host=" + names.readOnlyService() + " port=" + PgClusterNames.POSTGRES_PORT
           + " connect_query='SET default_transaction_read_only = on'");
     }
@@ -140,16 +137,26 @@ public final class PoolerRenderer {
     lines.add("tcp_keepcnt = 3");
     lines.add("log_connections = 0");
     lines.add("log_disconnections = 0");
+    if (target == Target.READ_ONLY && pooler.poolMode == dev.pgcluster.operator.api.v1alpha1.PoolMode.SESSION) {
+      // In session mode a released server connection is reset for the next client. The default, DISCARD
+      // ALL, would turn read-only off again and cannot share a query with a SET: its parts, then the SET.
+      lines.add("server_reset_query = " + READ_ONLY_RESET);
+    }
     return String.join("\n", lines) + "\n";
   }
 
-  public static ConfigMap configMap(PgCluster cluster) {
+  /** What DISCARD ALL does, each part allowed in one multi-statement query, then read-only again. */
+  static final String READ_ONLY_RESET = "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; DEALLOCATE ALL;"
+      + " UNLISTEN *; SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES;"
+      + " SET default_transaction_read_only = on";
+
+  /** Each pooler has a ConfigMap of its own (pgbouncer.ini and the start script), named like its Deployment. */
+  public static ConfigMap configMap(PgCluster cluster, Target target) {
     Map<String, String> data = new LinkedHashMap<>();
-    data.put(INI, ini(cluster, Target.READ_WRITE));
-    data.put(READ_ONLY_INI, ini(cluster, Target.READ_ONLY));
+    data.put(INI, ini(cluster, target));
     data.put(SCRIPT, ConfigMapRenderer.script(SCRIPT));
     return new ConfigMapBuilder()
-        .withMetadata(Owned.metadata(cluster, PgClusterNames.of(cluster).pooler()))
+        .withMetadata(Owned.metadata(cluster, target.name(PgClusterNames.of(cluster))))
         .withData(data)
         .build();
   }
@@ -204,7 +211,7 @@ public final class PoolerRenderer {
         .withName("pgbouncer")
         .withImage(pooler.image)
         .withCommand("sh", CONFIG_MOUNT + "/" + SCRIPT)
-        .withEnv(env(cluster, target))
+        .withEnv(env(cluster))
         .addNewPort().withName("pgbouncer").withContainerPort(PgClusterNames.POOLER_PORT).withProtocol("TCP").endPort()
         .withReadinessProbe(new ProbeBuilder()
             .withNewTcpSocket().withPort(new IntOrString(PgClusterNames.POOLER_PORT)).endTcpSocket()
@@ -216,18 +223,15 @@ public final class PoolerRenderer {
         .withVolumeMounts(mounts(cluster))
         .withSecurityContext(StatefulSetRenderer.containerSecurity())
         .endContainer()
-        .withVolumes(volumes(cluster))
+        .withVolumes(volumes(cluster, target))
         .endSpec()
         .endTemplate()
         .endSpec()
         .build();
   }
 
-  static List<EnvVar> env(PgCluster cluster, Target target) {
+  static List<EnvVar> env(PgCluster cluster) {
     List<EnvVar> env = new ArrayList<>();
-    if (target == Target.READ_ONLY) {
-      env.add(new EnvVarBuilder().withName("POOLER_INI").withValue(target.ini()).build());  // pooler.sh: pgbouncer.ini
-    }
     env.add(new EnvVarBuilder().withName("POD_IP").withNewValueFrom().withNewFieldRef().withFieldPath("status.podIP")
         .endFieldRef().endValueFrom().build());
     env.add(new EnvVarBuilder().withName("POOLER_CONFIG_DIR").withValue(CONFIG_MOUNT).build());
@@ -252,9 +256,9 @@ public final class PoolerRenderer {
     return mounts;
   }
 
-  static List<Volume> volumes(PgCluster cluster) {
+  static List<Volume> volumes(PgCluster cluster, Target target) {
     List<Volume> volumes = new ArrayList<>(List.of(
-        new VolumeBuilder().withName("config").withNewConfigMap().withName(PgClusterNames.of(cluster).pooler())
+        new VolumeBuilder().withName("config").withNewConfigMap().withName(target.name(PgClusterNames.of(cluster)))
             .endConfigMap().build(),
         new VolumeBuilder().withName("run").withNewEmptyDir().endEmptyDir().build()));
     if (TlsSpec.enabled(cluster.getSpec())) {

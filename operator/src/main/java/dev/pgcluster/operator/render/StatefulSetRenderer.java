@@ -244,6 +244,7 @@ public final class StatefulSetRenderer {
       // The agent serves a renewed certificate by a reload, without a restart.
       env.add(value("TLS_DIR", TLS_MOUNT));
       env.add(value("TLS_SERVED_DIR", TLS_SERVED_DIR));
+      env.add(value("TLS_SERVER_NAME", names.readWriteService()));  // a renewal that does not name it is not served
     }
     env.add(value("JAVA_TOOL_OPTIONS", "-Xmx48m -Xss512k -XX:+UseSerialGC -XX:TieredStopAtLevel=1"
         + " -XX:+ExitOnOutOfMemoryError"));

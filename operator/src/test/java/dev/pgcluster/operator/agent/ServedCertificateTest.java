@@ -35,7 +35,7 @@ class ServedCertificateTest {
         throw new java.sql.SQLException("connection refused");
       }
       reloads.incrementAndGet();
-    }, Clock.fixed(NOW, ZoneOffset.UTC));
+    }, Clock.fixed(NOW, ZoneOffset.UTC), List.of("pg-rw"));
   }
 
   @Test
@@ -100,6 +100,19 @@ class ServedCertificateTest {
     Files.writeString(secret.resolve("tls.crt"), "not a certificate");
     assertEquals(ServedCertificate.Outcome.REFUSED, certificate.check());
     Files.delete(secret.resolve("tls.key"));
+    assertEquals(ServedCertificate.Outcome.REFUSED, certificate.check());
+    assertEquals(0, reloads.get());
+    assertEquals(current.certificate(), Files.readString(served.resolve("server.crt")));
+  }
+
+  @Test
+  void aCertificateForOtherNamesOrNotYetValidIsNotServed() throws Exception {
+    Certificates.Issued current = issue(Duration.ofDays(365));
+    secretHolds(current);
+    servedHolds(current);
+    secretHolds(Certificates.server(CA, List.of("other-rw"), NOW, Duration.ofDays(365)));
+    assertEquals(ServedCertificate.Outcome.REFUSED, certificate.check());
+    secretHolds(Certificates.server(CA, List.of("pg-rw"), NOW.plus(Duration.ofDays(2)), Duration.ofDays(365)));
     assertEquals(ServedCertificate.Outcome.REFUSED, certificate.check());
     assertEquals(0, reloads.get());
     assertEquals(current.certificate(), Files.readString(served.resolve("server.crt")));

@@ -139,6 +139,18 @@ class TlsSecretsApiTest {
     secret.getStringData().put("tls.key", good.privateKey());
     client.resource(secret).update();
     assertEquals(java.util.List.of(), reconciler.tlsSecretProblems(cluster));
+    // A read-only pooler verifies the standbys by the -ro name: a certificate for -rw only does not do.
+    Certificates.Issued rwOnly = Certificates.server(ca, java.util.List.of("pg-rw"), NOW, ServerCertificate.VALIDITY);
+    secret.getStringData().put("tls.crt", rwOnly.certificate());
+    secret.getStringData().put("tls.key", rwOnly.privateKey());
+    client.resource(secret).update();
+    assertEquals(java.util.List.of(), reconciler.tlsSecretProblems(cluster));
+    cluster.getSpec().pooler = new dev.pgcluster.operator.api.v1alpha1.PoolerSpec();
+    cluster.getSpec().pooler.readOnlyInstances = 1;
+    assertEquals(java.util.List.of("spec.tls.serverSecret: Secret pg-tls: the certificate does not name pg-ro (it names"
+        + " pg-rw); the read-only pooler (spec.pooler.readOnlyInstances) verifies the standbys by that name"),
+        reconciler.tlsSecretProblems(cluster));
+    cluster.getSpec().pooler = null;
 
     secret.getStringData().put("tls.crt", "not a certificate");
     client.resource(secret).update();

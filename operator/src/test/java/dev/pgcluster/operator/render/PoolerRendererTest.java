@@ -56,13 +56,18 @@ class PoolerRendererTest {
   void theReadOnlyPoolerIsInFrontOfTheStandbysWithReadOnlySessionsAndItsOwnSelector() {
     PgCluster cluster = pooled();
     cluster.getSpec().pooler.readOnlyInstances = 3;
+    cluster.getSpec().pooler.poolMode = PoolMode.TRANSACTION;
     String ini = PoolerRenderer.ini(cluster, Target.READ_ONLY);
     assertTrue(ini.contains("* = host=shop-ro port=5432 connect_query='SET default_transaction_read_only = on'"), ini);
-    assertTrue(PoolerRenderer.configMap(cluster).getData().get(PoolerRenderer.READ_ONLY_INI).equals(ini));
+    assertFalse(ini.contains("server_reset_query"), "transaction mode resets nothing between clients: " + ini);
+    assertEquals(ini, PoolerRenderer.configMap(cluster, Target.READ_ONLY).getData().get(PoolerRenderer.INI));
+    assertEquals("shop-pooler-ro", PoolerRenderer.configMap(cluster, Target.READ_ONLY).getMetadata().getName());
     Deployment ro = PoolerRenderer.deployment(cluster, "h1", Target.READ_ONLY);
     Deployment rw = PoolerRenderer.deployment(cluster, "h1", Target.READ_WRITE);
     assertEquals("shop-pooler-ro", ro.getMetadata().getName());
     assertEquals(3, ro.getSpec().getReplicas());
+    assertEquals("shop-pooler-ro", ro.getSpec().getTemplate().getSpec().getVolumes().stream()
+        .filter(v -> v.getName().equals("config")).findFirst().orElseThrow().getConfigMap().getName());
     assertEquals("shop-pooler-ro", PoolerRenderer.service(cluster, Target.READ_ONLY).getMetadata().getName());
     var roLabels = ro.getSpec().getTemplate().getMetadata().getLabels();
     var rwLabels = rw.getSpec().getTemplate().getMetadata().getLabels();
@@ -73,28 +78,51 @@ class PoolerRendererTest {
         .getSelector().entrySet()), rwLabels.toString());
     assertTrue(roLabels.entrySet().containsAll(ro.getSpec().getSelector().getMatchLabels().entrySet()));
     assertNull(roLabels.get(Labels.CLUSTER));
-    assertTrue(PoolerRenderer.env(cluster, Target.READ_ONLY).stream()
-        .anyMatch(e -> e.getName().equals("POOLER_INI") && e.getValue().equals("pgbouncer-ro.ini")));
-    assertTrue(PoolerRenderer.env(cluster, Target.READ_WRITE).stream().noneMatch(e -> e.getName().equals("POOLER_INI")),
-        "the -rw pooler's pods are not rolled by the read-only pooler's arrival");
     cluster.getSpec().pooler.readOnlyInstances = 21;
     assertTrue(SpecValidator.validate(cluster.getSpec()).contains("pooler.readOnlyInstances (21) must be between 0 and 20"));
+  }
+
+  /** In session mode a released connection is reset for the next client: read-only again after the reset. */
+  @Test
+  void inSessionModeTheReadOnlyPoolersResetKeepsSessionsReadOnly() {
+    PgCluster cluster = pooled();
+    cluster.getSpec().pooler.readOnlyInstances = 1;
+    String ini = PoolerRenderer.ini(cluster, Target.READ_ONLY);
+    String reset = ini.lines().filter(l -> l.startsWith("server_reset_query = ")).findFirst().orElseThrow();
+    assertTrue(reset.endsWith("; SET default_transaction_read_only = on"), reset);
+    assertFalse(reset.contains("DISCARD ALL"), "DISCARD ALL cannot share a query: " + reset);
+    for (String part : List.of("CLOSE ALL", "RESET ALL", "DEALLOCATE ALL", "UNLISTEN *", "pg_advisory_unlock_all()",
+        "DISCARD PLANS", "DISCARD TEMP", "DISCARD SEQUENCES", "SET SESSION AUTHORIZATION DEFAULT")) {
+      assertTrue(reset.contains(part), part + " (a part of DISCARD ALL) in " + reset);
+    }
+    assertFalse(PoolerRenderer.ini(cluster, Target.READ_WRITE).contains("server_reset_query"));
+  }
+
+  /** The -rw pooler's pods are the same as before the read-only pooler existed: an upgrade rolls none. */
+  @Test
+  void theReadWritePoolerIsUnchangedByTheReadOnlyOne() {
+    PgCluster cluster = pooled();
+    var before = PoolerRenderer.deployment(cluster, "h1", Target.READ_WRITE);
+    cluster.getSpec().pooler.readOnlyInstances = 2;
+    assertEquals(before, PoolerRenderer.deployment(cluster, "h1", Target.READ_WRITE));
+    assertEquals("shop-pooler", before.getSpec().getTemplate().getSpec().getVolumes().stream()
+        .filter(v -> v.getName().equals("config")).findFirst().orElseThrow().getConfigMap().getName());
   }
 
   @Test
   void thePasswordComesFromTheSecretAndWithTlsOnlyTheCaCertificateIsMounted() {
     PgCluster cluster = pooled();
-    var env = PoolerRenderer.env(cluster, Target.READ_WRITE);
+    var env = PoolerRenderer.env(cluster);
     var password = env.stream().filter(e -> e.getName().equals("POOLER_PASSWORD")).findFirst().orElseThrow();
     assertEquals("shop-pooler", password.getValueFrom().getSecretKeyRef().getName());
     assertTrue(env.stream().noneMatch(e -> e.getName().equals("POOLER_CA_FILE")));
 
     cluster.getSpec().tls = new TlsSpec();
     cluster.getSpec().tls.enabled = true;
-    var ca = PoolerRenderer.volumes(cluster).stream().filter(v -> v.getName().equals("ca")).findFirst().orElseThrow();
+    var ca = PoolerRenderer.volumes(cluster, Target.READ_WRITE).stream().filter(v -> v.getName().equals("ca")).findFirst().orElseThrow();
     assertEquals("shop-server", ca.getSecret().getSecretName());
     assertEquals(List.of("ca.crt"), ca.getSecret().getItems().stream().map(i -> i.getKey()).toList());
-    assertTrue(PoolerRenderer.env(cluster, Target.READ_WRITE).stream().anyMatch(e -> e.getName().equals("POOLER_CA_FILE")));
+    assertTrue(PoolerRenderer.env(cluster).stream().anyMatch(e -> e.getName().equals("POOLER_CA_FILE")));
   }
 
   @Test

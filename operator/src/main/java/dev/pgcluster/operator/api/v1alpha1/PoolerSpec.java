@@ -54,12 +54,12 @@ public class PoolerSpec {
   @JsonPropertyDescription("Compute resources of the pgbouncer container.")
   public ResourceRequirements resources;
 
-  /** Whether the spec asks for a pooler. */
   /** spec.pooler.readOnlyInstances, 0 when absent. */
   public int readOnlyInstances() {
     return readOnlyInstances == null ? 0 : readOnlyInstances;
   }
 
+  /** Whether the spec asks for a pooler. */
   public static boolean enabled(PgClusterSpec spec) {
     return spec.pooler != null;
   }
