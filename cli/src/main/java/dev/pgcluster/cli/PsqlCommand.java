@@ -68,32 +68,35 @@ final class PsqlCommand implements Callable<Integer> {
     String address = svc.getSpec().getClusterIP();
     int port = PgClusterNames.POSTGRES_PORT;
     LocalPortForward forward = null;
-    if (!reachable(address, port)) {
-      forward = pgc.client().services().inNamespace(ns).withName(service).portForward(port);
-      address = "127.0.0.1";
-      port = forward.getLocalPort();
-      spec.commandLine().getErr().println("(" + service + " is not reachable from here: through a port-forward on "
-          + address + ":" + port + ")");
-    }
-    StringBuilder conninfo = new StringBuilder("port=" + port + " user=" + user + " dbname=" + database);
     Path ca = null;
-    if (TlsSpec.enabled(cluster.getSpec())) {
-      // Verify the server by the Service's name while connecting to the address this machine reaches.
-      ca = Files.createTempFile("pgc-ca-", ".crt");
-      Secret server = pgc.client().secrets().inNamespace(ns).withName(cluster.getSpec().tls.serverSecret != null
-          ? cluster.getSpec().tls.serverSecret : names.serverSecret()).get();
-      Files.writeString(ca, SecretValues.value(server, "ca.crt")
-          .orElseThrow(() -> new Pgc.Failure("the server certificate's Secret has no ca.crt")));
-      conninfo.append(" host=").append(service).append('.').append(ns).append(".svc hostaddr=").append(address)
-          .append(" sslmode=verify-full sslrootcert=").append(ca);
-    } else {
-      conninfo.append(" host=").append(address);
-    }
-    List<String> command = new ArrayList<>(List.of(psql, conninfo.toString()));
-    command.addAll(psqlArgs);
-    ProcessBuilder pb = new ProcessBuilder(command).inheritIO();
-    pb.environment().put("PGPASSWORD", password);  // never on the command line
     try {
+      if (!reachable(address, port)) {
+        forward = pgc.client().services().inNamespace(ns).withName(service).portForward(port);
+        address = "127.0.0.1";
+        port = forward.getLocalPort();
+        spec.commandLine().getErr().println("(" + service + " is not reachable from here: through a port-forward on "
+            + address + ":" + port + ")");
+      }
+      StringBuilder conninfo = new StringBuilder("port=" + port + " user=" + user + " dbname=" + database);
+      if (TlsSpec.enabled(cluster.getSpec())) {
+        // Verify the server by the Service's name while connecting to the address this machine reaches.
+        Secret server = pgc.client().secrets().inNamespace(ns).withName(cluster.getSpec().tls.serverSecret != null
+            ? cluster.getSpec().tls.serverSecret : names.serverSecret()).get();
+        String caPem = SecretValues.value(server, "ca.crt")
+            .orElseThrow(() -> new Pgc.Failure("the server certificate's Secret has no ca.crt"));
+        ca = Files.createTempFile("pgc-ca-", ".crt");
+        Files.writeString(ca, caPem);
+        conninfo.append(" host=").append(service).append('.').append(ns).append(".svc hostaddr=").append(address)
+            .append(" sslmode=verify-full sslrootcert=").append(ca);
+      } else {
+        conninfo.append(" host=").append(address);
+      }
+      List<String> command = new ArrayList<>(List.of(psql, conninfo.toString()));
+      command.addAll(psqlArgs);
+      ProcessBuilder pb = new ProcessBuilder(command).inheritIO();
+      pb.environment().put("PGPASSWORD", password);  // never on the command line
+      // Ctrl-C is psql's (it cancels the query): this process, in the same process group, stays.
+      sun.misc.Signal.handle(new sun.misc.Signal("INT"), sun.misc.SignalHandler.SIG_IGN);
       return pb.start().waitFor();
     } finally {
       if (forward != null) {

@@ -1,6 +1,9 @@
 package dev.pgcluster.cli;
 
+import dev.pgcluster.operator.api.v1alpha1.ClusterPhase;
+import dev.pgcluster.operator.api.v1alpha1.InstanceRole;
 import dev.pgcluster.operator.api.v1alpha1.PgCluster;
+import dev.pgcluster.operator.render.Labels;
 import dev.pgcluster.operator.render.StatefulSetRenderer;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
@@ -27,11 +30,27 @@ final class RestartCommand implements Callable<Integer> {
   @Parameters(index = "1", arity = "0..1", paramLabel = "POD", description = "One standby to restart.")
   String pod;
 
+  @picocli.CommandLine.Option(names = "--force", description = "Restart every instance even when no standby can take"
+      + " over (one instance, or only delayed standbys): the primary then restarts in place and writes stop meanwhile.")
+  boolean force;
+
   @Override
   public Integer call() {
     var out = spec.commandLine().getOut();
     PgCluster cluster = pgc.cluster(name);
+    var status = cluster.getStatus();
+    if (status == null || status.currentPrimary == null
+        || (status.phase != ClusterPhase.Healthy && status.phase != ClusterPhase.Degraded)) {
+      throw new Pgc.Failure(name + " is " + (status == null ? "not reconciled yet" : String.valueOf(status.phase))
+          + ": no restart while it has no healthy primary; nothing changed");
+    }
     if (pod == null) {
+      boolean takeover = status.instances.stream().anyMatch(i -> i.role == InstanceRole.REPLICA
+          && Boolean.TRUE.equals(i.ready));
+      if (!takeover && !force) {
+        throw new Pgc.Failure("no ready standby of " + name + " can take over: the primary would restart in place and"
+            + " writes stop meanwhile; add --force to accept that; nothing changed");
+      }
       String at = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
       pgc.client().resources(PgCluster.class).inNamespace(pgc.namespace()).withName(name).patch(
           PatchContext.of(PatchType.JSON_MERGE),
@@ -40,12 +59,15 @@ final class RestartCommand implements Callable<Integer> {
           + "): standbys first, then the primary by a switchover; follow it with kubectl pgc status " + name);
       return 0;
     }
-    var status = cluster.getStatus();
-    boolean member = status != null && status.instances.stream().anyMatch(i -> pod.equals(i.name));
+    boolean member = status.instances.stream().anyMatch(i -> pod.equals(i.name));
     if (!member) {
       throw new Pgc.Failure(pod + " is not an instance of " + name + "; nothing changed");
     }
-    if (pod.equals(status.currentPrimary)) {
+    // The status may be a moment old: the pod's own role label, read now, has the last word.
+    var live = pgc.client().pods().inNamespace(pgc.namespace()).withName(pod).get();
+    String role = live == null || live.getMetadata().getLabels() == null ? null
+        : live.getMetadata().getLabels().get(Labels.ROLE);
+    if (pod.equals(status.currentPrimary) || InstanceRole.PRIMARY.label().equals(role)) {
       throw new Pgc.Failure(pod + " is the primary: restarting it alone would stop writes until a failover; switch"
           + " over first (kubectl pgc switchover " + name + " --to <standby>) or restart the whole cluster (kubectl"
           + " pgc restart " + name + "), which switches over for you; nothing changed");

@@ -39,7 +39,11 @@ final class SwitchoverCheck {
     if (!Boolean.TRUE.equals(i.ready)) {
       return Optional.of(target + " is not ready: it cannot take over");
     }
-    if (i.lagBytes != null && i.lagBytes > maxLagBytes) {
+    if (i.lagBytes == null) {
+      return Optional.of(target + "'s lag is not known yet (it is not streaming, or the operator has not observed it):"
+          + " try again in a few seconds");
+    }
+    if (i.lagBytes > maxLagBytes) {
       return Optional.of(target + " is " + StatusView.bytes(i.lagBytes) + " behind the primary (more than "
           + StatusView.bytes(maxLagBytes) + "): the switchover would wait for it and likely be aborted; try again"
           + " when it has caught up, or raise --max-lag-bytes");

@@ -17,7 +17,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "switchover", description = "A planned change of primary to a chosen standby: writes the spec's"
     + " switchover with a fresh id (as a GitOps change would), then follows it until the standby is the primary.")
 final class SwitchoverCommand implements Callable<Integer> {
-  private static final DateTimeFormatter ID = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC);
+  private static final DateTimeFormatter ID = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss-SSS").withZone(ZoneOffset.UTC);
 
   @ParentCommand
   Pgc pgc;
@@ -70,6 +70,13 @@ final class SwitchoverCommand implements Callable<Integer> {
         out.println("  " + line);
         out.flush();
         last = line;
+      }
+      var aborted = pgc.client().v1().events().inNamespace(pgc.namespace()).list().getItems().stream()
+          .filter(e -> "SwitchoverAborted".equals(e.getReason()) && e.getInvolvedObject() != null
+              && name.equals(e.getInvolvedObject().getName()) && e.getMessage() != null && e.getMessage().contains(id))
+          .findFirst();
+      if (aborted.isPresent()) {
+        throw new Pgc.Failure("the operator aborted switchover " + id + ": " + aborted.get().getMessage());
       }
       if (s != null && target.equals(s.currentPrimary) && s.phase == dev.pgcluster.operator.api.v1alpha1.ClusterPhase.Healthy) {
         var change = s.lastPrimaryChange;
