@@ -104,7 +104,12 @@ public final class Kubelet implements AutoCloseable {
           + "(apt-get install libnss-wrapper)");
     }
     this.server = new KubeletServer(nodeName, nodeIp, servingTls, this::logDirectory);
-    register();
+    try {
+      register();
+    } catch (RuntimeException e) {
+      server.close();
+      throw e;
+    }
     this.loop = new Thread(this::run, "kubelet " + nodeName);
     this.loop.setDaemon(true);
     this.loop.start();

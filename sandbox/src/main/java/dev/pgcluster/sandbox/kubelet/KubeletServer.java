@@ -55,7 +55,13 @@ final class KubeletServer implements AutoCloseable {
     });
     server.setExecutor(threads);
     server.createContext("/containerLogs/", this::containerLogs);
-    server.createContext("/healthz", exchange -> reply(exchange, 200, "ok"));
+    server.createContext("/healthz", exchange -> {
+      if (serving) {
+        reply(exchange, 200, "ok");
+      } else {
+        exchange.close();  // a lost node answers nothing
+      }
+    });
     server.createContext("/", exchange -> reply(exchange, 404, "the sandbox's kubelet serves /containerLogs only"));
     server.start();
   }
@@ -76,6 +82,19 @@ final class KubeletServer implements AutoCloseable {
         return;
       }
       Map<String, String> query = query(exchange.getRequestURI().getRawQuery());
+      long limit;
+      long tailLines;
+      try {
+        limit = query.containsKey("limitBytes") ? Long.parseLong(query.get("limitBytes")) : Long.MAX_VALUE;
+        tailLines = query.containsKey("tailLines") ? Long.parseLong(query.get("tailLines")) : -1;
+      } catch (NumberFormatException e) {
+        reply(exchange, 400, "limitBytes and tailLines are numbers: " + e.getMessage());
+        return;
+      }
+      if (limit <= 0) {
+        reply(exchange, 400, "limitBytes must be positive");
+        return;
+      }
       Optional<Path> dir = logDirectory.apply(parts[0], parts[1]);
       Path file = dir.map(d -> d.resolve(parts[2] + ".log")).orElse(null);
       if (file == null || !Files.exists(file)) {
@@ -85,9 +104,8 @@ final class KubeletServer implements AutoCloseable {
       }
       exchange.getResponseHeaders().set("Content-Type", "text/plain");
       exchange.sendResponseHeaders(200, 0);
-      long limit = query.containsKey("limitBytes") ? Long.parseLong(query.get("limitBytes")) : Long.MAX_VALUE;
       OutputStream out = exchange.getResponseBody();
-      long position = start(file, query.containsKey("tailLines") ? Integer.parseInt(query.get("tailLines")) : -1);
+      long position = start(file, tailLines);
       long sent = 0;
       boolean follow = "true".equals(query.get("follow"));
       byte[] buffer = new byte[8192];
@@ -119,7 +137,7 @@ final class KubeletServer implements AutoCloseable {
   }
 
   /** Where to start reading for the last {@code lines} lines (-1: everything). */
-  static long start(Path file, int lines) throws IOException {
+  static long start(Path file, long lines) throws IOException {
     if (lines < 0) {
       return 0;
     }
@@ -136,7 +154,7 @@ final class KubeletServer implements AutoCloseable {
         for (int i = 0; i < n; i++) {
           if (buffer[i] == '\n') {
             starts.addLast(offset + i + 1);
-            if (starts.size() > lines + 1) {
+            if (starts.size() - 1L > lines) {  // not lines + 1: no overflow for a huge tailLines
               starts.removeFirst();
             }
           }
@@ -147,9 +165,9 @@ final class KubeletServer implements AutoCloseable {
     // The last start is the end of the file when it ends with a newline: not a line of its own.
     List<Long> list = List.copyOf(starts);
     if (list.get(list.size() - 1) == offset && list.size() > lines) {
-      return list.get(list.size() - 1 - lines);
+      return list.get((int) (list.size() - 1 - lines));
     }
-    return list.get(Math.max(0, list.size() - lines));
+    return list.get((int) Math.max(0, list.size() - lines));
   }
 
   private static Map<String, String> query(String raw) {
