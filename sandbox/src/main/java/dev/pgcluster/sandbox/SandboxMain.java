@@ -61,6 +61,9 @@ public final class SandboxMain {
 
   /** Returns the process exit code: 0 ready (or stopped by Ctrl-C after ready), 1 not ready, 2 usage. */
   static int run(String[] args, PrintStream out) throws Exception {
+    if (args.length > 0 && args[0].equals("scenario")) {
+      return dev.pgcluster.sandbox.scenario.Scenarios.main(java.util.Arrays.asList(args).subList(1, args.length), out);
+    }
     Options options;
     try {
       options = Options.parse(args);
@@ -69,7 +72,7 @@ public final class SandboxMain {
         out.println("error: " + e.getMessage());
       }
       out.println("usage: bin/pgcluster-sandbox [manifest.yaml] [--namespace NS] [--keep DIR] [--exit-when-ready]"
-          + " [--timeout-seconds N]");
+          + " [--timeout-seconds N]\n       bin/pgcluster-sandbox scenario NAME   (a seed's walkthrough; without NAME: the list)");
       return 2;
     }
     if (!Files.isRegularFile(options.manifest())) {
