@@ -325,6 +325,33 @@ rewind_former_primary() {
   fi
 }
 
+# How far this data goes: the later of the minimum recovery end and the latest checkpoint (a standby
+# shut down writes a restartpoint that can lie past the minimum recovery end).
+local_wal_end() {
+  local min_end checkpoint
+  min_end="$(pg_controldata "$PGDATA" | sed -n 's/^Minimum recovery ending location: *//p')"
+  checkpoint="$(pg_controldata "$PGDATA" | sed -n 's/^Latest checkpoint location: *//p')"
+  if [ -n "$min_end" ] && [ -n "$checkpoint" ] && [ "$(lsn_to_int "$min_end")" -gt "$(lsn_to_int "$checkpoint")" ]; then
+    echo "$min_end"
+  else
+    echo "$checkpoint"
+  fi
+}
+
+# True when the primary is reachable and no longer holds the WAL segment where this standby's data ends
+# (recycled while the standby was away, with no slot keeping it: a new primary has no slot history): the
+# standby would ask for it forever ("requested WAL segment ... has already been removed").
+wal_gone_on_primary() {
+  pg_isready -q -h "$PRIMARY_HOST" -p "$PGPORT" -t 2 || return 1
+  local source="host=$PRIMARY_HOST port=$PGPORT user=postgres dbname=postgres connect_timeout=5" local_end
+  local_end="$(local_wal_end)"
+  [ -n "$local_end" ] || return 1
+  # Segment names without their timeline compare as numbers: fixed-width upper-case hex.
+  [ "$(PGPASSWORD="$PG_SUPERUSER_PASSWORD" psql -X -Atq -d "$source" -c \
+    "SELECT coalesce(min(substr(name, 9)) > substr(pg_walfile_name('$local_end'::pg_lsn), 9), false)
+       FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}\$'" 2>/dev/null)" = t ]
+}
+
 # True when the primary is reachable, runs on a later timeline than this standby's data, and this
 # standby's WAL goes past the point where that timeline forked off ours (it cannot follow it). When
 # the primary cannot be reached the standby simply starts and waits for it.
@@ -336,15 +363,7 @@ diverged_from_primary() {
     "SELECT ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int" 2>/dev/null)" || return 1
   local_tli="$(pg_controldata "$PGDATA" | sed -n "s/^Latest checkpoint's TimeLineID: *//p")"
   [ -n "$primary_tli" ] && [ -n "$local_tli" ] && [ "$local_tli" -lt "$primary_tli" ] || return 1
-  # How far this data goes: the later of the minimum recovery end and the latest checkpoint (a standby
-  # shut down writes a restartpoint that can lie past the minimum recovery end).
-  local min_end checkpoint
-  min_end="$(pg_controldata "$PGDATA" | sed -n 's/^Minimum recovery ending location: *//p')"
-  checkpoint="$(pg_controldata "$PGDATA" | sed -n 's/^Latest checkpoint location: *//p')"
-  local_end="$checkpoint"
-  if [ -n "$min_end" ] && [ -n "$checkpoint" ] && [ "$(lsn_to_int "$min_end")" -gt "$(lsn_to_int "$checkpoint")" ]; then
-    local_end="$min_end"
-  fi
+  local_end="$(local_wal_end)"
   # The fork point of our timeline, from the primary's timeline history.
   switch="$(PGPASSWORD="$PG_SUPERUSER_PASSWORD" psql -X -Atq -d "$source" -v tli="$primary_tli" \
     -c "SELECT pg_read_file('pg_wal/' || lpad(upper(to_hex($primary_tli)), 8, '0') || '.history')" 2>/dev/null \
@@ -372,6 +391,15 @@ elif [ -s "$PGDATA/PG_VERSION" ]; then
       "forked off; rewinding it"
     rm -f "$PGDATA/standby.signal"
     rewind_former_primary
+    write_role_conf standby
+  elif wal_gone_on_primary; then
+    # A standby's data is a copy of the primary's history (it did not diverge: checked above), so
+    # nothing is lost by cloning it again; waiting would never end.
+    log "the current primary no longer has the WAL this standby needs next (recycled while it was away);" \
+      "its data can never catch up: removing it and cloning afresh"
+    rm -rf "$PGDATA"
+    clone_standby
+    write_postgresql_conf "$PGDATA"
     write_role_conf standby
   else
     log "data present; restarting as a standby of $PRIMARY_HOST"

@@ -228,6 +228,48 @@ class BootstrapScriptE2ETest {
     }
   }
 
+  /**
+   * A standby away while its primary recycled the WAL it needs next (no slot kept it: a new primary has
+   * none of the old slots' history) would ask for it forever ("requested WAL segment has already been
+   * removed"). Restarted while the WAL is still there it simply resumes; once it is gone, its init
+   * container clones it afresh and it streams again.
+   */
+  @Test
+  @Order(7)
+  void aStandbyWhoseWalThePrimaryNoLongerHasIsClonedAfresh() throws Exception {
+    // c-0 is the standby now, c-1 the primary (the test before).
+    primary.stop();
+    ScriptPod.Result resume = primary.bootstrap();
+    assertEquals(0, resume.exitCode(), resume.output());
+    assertTrue(resume.output().contains("data present; restarting as a standby"), resume.output());
+    try (Connection c = standby.connect("postgres"); Statement s = c.createStatement()) {
+      awaitTrue("c-0's slot inactive", () -> "false".equals(
+          oneOrNull(s, "SELECT active::text FROM pg_replication_slots WHERE slot_name = 'pgc_c_0'")));
+      s.execute("SELECT pg_drop_replication_slot('pgc_c_0')");
+      s.execute("SET synchronous_commit = local");
+      // More than wal_keep_size (128 MB) of segments after c-0's, then checkpoints that remove them.
+      for (int i = 0; i < 12; i++) {
+        s.execute("INSERT INTO t VALUES (" + (100 + i) + ", 'while c-0 was away')");
+        s.execute("SELECT pg_switch_wal()");
+      }
+      s.execute("CHECKPOINT");
+      s.execute("CHECKPOINT");
+    }
+    ScriptPod.Result reclone = primary.bootstrap();
+    assertEquals(0, reclone.exitCode(), reclone.output());
+    assertTrue(reclone.output().contains("no longer has the WAL this standby needs next"), reclone.output());
+    assertTrue(reclone.output().contains("clone complete"), reclone.output());
+    primary.start();
+    try (Connection c = standby.connect("postgres"); Statement s = c.createStatement()) {
+      awaitTrue("c-0 streaming from c-1 again", () -> "streaming".equals(
+          oneOrNull(s, "SELECT state FROM pg_stat_replication WHERE application_name = 'c-0'")));
+    }
+    try (Connection c = primary.connect("postgres"); Statement s = c.createStatement()) {
+      awaitTrue("the rows written while it was away", () -> "12".equals(
+          oneOrNull(s, "SELECT count(*)::text FROM t WHERE id >= 100")));
+    }
+  }
+
   private ScriptPod pod(String name, String ip) throws Exception {
     ScriptPod pod = new ScriptPod(base, cluster, name, ip);
     pods.add(pod);
