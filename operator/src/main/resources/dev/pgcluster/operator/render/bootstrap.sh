@@ -338,17 +338,19 @@ local_wal_end() {
   fi
 }
 
-# True when the primary is reachable and no longer holds the WAL segment where this standby's data ends
-# (recycled while the standby was away, with no slot keeping it: a new primary has no slot history): the
-# standby would ask for it forever ("requested WAL segment ... has already been removed").
+# True when the primary is reachable and no longer holds the WAL segment this standby asks for next: the
+# one after its newest local segment (recycled while the standby was away, with no slot keeping it: a new
+# primary has no slot history); it would ask for it forever ("requested WAL segment ... has already been
+# removed"). The newest local file, not the replayed position: a delayed standby holds WAL it has not
+# applied yet, and a recycled file with a later name only makes this answer "no" (it then waits, as before).
 wal_gone_on_primary() {
   pg_isready -q -h "$PRIMARY_HOST" -p "$PGPORT" -t 2 || return 1
-  local source="host=$PRIMARY_HOST port=$PGPORT user=postgres dbname=postgres connect_timeout=5" local_end
-  local_end="$(local_wal_end)"
-  [ -n "$local_end" ] || return 1
+  local source="host=$PRIMARY_HOST port=$PGPORT user=postgres dbname=postgres connect_timeout=5" newest
   # Segment names without their timeline compare as numbers: fixed-width upper-case hex.
+  newest="$(ls "$PGDATA/pg_wal" 2>/dev/null | grep -E '^[0-9A-F]{24}$' | cut -c9- | sort | tail -n 1)"
+  [ -n "$newest" ] || return 1
   [ "$(PGPASSWORD="$PG_SUPERUSER_PASSWORD" psql -X -Atq -d "$source" -c \
-    "SELECT coalesce(min(substr(name, 9)) > substr(pg_walfile_name('$local_end'::pg_lsn), 9), false)
+    "SELECT coalesce(min(substr(name, 9)) > '$newest', false)
        FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}\$'" 2>/dev/null)" = t ]
 }
 

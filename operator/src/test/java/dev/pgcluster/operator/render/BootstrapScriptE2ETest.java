@@ -247,8 +247,9 @@ class BootstrapScriptE2ETest {
           oneOrNull(s, "SELECT active::text FROM pg_replication_slots WHERE slot_name = 'pgc_c_0'")));
       s.execute("SELECT pg_drop_replication_slot('pgc_c_0')");
       s.execute("SET synchronous_commit = local");
-      // More than wal_keep_size (128 MB) of segments after c-0's, then checkpoints that remove them.
-      for (int i = 0; i < 12; i++) {
+      // Far more than wal_keep_size (128 MB) and c-0's own recycled files ahead of its position, then
+      // checkpoints that remove them.
+      for (int i = 0; i < 30; i++) {
         s.execute("INSERT INTO t VALUES (" + (100 + i) + ", 'while c-0 was away')");
         s.execute("SELECT pg_switch_wal()");
       }
@@ -265,7 +266,7 @@ class BootstrapScriptE2ETest {
           oneOrNull(s, "SELECT state FROM pg_stat_replication WHERE application_name = 'c-0'")));
     }
     try (Connection c = primary.connect("postgres"); Statement s = c.createStatement()) {
-      awaitTrue("the rows written while it was away", () -> "12".equals(
+      awaitTrue("the rows written while it was away", () -> "30".equals(
           oneOrNull(s, "SELECT count(*)::text FROM t WHERE id >= 100")));
     }
   }
