@@ -129,18 +129,39 @@ final class ChaosRounds {
    * primary with both other instances (the former primary among them) streaming from it.
    */
   PgCluster awaitHealed() throws InterruptedException {
-    return Await.until(HEAL, "all 3 instances Ready and streaming from the primary", () -> {
+    // The probe returns the cluster once healed, otherwise what it saw, so that a timeout says why.
+    return (PgCluster) Await.until(HEAL, "all 3 instances Ready and streaming from the primary", () -> {
       PgCluster c = cluster.get();
       if (c.getStatus() == null || c.getStatus().phase != ClusterPhase.Healthy || c.getStatus().readyInstances != 3) {
-        return null;
+        return describe(c);
       }
       try (Connection p = cluster.toPod(c.getStatus().currentPrimary)) {
-        boolean primaryOk = "f".equals(SandboxCluster.one(p, "SELECT pg_is_in_recovery()"));
-        boolean streaming = "2".equals(SandboxCluster.one(p,
-            "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'"));
-        return primaryOk && streaming ? c : null;
+        String recovering = SandboxCluster.one(p, "SELECT pg_is_in_recovery()");
+        String streaming = SandboxCluster.one(p, "SELECT coalesce(string_agg(application_name || ' ' || state,"
+            + " ', ' ORDER BY application_name), 'none') FROM pg_stat_replication");
+        boolean healed = "f".equals(recovering) && 2 == streaming.split("streaming", -1).length - 1;
+        return healed ? c : describe(c) + "; on " + c.getStatus().currentPrimary + ": in recovery " + recovering
+            + ", replication " + streaming;
       }
-    }, c -> c != null);
+    }, seen -> seen instanceof PgCluster);
+  }
+
+  /** Phase, primary, ready count, each instance's role and position, the conditions that are not OK. */
+  private static String describe(PgCluster c) {
+    var s = c.getStatus();
+    if (s == null) {
+      return "no status";
+    }
+    StringBuilder out = new StringBuilder("phase " + s.phase + ", primary " + s.currentPrimary + " (epoch "
+        + s.primaryEpoch + "), ready " + s.readyInstances);
+    s.instances.forEach(i -> out.append("; ").append(i.name).append(' ').append(i.role).append(" ready=")
+        .append(i.ready).append(" reachable=").append(i.reachable).append(" tl=").append(i.timeline)
+        .append(" replayed=").append(i.replayedLsn));
+    // Ready=False, Degraded=True, Progressing=True: the ones that say what is still in the way.
+    s.conditions.stream().filter(k -> "Ready".equals(k.getType()) ^ "True".equals(k.getStatus()))
+        .forEach(k -> out.append("; ").append(k.getType()).append('=').append(k.getStatus()).append(' ')
+            .append(k.getReason()).append(": ").append(k.getMessage()));
+    return out.toString();
   }
 
   /** Waits until the primary changed away from {@code primary}. */

@@ -440,9 +440,14 @@ public final class Sandbox implements AutoCloseable {
    */
   public String loseNode(String namespace, String pod) {
     String node = nodeOf(namespace, pod);
+    List<String> ips = kubelets.get(node).podIps();
     kubelets.get(node).lose();
+    network.severLater(ips, LOST_NODE_CONNECTIONS_END);
     return node;
   }
+
+  /** When a client's dead-peer detection would end its connections to a lost node (see ServiceNetwork). */
+  static final Duration LOST_NODE_CONNECTIONS_END = Duration.ofSeconds(15);
 
   /**
    * Spreads the instances of a cluster (pods labelled {@code pgcluster.dev/cluster=<cluster>}) so that no

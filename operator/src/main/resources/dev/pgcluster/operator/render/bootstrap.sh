@@ -38,12 +38,20 @@ write_passfile() {
 }
 write_passfile
 
+# A primary whose node is lost goes silent: no reset ever comes, and a libpq connection to it would wait
+# forever (a chaos run saw pg_rewind hang for minutes). Keepalives find an idle dead peer in 11 s,
+# tcp_user_timeout one that leaves sent data unacknowledged in 15 s; then the step fails and is retried.
+NET_TIMEOUTS="connect_timeout=5 keepalives=1 keepalives_idle=5 keepalives_interval=2 keepalives_count=3 tcp_user_timeout=15000"
+
 # With TLS (TLS_DIR set) a standby verifies that the -rw Service answers with the cluster's certificate.
 replication_conninfo() {
   local ssl="sslmode=prefer"
   if [ -n "${TLS_DIR:-}" ]; then ssl="sslmode=verify-full sslrootcert=$TLS_DIR/ca.crt"; fi
-  echo "host=$PRIMARY_HOST port=$PGPORT user=$PG_REPLICATION_USER passfile=$REPLICATION_PASSFILE application_name=$POD_NAME $ssl connect_timeout=5"
+  echo "host=$PRIMARY_HOST port=$PGPORT user=$PG_REPLICATION_USER passfile=$REPLICATION_PASSFILE application_name=$POD_NAME $ssl $NET_TIMEOUTS"
 }
+
+# The current primary as the superuser, for the rewind and the checks before a standby starts.
+primary_source="host=$PRIMARY_HOST port=$PGPORT user=postgres dbname=postgres $NET_TIMEOUTS"
 
 wait_for_primary() {
   local start=$SECONDS
@@ -61,7 +69,7 @@ wait_for_primary() {
 # grant is over); the fork point, the divergence report and the rewind need it promoted.
 wait_until_promoted() {
   local start=$SECONDS
-  local source="host=$PRIMARY_HOST port=$PGPORT user=postgres dbname=postgres connect_timeout=5"
+  local source="$primary_source"
   until [ "$(PGPASSWORD="$PG_SUPERUSER_PASSWORD" psql -X -Atq -d "$source" -c "SELECT pg_is_in_recovery()" \
       2>/dev/null)" = f ]; do
     if [ $((SECONDS - start)) -ge "$CLONE_WAIT_SECONDS" ]; then
@@ -244,7 +252,7 @@ lsn_to_int() {
 
 # The fork point of timeline $1 (this data's) in the current primary's timeline history; empty if none.
 fork_point() {
-  local local_tli="$1" source="host=$PRIMARY_HOST port=$PGPORT user=postgres dbname=postgres connect_timeout=5"
+  local local_tli="$1" source="$primary_source"
   local primary_tli
   primary_tli="$(PGPASSWORD="$PG_SUPERUSER_PASSWORD" psql -X -Atq -d "$source" -c \
     "SELECT ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int" 2>/dev/null)" || return 0
@@ -307,7 +315,7 @@ rewind_former_primary() {
   wait_until_promoted
   log "this instance was a primary; rewinding it onto the current primary's timeline"
   cp "$CONFIG_DIR/postgresql.conf" "$PGDATA/pgcluster.conf"
-  local source="host=$PRIMARY_HOST port=$PGPORT user=postgres dbname=postgres connect_timeout=5"
+  local source="$primary_source"
   # pg_rewind reads the source's timeline from its control file, which a promotion updates only at the
   # next checkpoint; without one, a fresh primary looks like "same timeline, no rewind required".
   PGPASSWORD="$PG_SUPERUSER_PASSWORD" psql -X -q -v ON_ERROR_STOP=1 -d "$source" -c CHECKPOINT
@@ -345,7 +353,7 @@ local_wal_end() {
 # applied yet, and a recycled file with a later name only makes this answer "no" (it then waits, as before).
 wal_gone_on_primary() {
   pg_isready -q -h "$PRIMARY_HOST" -p "$PGPORT" -t 2 || return 1
-  local source="host=$PRIMARY_HOST port=$PGPORT user=postgres dbname=postgres connect_timeout=5" newest
+  local source="$primary_source" newest
   # Segment names without their timeline compare as numbers: fixed-width upper-case hex.
   newest="$(ls "$PGDATA/pg_wal" 2>/dev/null | grep -E '^[0-9A-F]{24}$' | cut -c9- | sort | tail -n 1)"
   [ -n "$newest" ] || return 1
@@ -359,7 +367,7 @@ wal_gone_on_primary() {
 # the primary cannot be reached the standby simply starts and waits for it.
 diverged_from_primary() {
   pg_isready -q -h "$PRIMARY_HOST" -p "$PGPORT" -t 2 || return 1
-  local source="host=$PRIMARY_HOST port=$PGPORT user=postgres dbname=postgres connect_timeout=5"
+  local source="$primary_source"
   local primary_tli local_tli local_end switch
   primary_tli="$(PGPASSWORD="$PG_SUPERUSER_PASSWORD" psql -X -Atq -d "$source" -c \
     "SELECT ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int" 2>/dev/null)" || return 1

@@ -10,6 +10,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -70,6 +71,32 @@ public final class ServiceNetwork implements AutoCloseable {
       }
     }
     LOG.info("pod {} cut off the Service network", podIp);
+  }
+
+  /**
+   * Ends, {@code after} from now, the forwarded connections to {@code podIps} (pods of a lost node). With
+   * kube-proxy's DNAT a client talks to the pod itself, and its own dead-peer detection (keepalives,
+   * tcp_user_timeout, a socket timeout) ends a connection to a silent node; this proxy acknowledges the
+   * client's bytes itself and would hide that forever. {@code after} stands in for that detection, which
+   * the instances' connections have (bootstrap.sh: 11 to 15 s).
+   */
+  public void severLater(List<String> podIps, Duration after) {
+    long lostAt = System.nanoTime();
+    Thread sever = new Thread(() -> {
+      try {
+        Thread.sleep(after.toMillis());
+      } catch (InterruptedException e) {
+        return;
+      }
+      synchronized (this) {
+        for (TcpProxy proxy : proxies.values()) {
+          podIps.forEach(ip -> proxy.severOpenedBefore(ip, lostAt));  // a new pod may have the address now
+        }
+      }
+      LOG.info("connections forwarded to {} (a lost node) ended {} s after the loss", podIps, after.toSeconds());
+    }, "sever " + podIps);
+    sever.setDaemon(true);
+    sever.start();
   }
 
   public void reconnect(String podIp) {

@@ -51,7 +51,12 @@ final class TcpProxy implements AutoCloseable {
 
   /** Ends every open connection to the endpoint at {@code ip} (the pod was cut off the network). */
   void sever(String ip) {
-    links.stream().filter(l -> l.endpoint.ip().equals(ip)).forEach(Link::close);
+    severOpenedBefore(ip, Long.MAX_VALUE);
+  }
+
+  /** As {@link #sever}, only the connections opened before {@code nanoTime} (the address may be reused). */
+  void severOpenedBefore(String ip, long nanoTime) {
+    links.stream().filter(l -> l.endpoint.ip().equals(ip) && l.openedAt < nanoTime).forEach(Link::close);
   }
 
   private void acceptLoop() {
@@ -114,6 +119,7 @@ final class TcpProxy implements AutoCloseable {
     final Socket client;
     final Socket upstream;
     final Endpoint endpoint;
+    final long openedAt = System.nanoTime();
 
     Link(Socket client, Socket upstream, Endpoint endpoint) {
       this.client = client;
