@@ -18,7 +18,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "kubectl pgc", mixinStandardHelpOptions = true, versionProvider = Pgc.Version.class,
     description = "Day-2 operations on PgClusters (pgcluster-operator).",
-    subcommands = {StatusCommand.class, SwitchoverCommand.class, RestartCommand.class, PsqlCommand.class,
+    subcommands = {StatusCommand.class, SwitchoverCommand.class, PromoteCommand.class, FenceCommand.Fence.class,
+        FenceCommand.Unfence.class, RestartCommand.class, PsqlCommand.class,
         LogsCommand.class, ReportCommand.class, CommandLine.HelpCommand.class})
 public final class Pgc {
   @Option(names = {"-n", "--namespace"}, description = "The cluster's namespace (default: the kubeconfig's).",

@@ -53,7 +53,8 @@ final class StatusView {
     List<String[]> rows = new ArrayList<>();
     rows.add(new String[] {"INSTANCE", "ROLE", "READY", "TIMELINE", "LAG", "SYNC", "PENDING RESTART"});
     for (InstanceStatus i : s.instances) {
-      rows.add(new String[] {i.name, i.role == null ? "-" : i.role.label(), Boolean.TRUE.equals(i.ready) ? "yes" : "no",
+      rows.add(new String[] {i.name, (i.role == null ? "-" : i.role.label())
+          + (Boolean.TRUE.equals(i.fenced) ? " (fenced)" : ""), Boolean.TRUE.equals(i.ready) ? "yes" : "no",
           i.timeline == null ? "-" : Long.toString(i.timeline), lag(i), i.syncState == null ? "-" : i.syncState,
           i.pendingRestart == null || i.pendingRestart.isEmpty() ? "-" : String.join(", ", i.pendingRestart)});
     }

@@ -42,6 +42,11 @@ final class SwitchoverCommand implements Callable<Integer> {
       description = "Refuse a standby further behind than this (default 16 MiB).")
   long maxLagBytes;
 
+  /** A fresh spec.switchover.id: the time, to the millisecond. */
+  static String newId() {
+    return "pgc-" + ID.format(Instant.now());
+  }
+
   @Override
   public Integer call() throws InterruptedException {
     var out = spec.commandLine().getOut();
@@ -50,7 +55,7 @@ final class SwitchoverCommand implements Callable<Integer> {
       throw new Pgc.Failure(reason + "; nothing changed");
     });
     String from = cluster.getStatus().currentPrimary;
-    String id = "pgc-" + ID.format(Instant.now());
+    String id = newId();
     String patch = "{\"spec\":{\"switchover\":{\"target\":\"" + target + "\",\"id\":\"" + id + "\"}}}";
     pgc.client().resources(PgCluster.class).inNamespace(pgc.namespace()).withName(name)
         .patch(PatchContext.of(PatchType.JSON_MERGE), patch);
@@ -71,9 +76,9 @@ final class SwitchoverCommand implements Callable<Integer> {
         out.flush();
         last = line;
       }
-      var aborted = pgc.client().v1().events().inNamespace(pgc.namespace()).list().getItems().stream()
-          .filter(e -> "SwitchoverAborted".equals(e.getReason()) && e.getInvolvedObject() != null
-              && name.equals(e.getInvolvedObject().getName()) && e.getMessage() != null && e.getMessage().contains(id))
+      var aborted = pgc.client().v1().events().inNamespace(pgc.namespace()).withField("reason", "SwitchoverAborted")
+          .withField("involvedObject.name", name).list().getItems().stream()
+          .filter(e -> e.getMessage() != null && e.getMessage().contains(id))
           .findFirst();
       if (aborted.isPresent()) {
         throw new Pgc.Failure("the operator aborted switchover " + id + ": " + aborted.get().getMessage());

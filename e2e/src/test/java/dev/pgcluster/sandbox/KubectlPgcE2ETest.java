@@ -233,6 +233,82 @@ class KubectlPgcE2ETest {
     shop.awaitWritable();
   }
 
+  /**
+   * promote refuses while the primary is healthy; fence takes a standby out of -ro (its EndpointSlices,
+   * kept by the real controller) and out of promotion, unfence brings it back; an unreadable fence
+   * annotation written by hand is reported, not acted on.
+   */
+  @Test
+  @Order(6)
+  void promoteRefusesAHealthyPrimaryAndFenceTakesAStandbyOutOfService() throws Exception {
+    PgCluster before = shop.get();
+    String primary = before.getStatus().currentPrimary;
+    String standby = Stream.of("shop-0", "shop-1", "shop-2").filter(p -> !p.equals(primary)).findFirst().orElseThrow();
+    KubeTools.Result healthy = pgc("promote", "shop", standby, "--yes");
+    assertEquals(1, healthy.exit(), healthy.output());
+    assertEquals("error: primary " + primary + " of shop is healthy (Healthy): use kubectl pgc switchover shop --to "
+        + standby + ", or add --force (done as a switchover while the primary answers: nothing is lost); nothing"
+        + " changed", healthy.output().strip());
+    assertEquals(before.getSpec().switchover == null ? null : before.getSpec().switchover.id,
+        shop.get().getSpec().switchover == null ? null : shop.get().getSpec().switchover.id, "a refusal writes nothing");
+    KubeTools.Result unknown = pgc("fence", "shop", "shop-9");
+    assertEquals(1, unknown.exit());
+    assertEquals("error: shop-9 is not an instance of shop (its instances: shop-0, shop-1, shop-2); nothing changed",
+        unknown.output().strip());
+
+    String ip = sandbox.podIp(NS, standby);
+    Await.until(Duration.ofSeconds(30), standby + " behind -ro", () -> readOnlyEndpoints().contains(ip));
+    KubeTools.Result fence = pgc("fence", "shop", standby);
+    assertEquals(0, fence.exit(), fence.output());
+    assertTrue(fence.output().contains(standby + " leaves -ro"), fence.output());
+    assertTrue(fence.output().contains("done: the status shows " + standby + " fenced"), fence.output());
+    assertEquals("[\"" + standby + "\"]", shop.get().getMetadata().getAnnotations().get("pgcluster.dev/fenced-instances"));
+    Await.until(Duration.ofSeconds(30), standby + " out of -ro", () -> !readOnlyEndpoints().contains(ip));
+    assertEquals("fenced", sandbox.client().pods().inNamespace(NS).withName(standby).get().getMetadata().getLabels()
+        .get("pgcluster.dev/role"));
+    var degraded = Await.until(Duration.ofSeconds(30), "Degraded InstancesFenced", () -> shop.get().getStatus()
+        .conditions.stream().filter(c -> "Degraded".equals(c.getType())).findFirst().orElseThrow(),
+        c -> "InstancesFenced".equals(c.getReason()));
+    assertTrue(degraded.getMessage().contains(standby), degraded.getMessage());
+    KubeTools.Result status = pgc("status", "shop");
+    assertTrue(status.output().lines().anyMatch(l -> l.startsWith(standby + " ") && l.contains("replica (fenced)")),
+        status.output());
+
+    KubeTools.Result unfence = pgc("unfence", "shop", standby);
+    assertEquals(0, unfence.exit(), unfence.output());
+    assertNull(shop.get().getMetadata().getAnnotations().get("pgcluster.dev/fenced-instances"),
+        "the last unfenced pod removes the annotation");
+    Await.until(Duration.ofSeconds(30), standby + " behind -ro again", () -> readOnlyEndpoints().contains(ip));
+    Await.until(Duration.ofSeconds(30), "Healthy", () -> shop.get().getStatus().phase
+        == dev.pgcluster.operator.api.v1alpha1.ClusterPhase.Healthy);
+
+    // By hand, unreadable: reported (InvalidSpec names the annotation), nothing fenced.
+    KubeTools.Result annotate = kubectl.kubectl("annotate", "pgcluster", "shop", "-n", NS,
+        "pgcluster.dev/fenced-instances=" + standby);
+    assertEquals(0, annotate.exit(), annotate.output());
+    var invalid = Await.until(Duration.ofSeconds(30), "the annotation reported", () -> shop.get().getStatus()
+        .conditions.stream().filter(c -> "Progressing".equals(c.getType())).findFirst().orElseThrow(),
+        c -> c.getMessage() != null && c.getMessage().contains("metadata.annotations[pgcluster.dev/fenced-instances]"));
+    assertEquals("InvalidSpec", invalid.getReason(), invalid.getMessage());
+    assertEquals("replica", sandbox.client().pods().inNamespace(NS).withName(standby).get().getMetadata().getLabels()
+        .get("pgcluster.dev/role"), "an unreadable fence fences nothing");
+    assertEquals(0, kubectl.kubectl("annotate", "pgcluster", "shop", "-n", NS, "pgcluster.dev/fenced-instances-")
+        .exit());
+    Await.until(Duration.ofSeconds(30), "Healthy", () -> shop.get().getStatus().phase
+        == dev.pgcluster.operator.api.v1alpha1.ClusterPhase.Healthy);
+  }
+
+  /** The addresses the -ro Service's EndpointSlices list as ready. */
+  private Set<String> readOnlyEndpoints() {
+    Set<String> ips = new TreeSet<>();
+    sandbox.client().discovery().v1().endpointSlices().inNamespace(NS)
+        .withLabel("kubernetes.io/service-name", "shop-ro").list().getItems()
+        .forEach(slice -> slice.getEndpoints().stream()
+            .filter(e -> e.getConditions() == null || !Boolean.FALSE.equals(e.getConditions().getReady()))
+            .forEach(e -> ips.addAll(e.getAddresses())));
+    return ips;
+  }
+
   private Map<String, String> uids() {
     Map<String, String> uids = new HashMap<>();
     sandbox.client().pods().inNamespace(NS).withLabel("pgcluster.dev/cluster", "shop").list().getItems()

@@ -49,7 +49,8 @@ class ScenariosE2ETest {
   }
 
   @ParameterizedTest(name = "{0}")
-  @ValueSource(strings = {"sync-blocks", "async-loss", "delayed-standby", "failure-detection", "strong-quorum"})
+  @ValueSource(strings = {"sync-blocks", "async-loss", "delayed-standby", "manual-failover", "failure-detection",
+      "strong-quorum"})
   void theScenarioTurnsOutAsNarrated(String name) {
     Scenario scenario = Scenarios.named(name).orElseThrow();
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
@@ -69,7 +70,8 @@ class ScenariosE2ETest {
 
   @Test
   void everyScenarioIsTestedAndAnUnknownOneListsThem() throws Exception {
-    assertEquals(List.of("sync-blocks", "async-loss", "delayed-standby", "failure-detection", "strong-quorum"),
+    assertEquals(List.of("sync-blocks", "async-loss", "delayed-standby", "manual-failover", "failure-detection",
+        "strong-quorum"),
         Scenarios.ALL.stream().map(Scenario::name).toList());
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     assertEquals(2, Scenarios.main(List.of("nosuch"), new PrintStream(bytes, true, StandardCharsets.UTF_8)));

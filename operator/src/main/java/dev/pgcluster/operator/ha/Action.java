@@ -32,9 +32,14 @@ public sealed interface Action {
   /**
    * The primary failed: the Lease (CAS) names {@code to} as primary at the next epoch, and records
    * {@code from} (pod uid {@code fromUid}) to be fenced. Promotion follows once {@code from} is fenced.
+   * {@code switchoverId}: the forced promotion's spec.switchover.id (recorded so it is done once), or null.
    */
-  record TransferPrimary(String to, String from, String fromUid, String reason, boolean mayLoseCommits)
-      implements Action {}
+  record TransferPrimary(String to, String from, String fromUid, String reason, boolean mayLoseCommits,
+      String switchoverId) implements Action {
+    public TransferPrimary(String to, String from, String fromUid, String reason, boolean mayLoseCommits) {
+      this(to, from, fromUid, reason, mayLoseCommits, null);
+    }
+  }
 
   /** Delete the pod of an instance that may act as a primary without holding the Lease. */
   record Fence(String pod, String uid, String reason) implements Action {}

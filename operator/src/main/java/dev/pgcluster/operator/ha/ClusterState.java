@@ -6,7 +6,9 @@ import java.util.Optional;
 
 /**
  * {@code primaryFailures}: consecutive probe periods in which the Lease holder was not a reachable
- * primary (counted by the reconciler across observations).
+ * primary (counted by the reconciler across observations). {@code fencedByUser}: the instances the
+ * user fenced (annotation {@code pgcluster.dev/fenced-instances}): never promoted, a fenced standby
+ * out of -ro, a fenced primary read-only and never failed over.
  *
  * Everything the decider may look at, captured at one moment. {@code slots}, {@code standbys} and
  * {@code primarySettings} (the live values of the settings the operator manages with ALTER SYSTEM)
@@ -15,7 +17,15 @@ import java.util.Optional;
 public record ClusterState(
     PrimaryRecord primary, List<InstanceState> instances, List<SlotInfo> slots, List<StandbyConnection> standbys,
     Map<String, String> primarySettings, int primaryFailures, java.util.Set<String> stuckStandbys,
-    GrantWatch.Grant grant, ArchiveFacts archive) {
+    GrantWatch.Grant grant, ArchiveFacts archive, java.util.Set<String> fencedByUser) {
+
+  public ClusterState(
+      PrimaryRecord primary, List<InstanceState> instances, List<SlotInfo> slots, List<StandbyConnection> standbys,
+      Map<String, String> primarySettings, int primaryFailures, java.util.Set<String> stuckStandbys,
+      GrantWatch.Grant grant, ArchiveFacts archive) {
+    this(primary, instances, slots, standbys, primarySettings, primaryFailures, stuckStandbys, grant, archive,
+        java.util.Set.of());
+  }
 
   public ClusterState(PrimaryRecord primary, List<InstanceState> instances, List<SlotInfo> slots,
       List<StandbyConnection> standbys, Map<String, String> primarySettings, int primaryFailures) {
@@ -35,23 +45,36 @@ public record ClusterState(
 
   /** The same observation, with the number of consecutive failed probes of the Lease holder. */
   public ClusterState withPrimaryFailures(int failures) {
-    return new ClusterState(primary, instances, slots, standbys, primarySettings, failures, stuckStandbys, grant, archive);
+    return new ClusterState(primary, instances, slots, standbys, primarySettings, failures, stuckStandbys, grant, archive,
+        fencedByUser);
   }
 
   /** The same observation, with what the operator has seen of the primary's grant. */
   public ClusterState withGrant(GrantWatch.Grant seen) {
-    return new ClusterState(primary, instances, slots, standbys, primarySettings, primaryFailures, stuckStandbys, seen, archive);
+    return new ClusterState(primary, instances, slots, standbys, primarySettings, primaryFailures, stuckStandbys, seen,
+        archive, fencedByUser);
   }
 
   /** The same observation, with the primary's archiving. */
   public ClusterState withArchive(ArchiveFacts facts) {
     return new ClusterState(primary, instances, slots, standbys, primarySettings, primaryFailures, stuckStandbys, grant,
-        facts);
+        facts, fencedByUser);
   }
 
   /** Standbys that have not streamed from the primary's timeline for a while (see the reconciler). */
   public ClusterState withStuckStandbys(java.util.Set<String> stuck) {
-    return new ClusterState(primary, instances, slots, standbys, primarySettings, primaryFailures, stuck, grant, archive);
+    return new ClusterState(primary, instances, slots, standbys, primarySettings, primaryFailures, stuck, grant, archive,
+        fencedByUser);
+  }
+
+  /** The same observation, with the instances the user fenced. */
+  public ClusterState withFencedByUser(java.util.Set<String> fenced) {
+    return new ClusterState(primary, instances, slots, standbys, primarySettings, primaryFailures, stuckStandbys, grant,
+        archive, java.util.Set.copyOf(fenced));
+  }
+
+  public boolean fencedByUser(String instance) {
+    return fencedByUser.contains(instance);
   }
 
   /**

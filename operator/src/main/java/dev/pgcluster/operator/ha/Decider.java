@@ -78,9 +78,13 @@ public final class Decider {
       return Optional.empty();
     }
     int promotable = Math.min(SyncStandbyNames.promotableInstances(spec), spec.instances);
-    Optional<InstanceState> target = state.instance(request.target)
-        .filter(i -> i.ordinal() < promotable && i.reachable() && i.facts().inRecovery());
     InstanceState primary = state.healthyPrimary().orElseThrow();
+    if (state.fencedByUser(primary.name())) {
+      return Optional.empty();  // a fenced primary hands over nothing: unfenced first (the status says so)
+    }
+    Optional<InstanceState> target = state.instance(request.target)
+        .filter(i -> i.ordinal() < promotable && i.reachable() && i.facts().inRecovery())
+        .filter(i -> !state.fencedByUser(i.name()));
     return target.map(t -> new Action.Switchover(primary.name(), primary.podUid(), t.name(), request.id,
         "switchover " + request.id + " requested"));
   }
@@ -124,7 +128,9 @@ public final class Decider {
         // Checked again at promotion time: a standby may have received more since the Lease moved. Not
         // after a switchover: the holder replayed everything up to the moment the former primary stopped
         // taking writes; what it wrote after (autovacuum, checkpoints) holds no acknowledged commit.
-        Optional<InstanceState> ahead = state.primary().formerReadOnly() ? Optional.empty()
+        // Nor after a forced promotion: the user chose this standby, knowing it may be behind.
+        boolean forced = state.primary().forced();
+        Optional<InstanceState> ahead = state.primary().formerReadOnly() || forced ? Optional.empty()
             : FailoverPolicy.moreAdvancedThan(spec, state, current.get());
         if (ahead.isPresent()) {
           return List.of(new Action.TransferPrimary(ahead.get().name(), state.primary().fencePod(),
@@ -132,7 +138,7 @@ public final class Decider {
                   + ") is ahead of " + holder + " (received " + current.get().facts().receivedLsn()
                   + "): it is promoted instead", false));
         }
-        if (!state.primary().formerReadOnly()
+        if (!state.primary().formerReadOnly() && !forced
             && FailoverPolicy.tooFewSeen(spec,
                 FailoverPolicy.successors(spec, state, state.primary().fencePod()).size()).isPresent()) {
           return List.of();  // wait until enough standbys answer again (the failover's own rule, checked again)
@@ -145,7 +151,8 @@ public final class Decider {
     FailoverPolicy.Decision decision = FailoverPolicy.decide(spec, state, state.primaryFailures());
     if (decision instanceof FailoverPolicy.Promote promote) {
       return List.of(new Action.TransferPrimary(promote.candidate().name(), holder,
-          current.map(InstanceState::podUid).orElse(null), promote.reason(), promote.mayLoseCommits()));
+          current.map(InstanceState::podUid).orElse(null), promote.reason(), promote.mayLoseCommits(),
+          promote.switchoverId()));
     }
     return List.of();
   }
@@ -160,10 +167,19 @@ public final class Decider {
         : InstanceRole.REPLICA;
   }
 
+  /**
+   * The role label a pod should carry: its role, but {@code fenced} for a standby the user fenced (out of
+   * -ro). A fenced primary keeps its label: its standbys stream from it through -rw.
+   */
+  public static InstanceRole labelledRole(PgClusterSpec spec, ClusterState state, InstanceState instance) {
+    InstanceRole role = desiredRole(spec, state.primary().holder(), instance);
+    return role != InstanceRole.PRIMARY && state.fencedByUser(instance.name()) ? InstanceRole.FENCED : role;
+  }
+
   static List<Action> roleLabels(PgClusterSpec spec, PgClusterNames names, ClusterState state) {
     List<Action> actions = new ArrayList<>();
     for (InstanceState instance : state.instances()) {
-      InstanceRole role = desiredRole(spec, state.primary().holder(), instance);
+      InstanceRole role = labelledRole(spec, state, instance);
       if (!role.label().equals(instance.roleLabel())) {
         actions.add(new Action.SetRoleLabel(instance.name(), role));
       }
@@ -179,12 +195,23 @@ public final class Decider {
     SyncReplication.Plan plan = SyncReplication.plan(spec, names, state);
     java.util.Map<String, String> changed = new java.util.LinkedHashMap<>();
     boolean agentFenced = !state.primarySettings().getOrDefault(SyncReplication.AGENT_FENCE_MARKER, "").isEmpty();
-    plan.settings(agentFenced).forEach((k, v) -> {
+    java.util.Map<String, String> wanted = plan.settings(agentFenced);
+    if (state.fencedByUser(state.primary().holder()) && !agentFenced) {
+      wanted.put("default_transaction_read_only", "on");  // fenced by the user: no new write transaction
+    }
+    wanted.forEach((k, v) -> {
       if (!v.equals(state.primarySettings().get(k))) {
         changed.put(k, v);
       }
     });
-    return changed.isEmpty() ? Optional.empty() : Optional.of(new Action.ApplyPrimarySettings(changed, plan.describe()));
+    if (changed.isEmpty()) {
+      return Optional.empty();
+    }
+    String readOnly = changed.get("default_transaction_read_only");
+    String why = "on".equals(readOnly) ? "fenced (" + FailoverPolicy.FENCE_ANNOTATION + "): new transactions are"
+        + " read-only and client sessions are ended; " + plan.describe()
+        : "off".equals(readOnly) ? "takes writes; " + plan.describe() : plan.describe();
+    return Optional.of(new Action.ApplyPrimarySettings(changed, why));
   }
 
   /** One slot per standby ordinal in the spec; slots of removed standbys are dropped. */

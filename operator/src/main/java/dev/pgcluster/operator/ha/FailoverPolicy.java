@@ -27,8 +27,16 @@ public final class FailoverPolicy {
   /** Failed, but no standby may be promoted; the status says why. */
   public record Blocked(String reason) implements Decision {}
 
-  /** Promote {@code candidate}. {@code mayLoseCommits}: asynchronous or degraded durability. */
-  public record Promote(InstanceState candidate, String reason, boolean mayLoseCommits) implements Decision {}
+  /**
+   * Promote {@code candidate}. {@code mayLoseCommits}: asynchronous or degraded durability, or forced.
+   * {@code switchoverId}: the forced promotion's request (spec.switchover.id), null for a failover.
+   */
+  public record Promote(InstanceState candidate, String reason, boolean mayLoseCommits, String switchoverId)
+      implements Decision {
+    public Promote(InstanceState candidate, String reason, boolean mayLoseCommits) {
+      this(candidate, reason, mayLoseCommits, null);
+    }
+  }
 
   /**
    * How far a standby's WAL goes: the furthest of received and replayed. Replayed can be ahead: after a
@@ -56,6 +64,7 @@ public final class FailoverPolicy {
         .filter(i -> !i.name().equals(excluded))
         .filter(i -> i.ordinal() < promotable)
         .filter(i -> i.reachable() && i.facts().inRecovery())
+        .filter(i -> !state.fencedByUser(i.name()))
         .sorted(MOST_ADVANCED_FIRST)
         .toList();
   }
@@ -89,6 +98,26 @@ public final class FailoverPolicy {
         + " be sure the promoted one holds every acknowledged commit");
   }
 
+  /** Where users fence instances: a JSON list of pod names, or ["*"]. */
+  public static final String FENCE_ANNOTATION = "pgcluster.dev/fenced-instances";
+
+  /**
+   * A forced promotion requested and not done yet (spec.switchover with force, an id the Lease does not
+   * record), to a reachable, unfenced standby of a promotable ordinal. Taken only once the primary has
+   * failed: while it is healthy, the request is an ordinary switchover.
+   */
+  public static Optional<InstanceState> forcedTarget(PgClusterSpec spec, ClusterState state) {
+    var request = spec.switchover;
+    if (request == null || !Boolean.TRUE.equals(request.force) || request.id == null || request.target == null
+        || request.id.equals(state.primary().switchoverId()) || request.target.equals(state.primary().holder())) {
+      return Optional.empty();
+    }
+    int promotable = Math.min(SyncStandbyNames.promotableInstances(spec), spec.instances);
+    return state.instance(request.target)
+        .filter(i -> i.ordinal() < promotable && i.reachable() && i.facts().inRecovery())
+        .filter(i -> !state.fencedByUser(i.name()));
+  }
+
   public static Decision decide(PgClusterSpec spec, ClusterState state, int primaryFailures) {
     int threshold = spec.failover.failureThreshold;
     boolean fenced = state.grant().holderFenced();
@@ -109,6 +138,17 @@ public final class FailoverPolicy {
       return new Blocked(failure + ", but its agent renewed its grant "
           + String.format("%.1f", state.grant().silence().toMillis() / 1000.0) + " s ago: it runs as the primary"
           + " and only the operator cannot reach it");
+    }
+    if (state.fencedByUser(holder)) {
+      return new Blocked(failure + "; " + holder + " is fenced (" + FENCE_ANNOTATION + "): no failover while it is;"
+          + " unfence it to let one happen");
+    }
+    Optional<InstanceState> forced = forcedTarget(spec, state);
+    if (forced.isPresent()) {
+      InstanceState target = forced.get();
+      return new Promote(target, failure + "; promoting " + target.name() + " as forced by spec.switchover (id "
+          + spec.switchover.id + ", force: true), received " + target.facts().receivedLsn()
+          + ", whether or not another standby received more", true, spec.switchover.id);
     }
     if (!Boolean.TRUE.equals(spec.failover.enabled)) {
       return new Blocked(failure + "; automated failover is disabled (spec.failover.enabled: false)");

@@ -18,11 +18,21 @@ package dev.pgcluster.operator.ha;
  *     until it rejoined
  * @param editedHolder the Lease's holderIdentity when someone other than the operator changed it (then
  *     {@code holder} is still the operator's record); null when it agrees
+ * @param forced the holder was named by a forced promotion (spec.switchover with force): it is promoted
+ *     even if another standby received more
  */
 public record PrimaryRecord(String holder, int epoch, boolean initialized, String resourceVersion, String fencePod,
     String fenceUid, java.time.Instant changedAt, String lastChange, String switchoverId,
     java.time.Instant promotedAt, java.time.Instant renewedAt, int leaseDurationSeconds, boolean formerReadOnly,
-    String rewindReport, String editedHolder) {
+    String rewindReport, String editedHolder, boolean forced) {
+
+  public PrimaryRecord(String holder, int epoch, boolean initialized, String resourceVersion, String fencePod,
+      String fenceUid, java.time.Instant changedAt, String lastChange, String switchoverId,
+      java.time.Instant promotedAt, java.time.Instant renewedAt, int leaseDurationSeconds, boolean formerReadOnly,
+      String rewindReport, String editedHolder) {
+    this(holder, epoch, initialized, resourceVersion, fencePod, fenceUid, changedAt, lastChange, switchoverId,
+        promotedAt, renewedAt, leaseDurationSeconds, formerReadOnly, rewindReport, editedHolder, false);
+  }
 
   public PrimaryRecord(String holder, int epoch, boolean initialized, String resourceVersion, String fencePod,
       String fenceUid, java.time.Instant changedAt, String lastChange, String switchoverId,

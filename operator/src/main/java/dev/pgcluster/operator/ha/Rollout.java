@@ -134,6 +134,9 @@ public final class Rollout {
     if (state.healthyPrimary().isEmpty()) {
       return "no healthy primary";
     }
+    if (state.fencedByUser(state.primary().holder())) {
+      return "primary " + state.primary().holder() + " is fenced; unfence it first";
+    }
     List<InstanceState> instances = instances(spec, state);
     if (instances.size() != spec.instances) {
       return instances.size() + " of " + spec.instances + " instances exist";
@@ -174,7 +177,7 @@ public final class Rollout {
     int promotable = Math.min(SyncStandbyNames.promotableInstances(spec), spec.instances);
     return instances(spec, state).stream()
         .filter(i -> i.ordinal() < promotable && !i.name().equals(state.primary().holder()) && i.reachable()
-            && i.facts().inRecovery())
+            && i.facts().inRecovery() && !state.fencedByUser(i.name()))
         .toList();
   }
 

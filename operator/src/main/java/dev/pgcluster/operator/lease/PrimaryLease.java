@@ -33,6 +33,8 @@ public final class PrimaryLease {
   public static final String HOLDER_ANNOTATION = "pgcluster.dev/holder";
   /** "true" when the former primary was made read-only by the operator before the Lease moved. */
   public static final String FORMER_READ_ONLY_ANNOTATION = "pgcluster.dev/former-read-only";
+  /** The holder of this epoch was named by a forced promotion (spec.switchover with force). */
+  public static final String FORCED_ANNOTATION = "pgcluster.dev/forced";
   /** What the former primary's rejoin discarded (its init container's report), for this epoch. */
   public static final String REWIND_ANNOTATION = "pgcluster.dev/rewind";
   /** The id of the last switchover carried out, so that each is done once. */
@@ -160,6 +162,12 @@ public final class PrimaryLease {
    */
   public PrimaryRecord transfer(String namespace, String name, PrimaryRecord expected, String to, String fencePod,
       String fenceUid, String reason, String switchoverId, boolean formerReadOnly) {
+    return transfer(namespace, name, expected, to, fencePod, fenceUid, reason, switchoverId, formerReadOnly, false);
+  }
+
+  /** As above; {@code forced}: a forced promotion's move (spec.switchover with force), recorded for this epoch. */
+  public PrimaryRecord transfer(String namespace, String name, PrimaryRecord expected, String to, String fencePod,
+      String fenceUid, String reason, String switchoverId, boolean formerReadOnly, boolean forced) {
     Lease lease = client.leases().inNamespace(namespace).withName(name).get();
     requireVersion(lease, expected);
     ZonedDateTime now = now();
@@ -181,6 +189,7 @@ public final class PrimaryLease {
     annotations.remove(PROMOTED_AT_ANNOTATION);
     annotations.remove(REWIND_ANNOTATION);
     annotations.put(FORMER_READ_ONLY_ANNOTATION, Boolean.toString(formerReadOnly));
+    annotations.put(FORCED_ANNOTATION, Boolean.toString(forced));
     if (switchoverId != null) {
       annotations.put(SWITCHOVER_ID_ANNOTATION, switchoverId);
     }
@@ -260,7 +269,8 @@ public final class PrimaryLease {
             : lease.getSpec().getLeaseDurationSeconds(),
         annotations != null && "true".equals(annotations.get(FORMER_READ_ONLY_ANNOTATION)),
         annotations == null ? null : annotations.get(REWIND_ANNOTATION),
-        recorded != null && !recorded.equals(holderIdentity) ? holderIdentity : null);
+        recorded != null && !recorded.equals(holderIdentity) ? holderIdentity : null,
+        annotations != null && "true".equals(annotations.get(FORCED_ANNOTATION)));
   }
 
   private static String emptyToNull(String value) {

@@ -70,10 +70,12 @@ public final class Actuator {
         }
       } else if (action instanceof Action.TransferPrimary transfer) {
         record = lease.transfer(ns, names.primaryLease(), record, transfer.to(), transfer.from(), transfer.fromUid(),
-            transfer.reason());
+            transfer.reason(), transfer.switchoverId(), false, transfer.switchoverId() != null);
         metrics.failoverStarted(cluster);
-        LOG.warn("FAILOVER (epoch {}): {}{}", record.epoch(), transfer.reason(), transfer.mayLoseCommits()
-            ? "; replication was not synchronous with durability required, so recent commits may be lost" : "");
+        LOG.warn("FAILOVER (epoch {}): {}{}", record.epoch(), transfer.reason(), transfer.switchoverId() != null
+            ? "; forced: commits that " + transfer.to() + " did not receive are lost"
+            : transfer.mayLoseCommits()
+                ? "; replication was not synchronous with durability required, so recent commits may be lost" : "");
         events.warning(cluster, EventReasons.FAILOVER_STARTED, "epoch " + record.epoch() + ": " + transfer.reason());
         primaryMoved.accept(record);
         label(ns, transfer.from(), InstanceRole.REPLICA.label());
@@ -347,8 +349,9 @@ public final class Actuator {
     try (Connection c = connect(cluster, holder)) {
       String holderLsn = InstanceProbe.receivedLsn(c);
       for (var other : frozenAt.entrySet()) {
-        // (Not after a switchover, and never in favour of the former primary: see Decider.takeOver.)
-        if (!record.formerReadOnly() && !other.getKey().equals(record.fencePod())
+        // (Not after a switchover or a forced promotion, never in favour of the former primary: see
+        // Decider.takeOver.)
+        if (!record.formerReadOnly() && !record.forced() && !other.getKey().equals(record.fencePod())
             && Lsn.parse(other.getValue()) > Lsn.parse(holderLsn)) {
           LOG.warn("not promoting {} (received {}): {} received {} from the former primary after the Lease moved;"
               + " it is promoted instead on the next reconcile", holder.name(), holderLsn, other.getKey(), other.getValue());
@@ -443,11 +446,17 @@ public final class Actuator {
             }
           }
           InstanceProbe.alterSystem(c, settings);
+          if ("on".equals(settings.get("default_transaction_read_only"))) {
+            // Fenced by the user: sessions opened before would keep their read-write default.
+            InstanceProbe.terminateClientSessions(c);
+          }
           String before = settings.keySet().stream()
               .map(k -> k + " '" + state.primarySettings().getOrDefault(k, "?") + "'").collect(
                   java.util.stream.Collectors.joining(", "));
           LOG.info("primary {}: set {} (was {}): {}", primary.name(), settings, before, apply.reason());
-          events.normal(cluster, EventReasons.SYNCHRONOUS_REPLICATION_CHANGED, "primary " + primary.name() + ": "
+          events.normal(cluster, settings.containsKey("default_transaction_read_only")
+              ? EventReasons.PRIMARY_WRITES_CHANGED : EventReasons.SYNCHRONOUS_REPLICATION_CHANGED,
+              "primary " + primary.name() + ": "
               + settings.entrySet().stream().map(e -> e.getKey() + " = '" + e.getValue() + "'")
                   .collect(java.util.stream.Collectors.joining(", ")) + ": " + apply.reason());
         } else if (action instanceof Action.DropSlot drop) {

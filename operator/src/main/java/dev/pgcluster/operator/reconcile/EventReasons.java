@@ -45,6 +45,8 @@ public final class EventReasons {
   public static final String CONFIGURATION_RELOADED = "ConfigurationReloaded";
   /** Normal: synchronous_standby_names or synchronous_commit changed on the primary. */
   public static final String SYNCHRONOUS_REPLICATION_CHANGED = "SynchronousReplicationChanged";
+  /** The primary's default_transaction_read_only changed: the user fenced it, or unfenced it. */
+  public static final String PRIMARY_WRITES_CHANGED = "PrimaryWritesChanged";
   /** Normal: the StatefulSet was updated to the spec. */
   public static final String STATEFUL_SET_UPDATED = "StatefulSetUpdated";
   /** Normal: a degraded condition is resolved. */

@@ -23,6 +23,7 @@ import dev.pgcluster.operator.metrics.PgClusterMetrics;
 import dev.pgcluster.operator.naming.PgClusterNames;
 import dev.pgcluster.operator.observe.ClusterObserver;
 import dev.pgcluster.operator.observe.Credentials;
+import dev.pgcluster.operator.observe.FencedInstances;
 import dev.pgcluster.operator.observe.GrantSweep;
 import dev.pgcluster.operator.observe.HealthPoller;
 import dev.pgcluster.operator.postgres.PostgresConnector;
@@ -76,7 +77,9 @@ import org.slf4j.LoggerFactory;
  * Unexpected errors (the API server unreachable, a SQL failure while acting) are retried without an
  * attempt limit, backing off to 10 s: an HA controller must not give up on a cluster.
  */
-@ControllerConfiguration(name = PgClusterReconciler.NAME)
+// Not generation-aware alone: annotation changes (a fence, a restart) are reconciled at once too.
+@ControllerConfiguration(name = PgClusterReconciler.NAME, generationAwareEventProcessing = false,
+    informer = @io.javaoperatorsdk.operator.api.config.informer.Informer(onUpdateFilter = SpecOrAnnotationsChanged.class))
 @GradualRetry(maxAttempts = -1, initialInterval = 1000, intervalMultiplier = 1.5, maxInterval = 10_000)
 public class PgClusterReconciler implements Reconciler<PgCluster> {
   public static final String NAME = "pgcluster";
@@ -128,6 +131,10 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
       problems.addAll(backupSecretProblems(cluster));
       problems.addAll(tlsSecretProblems(cluster));
       problems.addAll(SpecValidator.validatePooler(cluster.getMetadata().getName(), cluster.getSpec()));
+      String fence = FencedInstances.parse(cluster).problem();
+      if (fence != null) {
+        problems.add(fence);
+      }
     }
     if (!problems.isEmpty()) {
       return keepAliveWithLastValidSpec(cluster, problems);
@@ -175,7 +182,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     ClusterState observed = observer.observe(cluster, primary);
     GrantWatch.Grant grant = grants.observe(key(cluster), primary,
         observed.instance(primary.holder()).filter(InstanceState::runningAsPrimary).isPresent(), primaryReadAt);
-    ClusterState state = observed.withGrant(grant);
+    ClusterState state = observed.withGrant(grant).withFencedByUser(FencedInstances.effective(cluster));
     state.instance(primary.holder()).filter(i -> i.runningAsPrimary() && grant.holderFenced()).ifPresent(i ->
         LOG.warn("primary {} runs but has not renewed its grant for {} ms (its agent fences at {} ms of a {} s lease):"
             + " its agent cannot reach the API server or is not running, so it refuses writes (or is about to)", i.name(),

@@ -27,6 +27,8 @@ public final class ConditionTypes {
     public static final String INVALID_CONFIGURATION = "InvalidConfiguration";
     public static final String PRIMARY_RECORD_MISSING = "PrimaryRecordMissing";
     public static final String ARCHIVE_FAILING = "ArchiveFailing";
+    /** Degraded=True: the user fenced instances (annotation pgcluster.dev/fenced-instances). */
+    public static final String INSTANCES_FENCED = "InstancesFenced";
     public static final String RECOVERY_FAILED = "RecoveryFailed";
 
     private Reasons() {}

@@ -186,6 +186,8 @@ public final class StatusAssembler {
     Rollout.Progress rollout = Rollout.progress(cluster.getSpec(), PostgresConfig.configHash(cluster),
         state);
     boolean archiveFailing = primaryUp && archiveFailing(cluster, state.archive());
+    List<String> fenced = status.instances.stream().filter(i -> Boolean.TRUE.equals(i.fenced))
+        .map(i -> i.name + (i.role == InstanceRole.PRIMARY ? " (the primary: it takes no writes)" : "")).toList();
 
     // A new cluster's standbys being cloned, or new ones of a scale-up: being created, not degraded (no
     // Warning for a normal bootstrap). Only while nothing else is wrong and each such pod is young and its
@@ -206,7 +208,8 @@ public final class StatusAssembler {
     } else if (onlyCreating) {
       status.phase = previousPhase == null || previousPhase == ClusterPhase.Initializing ? ClusterPhase.Initializing
           : ClusterPhase.Healthy;
-    } else if (!allReady || !lostSlots.isEmpty() || syncDegraded || !rollout.errors().isEmpty() || archiveFailing) {
+    } else if (!allReady || !lostSlots.isEmpty() || syncDegraded || !rollout.errors().isEmpty() || archiveFailing
+        || !fenced.isEmpty()) {
       status.phase = ClusterPhase.Degraded;
     } else {
       status.phase = ClusterPhase.Healthy;
@@ -252,6 +255,10 @@ public final class StatusAssembler {
     } else if (archiveFailing) {
       conditions.add(condition(cluster, ConditionTypes.DEGRADED, true, Reasons.ARCHIVE_FAILING,
           archiveFailure(cluster, state.archive())));
+    } else if (!fenced.isEmpty()) {
+      conditions.add(condition(cluster, ConditionTypes.DEGRADED, true, Reasons.INSTANCES_FENCED,
+          "fenced (" + FailoverPolicy.FENCE_ANNOTATION + "): " + String.join(", ", fenced)
+              + "; never promoted, standbys out of -ro"));
     } else if (onlyCreating) {
       conditions.add(condition(cluster, ConditionTypes.DEGRADED, false, Reasons.CREATING_INSTANCES,
           "creating " + creating.stream().map(named).collect(Collectors.joining(", "))));
@@ -348,6 +355,7 @@ public final class StatusAssembler {
     s.role = Decider.desiredRole(cluster.getSpec(), state.primary().holder(), i);
     s.ready = i.podReady();
     s.reachable = i.reachable();
+    s.fenced = state.fencedByUser(i.name()) ? Boolean.TRUE : null;
     if (i.facts() != null) {
       s.timeline = i.facts().timeline();
       s.receivedLsn = i.facts().receivedLsn();

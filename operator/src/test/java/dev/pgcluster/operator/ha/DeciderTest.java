@@ -151,6 +151,47 @@ class DeciderTest {
         "not while no primary runs: the failover is still under way");
   }
 
+  /** A fenced standby leaves -ro (label fenced); a fenced primary keeps -rw but is made read-only. */
+  @Test
+  void aFencedStandbyLeavesTheServicesAndAFencedPrimaryTakesNoWrites() {
+    ClusterState state = new ClusterState(new PrimaryRecord("pg-0", 0, true, "1"),
+        List.of(instance(0, "primary", PRIMARY), instance(1, "replica", STANDBY), instance(2, "replica", STANDBY)),
+        List.of(), List.of(), java.util.Map.of("default_transaction_read_only", "off"));
+    List<Action> standbyFenced = decide(TestClusters.cluster("pg", 3), state.withFencedByUser(java.util.Set.of("pg-1")));
+    assertTrue(standbyFenced.contains(new Action.SetRoleLabel("pg-1", InstanceRole.FENCED)), standbyFenced.toString());
+    assertFalse(standbyFenced.stream().anyMatch(a -> a instanceof Action.ApplyPrimarySettings s
+        && s.settings().containsKey("default_transaction_read_only")), standbyFenced.toString());
+    List<Action> primaryFenced = decide(TestClusters.cluster("pg", 3), state.withFencedByUser(java.util.Set.of("pg-0")));
+    assertTrue(primaryFenced.stream().noneMatch(a -> a instanceof Action.SetRoleLabel), primaryFenced.toString());
+    assertTrue(primaryFenced.stream().anyMatch(a -> a instanceof Action.ApplyPrimarySettings s
+        && "on".equals(s.settings().get("default_transaction_read_only")) && s.reason().startsWith("fenced")),
+        primaryFenced.toString());
+    // Unfenced: the label comes back, writes too.
+    ClusterState after = new ClusterState(state.primary(),
+        List.of(instance(0, "primary", PRIMARY), instance(1, "fenced", STANDBY), instance(2, "replica", STANDBY)),
+        List.of(), List.of(), java.util.Map.of("default_transaction_read_only", "on"));
+    List<Action> unfenced = decide(TestClusters.cluster("pg", 3), after);
+    assertTrue(unfenced.contains(new Action.SetRoleLabel("pg-1", InstanceRole.REPLICA)), unfenced.toString());
+    assertTrue(unfenced.stream().anyMatch(a -> a instanceof Action.ApplyPrimarySettings s
+        && "off".equals(s.settings().get("default_transaction_read_only"))), unfenced.toString());
+  }
+
+  /** No switchover to a fenced standby, and none away from a fenced primary. */
+  @Test
+  void aSwitchoverNeitherTargetsAFencedStandbyNorLeavesAFencedPrimary() {
+    PgCluster cluster = TestClusters.cluster("pg", 3);
+    cluster.getSpec().switchover = new dev.pgcluster.operator.api.v1alpha1.SwitchoverSpec();
+    cluster.getSpec().switchover.target = "pg-1";
+    cluster.getSpec().switchover.id = "s1";
+    ClusterState state = state(true, List.of(), instance(0, "primary", PRIMARY), instance(1, "replica", STANDBY),
+        instance(2, "replica", STANDBY));
+    assertTrue(decide(cluster, state).stream().anyMatch(a -> a instanceof Action.Switchover));
+    assertTrue(decide(cluster, state.withFencedByUser(java.util.Set.of("pg-1"))).stream()
+        .noneMatch(a -> a instanceof Action.Switchover));
+    assertTrue(decide(cluster, state.withFencedByUser(java.util.Set.of("pg-0"))).stream()
+        .noneMatch(a -> a instanceof Action.Switchover));
+  }
+
   private static List<Action> decide(PgCluster cluster, ClusterState state) {
     return Decider.decide(cluster.getSpec(), PgClusterNames.of(cluster), state);
   }

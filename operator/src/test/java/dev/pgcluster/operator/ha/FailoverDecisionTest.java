@@ -200,6 +200,96 @@ class FailoverDecisionTest {
         .anyMatch(a -> a instanceof Action.Promote), "after a switchover the target replayed everything");
   }
 
+  /**
+   * Fenced by the user: a fenced standby is never a candidate (the next one is, even if behind); a
+   * fenced primary is not failed over while it is fenced.
+   */
+  @ParameterizedTest(name = "[{index}] {0}, fenced {1}, instances {2} -> {3}")
+  @CsvSource(delimiter = '|', textBlock = """
+      async     | pg-2      | pg-0:x pg-1:s:0/500 pg-2:s:0/600 | promote pg-1
+      async     | pg-1,pg-2 | pg-0:x pg-1:s:0/500 pg-2:s:0/600 | blocked
+      async     | pg-0      | pg-0:x pg-1:s:0/500 pg-2:s:0/600 | blocked fenced
+      sync-any1 | pg-2      | pg-0:x pg-1:s:0/500 pg-2:s:0/600 | blocked
+      async     | pg-9      | pg-0:x pg-1:s:0/500 pg-2:s:0/600 | promote pg-2
+      """)
+  void fencedInstancesAreNeverPromotedAndAFencedPrimaryIsNotFailedOver(String setup, String fenced, String instances,
+      String expected) {
+    ClusterState state = state(instances, 3).withFencedByUser(java.util.Set.of(fenced.split(",")));
+    FailoverPolicy.Decision decision = FailoverPolicy.decide(cluster(setup).getSpec(), state, 3);
+    if (expected.startsWith("blocked")) {
+      String reason = assertInstanceOf(FailoverPolicy.Blocked.class, decision).reason();
+      if (expected.endsWith("fenced")) {
+        assertTrue(reason.contains("pg-0 is fenced (pgcluster.dev/fenced-instances): no failover"), reason);
+      }
+    } else {
+      assertEquals(expected.substring("promote ".length()),
+          assertInstanceOf(FailoverPolicy.Promote.class, decision).candidate().name());
+    }
+  }
+
+  /**
+   * A forced promotion (spec.switchover with force) names the standby to promote once the primary has
+   * failed: even when the operator would not fail over (disabled, too few seen under durability
+   * required) or would choose another. Not before the primary failed, not while its agent renews, not a
+   * fenced, unreachable or delayed target, not an id already done.
+   */
+  @ParameterizedTest(name = "[{index}] {0}, {1} failures, target {2}, done {3}, instances {4} -> {5}")
+  @CsvSource(delimiter = '|', textBlock = """
+      disabled      | 3 | pg-1 | -  | pg-0:x pg-1:s:0/500 pg-2:s:0/600 | promote pg-1
+      sync-any1     | 3 | pg-1 | -  | pg-0:x pg-1:s:0/500 pg-2:x       | promote pg-1
+      async         | 3 | pg-1 | -  | pg-0:x pg-1:s:0/500 pg-2:s:0/600 | promote pg-1
+      disabled      | 1 | pg-1 | -  | pg-0:x pg-1:s:0/500 pg-2:s:0/600 | wait
+      disabled      | 3 | pg-1 | f1 | pg-0:x pg-1:s:0/500 pg-2:s:0/600 | blocked
+      disabled      | 3 | pg-1 | -  | pg-0:x pg-1:x pg-2:s:0/600       | blocked
+      async-delayed | 3 | pg-2 | -  | pg-0:x pg-1:s:0/500 pg-2:s:0/600 | promote pg-1
+      """)
+  void aForcedPromotionNamesTheStandbyOnceThePrimaryHasFailed(String setup, int failures, String target, String done,
+      String instances, String expected) {
+    PgCluster cluster = cluster(setup);
+    cluster.getSpec().switchover = new dev.pgcluster.operator.api.v1alpha1.SwitchoverSpec();
+    cluster.getSpec().switchover.target = target;
+    cluster.getSpec().switchover.id = "f1";
+    cluster.getSpec().switchover.force = true;
+    ClusterState state = withRecord(state(instances, failures), new PrimaryRecord("pg-0", 0, true, "1", null, null,
+        null, null, done.equals("-") ? null : done));
+    FailoverPolicy.Decision decision = FailoverPolicy.decide(cluster.getSpec(), state, failures);
+    if (expected.equals("wait")) {
+      assertInstanceOf(FailoverPolicy.Waiting.class, decision);
+    } else if (expected.equals("blocked")) {
+      assertInstanceOf(FailoverPolicy.Blocked.class, decision);
+    } else {
+      FailoverPolicy.Promote promote = assertInstanceOf(FailoverPolicy.Promote.class, decision);
+      assertEquals(expected.substring("promote ".length()), promote.candidate().name());
+      assertTrue(promote.mayLoseCommits());
+      assertEquals(target.equals(promote.candidate().name()) ? "f1" : null, promote.switchoverId());
+    }
+    cluster.getSpec().switchover.force = false;
+    assertTrue(!(FailoverPolicy.decide(cluster.getSpec(), state, failures) instanceof FailoverPolicy.Promote p)
+        || p.switchoverId() == null, "without force it is an ordinary failover decision");
+  }
+
+  /** The forced holder is promoted though another standby received more, and records the request's id. */
+  @Test
+  void aForcedHolderIsPromotedEvenBehindAnother() {
+    PgCluster cluster = cluster("sync-any1");
+    cluster.getSpec().switchover = new dev.pgcluster.operator.api.v1alpha1.SwitchoverSpec();
+    cluster.getSpec().switchover.target = "pg-1";
+    cluster.getSpec().switchover.id = "f1";
+    cluster.getSpec().switchover.force = true;
+    List<Action> first = decide(cluster, state("pg-0:x pg-1:s:0/500 pg-2:x", 3));
+    assertTrue(first.contains(new Action.TransferPrimary("pg-1", "pg-0", "uid-pg-0", ((Action.TransferPrimary)
+        first.get(first.size() - 1)).reason(), true, "f1")), first.toString());
+    PrimaryRecord forced = new PrimaryRecord("pg-1", 1, true, "3", "pg-0", "uid-other", null, "forced", "f1", null,
+        null, 5, false, null, null, true);
+    List<Action> actions = decide(cluster, withRecord(state("pg-1:s:0/500 pg-2:s:0/600", 0), forced));
+    assertTrue(actions.stream().anyMatch(a -> a instanceof Action.Promote p && p.pod().equals("pg-1")), actions.toString());
+    PrimaryRecord failover = new PrimaryRecord("pg-1", 1, true, "3", "pg-0", "uid-other", null, "failover", "f1", null,
+        null, 5, false, null, null, false);
+    actions = decide(cluster, withRecord(state("pg-1:s:0/500 pg-2:s:0/600", 0), failover));
+    assertTrue(actions.stream().anyMatch(a -> a instanceof Action.TransferPrimary t && t.to().equals("pg-2")),
+        "an ordinary failover's holder still yields to a more advanced standby: " + actions);
+  }
+
   private static List<Action> decide(PgCluster cluster, ClusterState state) {
     return Decider.decide(cluster.getSpec(), PgClusterNames.of(cluster), state);
   }

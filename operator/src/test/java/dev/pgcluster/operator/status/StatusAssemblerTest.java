@@ -43,6 +43,20 @@ class StatusAssemblerTest {
   }
 
   @Test
+  void fencedInstancesAreDegradedWithTheirNamesAndFlagged() {
+    PgCluster cluster = TestClusters.cluster("pg", 2);
+    PgClusterStatus status = StatusAssembler.observed(cluster, healthy().withFencedByUser(java.util.Set.of("pg-0",
+        "pg-1")), T0);
+    assertEquals(ClusterPhase.Degraded, status.phase);
+    assertEquals("InstancesFenced", condition(status, "Degraded").getReason());
+    assertEquals("fenced (pgcluster.dev/fenced-instances): pg-0 (the primary: it takes no writes), pg-1; never"
+        + " promoted, standbys out of -ro", condition(status, "Degraded").getMessage());
+    assertEquals(Boolean.TRUE, status.instances.get(1).fenced);
+    assertEquals(InstanceRole.REPLICA, status.instances.get(1).role, "the status keeps the role; only the label says fenced");
+    assertEquals(null, StatusAssembler.observed(cluster, healthy(), T0).instances.get(1).fenced);
+  }
+
+  @Test
   void initializingUntilTheFirstPrimaryRuns() {
     PgCluster cluster = TestClusters.cluster("pg", 2);
     ClusterState state = new ClusterState(new PrimaryRecord("pg-0", 0, false, "1"), List.of(), List.of(), List.of());

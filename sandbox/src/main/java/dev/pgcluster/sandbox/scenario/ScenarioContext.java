@@ -76,9 +76,14 @@ public final class ScenarioContext {
 
   /** The application's owner through the -rw Service, as an application connects. */
   public Connection readWrite(String cluster) throws SQLException {
+    return readWrite(cluster, 180);
+  }
+
+  /** As above; a statement that gets no answer fails after {@code socketTimeoutSeconds} (a lost node). */
+  public Connection readWrite(String cluster, int socketTimeoutSeconds) throws SQLException {
     PgClusterNames names = PgClusterNames.of(cluster);
     return connect(sandbox.serviceAddress(NAMESPACE, names.readWriteService()), "app",
-        password(names.appSecret()), 5);
+        password(names.appSecret()), 5, socketTimeoutSeconds);
   }
 
   /** The superuser straight to one pod's address (the application database). */
@@ -116,11 +121,16 @@ public final class ScenarioContext {
 
   private static Connection connect(String host, String user, String password, int timeoutSeconds)
       throws SQLException {
+    return connect(host, user, password, timeoutSeconds, 180);
+  }
+
+  private static Connection connect(String host, String user, String password, int timeoutSeconds,
+      int socketTimeoutSeconds) throws SQLException {
     Properties props = new Properties();
     props.setProperty("user", user);
     props.setProperty("password", password);
     props.setProperty("connectTimeout", Integer.toString(timeoutSeconds));
-    props.setProperty("socketTimeout", "180");
+    props.setProperty("socketTimeout", Integer.toString(socketTimeoutSeconds));
     return DriverManager.getConnection("jdbc:postgresql://" + host + ":5432/app", props);
   }
 }

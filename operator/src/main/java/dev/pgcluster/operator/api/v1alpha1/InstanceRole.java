@@ -11,6 +11,12 @@ public enum InstanceRole {
   /** A standby with recovery_min_apply_delay: not behind -ro, never promoted. */
   @JsonProperty("delayed-replica")
   DELAYED_REPLICA("delayed-replica"),
+  /**
+   * Only a pod label, never a status role: a standby the user fenced (annotation
+   * pgcluster.dev/fenced-instances) carries it, so that -ro does not select it (-r, every instance, still does).
+   */
+  @JsonProperty("fenced")
+  FENCED("fenced"),
   /** A value this operator does not know (see fromValue); never written by it. */
   @com.fasterxml.jackson.annotation.JsonIgnore
   UNKNOWN("unknown");

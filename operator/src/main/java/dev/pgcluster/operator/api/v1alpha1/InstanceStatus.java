@@ -16,6 +16,11 @@ public class InstanceStatus {
   public Long lagBytes;
   /** Standby: seconds since the last replayed transaction's commit time on the primary (0 when caught up). */
   public Double lagSeconds;
+  /**
+   * Fenced by the user (annotation pgcluster.dev/fenced-instances): never promoted; a standby is behind no
+   * Service, a primary takes no new write transaction. Absent when not fenced.
+   */
+  public Boolean fenced;
   /** Standby: sync_state as the primary reports it (async, potential, sync, quorum). */
   public String syncState;
   /**

@@ -1,6 +1,7 @@
 package dev.pgcluster.operator.api.v1alpha1;
 
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.Size;
@@ -19,4 +20,12 @@ public class SwitchoverSpec {
   @Size(min = 1, max = 63)
   @JsonPropertyDescription("Any new value requests a new switchover, e.g. a date or a ticket number.")
   public String id;
+
+  @Default("false")
+  @JsonPropertyDescription("A forced promotion, for when the primary has failed and the operator does not fail over on"
+      + " its own (spec.failover.enabled false, too few synchronous standbys reachable under durability required) or"
+      + " would choose another standby: the target is promoted even if it is behind, and commits it lacks are lost"
+      + " (the former primary's rewind reports them). While the primary is healthy it changes nothing: a switchover"
+      + " always waits for the target to replay everything.")
+  public Boolean force = false;
 }
