@@ -31,6 +31,10 @@ final class PromoteCheck {
     if (s == null || s.currentPrimary == null || !Boolean.TRUE.equals(s.initialized)) {
       return Optional.of(name + " was never initialized: there is nothing to promote from");
     }
+    String fenceProblem = dev.pgcluster.operator.observe.FencedInstances.parse(cluster).problem();
+    if (fenceProblem != null) {
+      return Optional.of(fenceProblem + ": the operator acts on nothing new until it reads (fix or remove it first)");
+    }
     Optional<InstanceStatus> instance = s.instances.stream().filter(i -> target.equals(i.name)).findFirst();
     if (instance.isEmpty()) {
       return Optional.of(target + " is not an instance of " + name + " (its instances: "
@@ -45,6 +49,12 @@ final class PromoteCheck {
     }
     if (Boolean.TRUE.equals(i.fenced)) {
       return Optional.of(target + " is fenced: unfence it first (kubectl pgc unfence " + name + " " + target + ")");
+    }
+    boolean primaryFenced = s.instances.stream().anyMatch(p -> p.name.equals(s.currentPrimary)
+        && Boolean.TRUE.equals(p.fenced));
+    if (primaryFenced) {
+      return Optional.of("primary " + s.currentPrimary + " is fenced, which holds every change of primary: unfence"
+          + " it first (kubectl pgc unfence " + name + " " + s.currentPrimary + ")");
     }
     if (!Boolean.TRUE.equals(i.reachable)) {
       return Optional.of(target + " does not answer: the operator cannot promote it");

@@ -74,11 +74,14 @@ final class PromoteCommand implements Callable<Integer> {
       }
     }
     String id = SwitchoverCommand.newId();
-    String patch = "{\"spec\":{\"switchover\":{\"target\":\"" + target + "\",\"id\":\"" + id + "\",\"force\":true}}}";
+    // Force only for a failed primary: while the primary answers this is an ordinary switchover, and a
+    // force left armed could turn it into a forced promotion at a later failure nobody confirmed.
+    String patch = "{\"spec\":{\"switchover\":{\"target\":\"" + target + "\",\"id\":\"" + id
+        + "\",\"force\":" + (switchover ? "null" : "true") + "}}}";
     pgc.client().resources(PgCluster.class).inNamespace(pgc.namespace()).withName(name)
         .patch(PatchContext.of(PatchType.JSON_MERGE), patch);
-    out.println("forced promotion " + id + " requested: " + from + " -> " + target + " (spec.switchover of "
-        + pgc.namespace() + "/" + name + ", force: true)");
+    out.println((switchover ? "switchover " : "forced promotion ") + id + " requested: " + from + " -> " + target
+        + " (spec.switchover of " + pgc.namespace() + "/" + name + (switchover ? ")" : ", force: true)"));
     out.flush();
     if (!wait) {
       return 0;

@@ -56,7 +56,9 @@ final class SwitchoverCommand implements Callable<Integer> {
     });
     String from = cluster.getStatus().currentPrimary;
     String id = newId();
-    String patch = "{\"spec\":{\"switchover\":{\"target\":\"" + target + "\",\"id\":\"" + id + "\"}}}";
+    // force: null, so that a force left by an earlier `promote` never turns this into a forced promotion.
+    String patch = "{\"spec\":{\"switchover\":{\"target\":\"" + target + "\",\"id\":\"" + id
+        + "\",\"force\":null}}}";
     pgc.client().resources(PgCluster.class).inNamespace(pgc.namespace()).withName(name)
         .patch(PatchContext.of(PatchType.JSON_MERGE), patch);
     out.println("switchover " + id + " requested: " + from + " -> " + target

@@ -43,6 +43,14 @@ class PromoteCheckTest {
     fenced.getStatus().instances.get(1).fenced = true;
     assertEquals("pg-1 is fenced: unfence it first (kubectl pgc unfence pg pg-1)",
         PromoteCheck.refusal(fenced, "pg-1", true).orElseThrow());
+    PgCluster primaryFenced = failed();
+    primaryFenced.getStatus().instances.get(0).fenced = true;
+    assertEquals("primary pg-0 is fenced, which holds every change of primary: unfence it first (kubectl pgc unfence"
+        + " pg pg-0)", PromoteCheck.refusal(primaryFenced, "pg-1", true).orElseThrow());
+    PgCluster unreadable = failed();
+    unreadable.getMetadata().setAnnotations(java.util.Map.of("pgcluster.dev/fenced-instances", "pg-1"));
+    assertTrue(PromoteCheck.refusal(unreadable, "pg-1", true).orElseThrow().endsWith(
+        "the operator acts on nothing new until it reads (fix or remove it first)"));
     PgCluster silent = failed();
     silent.getStatus().instances.get(1).reachable = false;
     assertEquals("pg-1 does not answer: the operator cannot promote it",

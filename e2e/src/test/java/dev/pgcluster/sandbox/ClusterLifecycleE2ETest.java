@@ -25,7 +25,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 /**
  * One cluster through its life in the sandbox, on real PostgreSQL: bootstrap to Ready, streaming
  * through slots, reads and writes through the Services, a standby pod deleted and back from its volume,
- * scaling up and down.
+ * scaling up and down, volumes grown.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -152,6 +152,85 @@ class ClusterLifecycleE2ETest {
           .withName(pod).get() == null);
     }
     assertNotEquals(null, demo.get().getStatus().currentPrimary);
+  }
+
+  /**
+   * A larger storage.size grows every data claim of the cluster (those of removed instances too, kept for
+   * a scale-up) while the instances run: no pod restarted, no Warning, the status reports each size.
+   */
+  @Test
+  @Order(6)
+  void aLargerStorageSizeGrowsEveryDataClaimWithoutARestart() throws Exception {
+    List<String> warningsBefore = warnings();
+    java.util.Map<String, String> uids = new java.util.TreeMap<>();
+    sandbox.client().pods().inNamespace("default").withLabel("pgcluster.dev/cluster", "demo").list().getItems()
+        .forEach(p -> uids.put(p.getMetadata().getName(), p.getMetadata().getUid()));
+    sandbox.editCluster("default", "demo", c -> {
+      c.getSpec().storage.size = "2Gi";
+      return c;
+    });
+    Await.until(Duration.ofSeconds(90), "every data claim requesting and holding 2Gi", () -> {
+      for (int i = 0; i < 5; i++) {
+        var claim = sandbox.client().persistentVolumeClaims().inNamespace("default").withName("pgdata-demo-" + i).get();
+        if (!"2Gi".equals(claim.getSpec().getResources().getRequests().get("storage").toString())
+            || claim.getStatus().getCapacity() == null
+            || !"2Gi".equals(claim.getStatus().getCapacity().get("storage").toString())) {
+          return false;
+        }
+      }
+      return true;
+    });
+    PgCluster grown = Await.until(Duration.ofSeconds(30), "the status reporting 2Gi volumes, growth done",
+        demo::get, c -> c.getStatus().instances.stream().allMatch(i -> "2Gi".equals(i.volumeSize))
+            && c.getStatus().conditions.stream().anyMatch(k -> "Progressing".equals(k.getType())
+                && "Reconciled".equals(k.getReason())));
+    assertEquals(2, grown.getStatus().instances.size());
+    java.util.Map<String, String> after = new java.util.TreeMap<>();
+    sandbox.client().pods().inNamespace("default").withLabel("pgcluster.dev/cluster", "demo").list().getItems()
+        .forEach(p -> after.put(p.getMetadata().getName(), p.getMetadata().getUid()));
+    assertEquals(uids, after, "no instance restarted");
+    assertTrue(sandbox.client().v1().events().inNamespace("default").list().getItems().stream()
+        .anyMatch(e -> "VolumeGrowing".equals(e.getReason()) && "Normal".equals(e.getType())
+            && e.getMessage().startsWith("pgdata-demo-0: 1Gi -> 2Gi")), "a VolumeGrowing event per claim");
+    assertEquals(warningsBefore, warnings(), "growing volumes records no Warning event");
+    demo.awaitWritable();
+  }
+
+  /** A storage class that does not allow expansion: the API server's refusal is the status's, nothing else changes. */
+  @Test
+  @Order(7)
+  void aClassWithoutExpansionIsReportedWithTheApiServersReason() throws Exception {
+    sandbox.client().storage().v1().storageClasses().resource(new io.fabric8.kubernetes.api.model.storage
+        .StorageClassBuilder().withNewMetadata().withName("sandbox-fixed").endMetadata()
+        .withProvisioner(dev.pgcluster.sandbox.controller.VolumeProvisioner.PROVISIONER).withReclaimPolicy("Retain")
+        .withVolumeBindingMode("Immediate").withAllowVolumeExpansion(false).build()).create();
+    sandbox.apply("default", """
+        apiVersion: pgcluster.dev/v1alpha1
+        kind: PgCluster
+        metadata:
+          name: fixed
+        spec:
+          instances: 1
+          storage:
+            size: 1Gi
+            storageClass: sandbox-fixed
+        """);
+    SandboxCluster fixed = new SandboxCluster(sandbox, "default", "fixed");
+    fixed.awaitReadyInstances(1, READY);
+    sandbox.editCluster("default", "fixed", c -> {
+      c.getSpec().storage.size = "2Gi";
+      return c;
+    });
+    var degraded = Await.until(Duration.ofSeconds(60), "Degraded VolumeResizeFailed", () -> fixed.get().getStatus()
+        .conditions.stream().filter(k -> "Degraded".equals(k.getType())).findFirst().orElseThrow(),
+        k -> "VolumeResizeFailed".equals(k.getReason()));
+    assertTrue(degraded.getMessage().startsWith("storage.size is 2Gi, but the API server refused to grow"
+        + " pgdata-fixed-0 (1Gi): "), degraded.getMessage());
+    assertTrue(degraded.getMessage().contains("must support resize"), degraded.getMessage());
+    assertEquals("1Gi", sandbox.client().persistentVolumeClaims().inNamespace("default").withName("pgdata-fixed-0")
+        .get().getSpec().getResources().getRequests().get("storage").toString(), "the claim is unchanged");
+    assertEquals(dev.pgcluster.operator.api.v1alpha1.ClusterPhase.Degraded, fixed.get().getStatus().phase);
+    fixed.awaitWritable();
   }
 
   private void scale(int instances) {

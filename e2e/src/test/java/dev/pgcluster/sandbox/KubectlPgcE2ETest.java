@@ -235,8 +235,8 @@ class KubectlPgcE2ETest {
 
   /**
    * promote refuses while the primary is healthy; fence takes a standby out of -ro (its EndpointSlices,
-   * kept by the real controller) and out of promotion, unfence brings it back; an unreadable fence
-   * annotation written by hand is reported, not acted on.
+   * kept by the real controller), unfence brings it back; an unreadable fence annotation written by hand
+   * is reported and the fence in force stays.
    */
   @Test
   @Order(6)
@@ -274,26 +274,30 @@ class KubectlPgcE2ETest {
     assertTrue(status.output().lines().anyMatch(l -> l.startsWith(standby + " ") && l.contains("replica (fenced)")),
         status.output());
 
-    KubeTools.Result unfence = pgc("unfence", "shop", standby);
-    assertEquals(0, unfence.exit(), unfence.output());
-    assertNull(shop.get().getMetadata().getAnnotations().get("pgcluster.dev/fenced-instances"),
-        "the last unfenced pod removes the annotation");
-    Await.until(Duration.ofSeconds(30), standby + " behind -ro again", () -> readOnlyEndpoints().contains(ip));
-    Await.until(Duration.ofSeconds(30), "Healthy", () -> shop.get().getStatus().phase
-        == dev.pgcluster.operator.api.v1alpha1.ClusterPhase.Healthy);
-
-    // By hand, unreadable: reported (InvalidSpec names the annotation), nothing fenced.
-    KubeTools.Result annotate = kubectl.kubectl("annotate", "pgcluster", "shop", "-n", NS,
+    // By hand, unreadable: reported (InvalidSpec names the annotation); the fence in force stays.
+    KubeTools.Result annotate = kubectl.kubectl("annotate", "--overwrite", "pgcluster", "shop", "-n", NS,
         "pgcluster.dev/fenced-instances=" + standby);
     assertEquals(0, annotate.exit(), annotate.output());
     var invalid = Await.until(Duration.ofSeconds(30), "the annotation reported", () -> shop.get().getStatus()
         .conditions.stream().filter(c -> "Progressing".equals(c.getType())).findFirst().orElseThrow(),
         c -> c.getMessage() != null && c.getMessage().contains("metadata.annotations[pgcluster.dev/fenced-instances]"));
     assertEquals("InvalidSpec", invalid.getReason(), invalid.getMessage());
-    assertEquals("replica", sandbox.client().pods().inNamespace(NS).withName(standby).get().getMetadata().getLabels()
-        .get("pgcluster.dev/role"), "an unreadable fence fences nothing");
-    assertEquals(0, kubectl.kubectl("annotate", "pgcluster", "shop", "-n", NS, "pgcluster.dev/fenced-instances-")
-        .exit());
+    assertEquals(Boolean.TRUE, shop.get().getStatus().instances.stream().filter(i -> i.name.equals(standby))
+        .findFirst().orElseThrow().fenced, "an unreadable edit unfences nothing");
+    assertEquals("fenced", sandbox.client().pods().inNamespace(NS).withName(standby).get().getMetadata().getLabels()
+        .get("pgcluster.dev/role"));
+    KubeTools.Result refusedWhileUnreadable = pgc("unfence", "shop", standby);
+    assertEquals(1, refusedWhileUnreadable.exit(), refusedWhileUnreadable.output());
+    assertTrue(refusedWhileUnreadable.output().contains("fix or remove the annotation first; nothing changed"),
+        refusedWhileUnreadable.output());
+    assertEquals(0, kubectl.kubectl("annotate", "--overwrite", "pgcluster", "shop", "-n", NS,
+        "pgcluster.dev/fenced-instances=[\"" + standby + "\"]").exit());
+
+    KubeTools.Result unfence = pgc("unfence", "shop", standby);
+    assertEquals(0, unfence.exit(), unfence.output());
+    assertNull(shop.get().getMetadata().getAnnotations().get("pgcluster.dev/fenced-instances"),
+        "the last unfenced pod removes the annotation");
+    Await.until(Duration.ofSeconds(30), standby + " behind -ro again", () -> readOnlyEndpoints().contains(ip));
     Await.until(Duration.ofSeconds(30), "Healthy", () -> shop.get().getStatus().phase
         == dev.pgcluster.operator.api.v1alpha1.ClusterPhase.Healthy);
   }

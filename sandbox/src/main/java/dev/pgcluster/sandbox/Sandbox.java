@@ -273,8 +273,8 @@ public final class Sandbox implements AutoCloseable {
   }
 
   /**
-   * Lines of every operator pod's log (all replicas, restarts included) in which the API server refused
-   * a request (403 Forbidden): the chart's ClusterRole lacks something. Read from the pod log files.
+   * Lines of every operator pod's log (all replicas, restarts included) in which RBAC refused a request
+   * (403, "User ... cannot ..."): the chart's ClusterRole lacks something. Read from the pod log files.
    */
   public List<String> operatorRbacDenials() {
     List<String> denials = new ArrayList<>();
@@ -283,7 +283,10 @@ public final class Sandbox implements AutoCloseable {
         Path log = pod.resolve("logs/operator.log");
         if (Files.exists(log)) {
           try (Stream<String> lines = Files.lines(log)) {
-            lines.filter(l -> l.contains("is forbidden") || l.contains("code=403")).limit(5).forEach(denials::add);
+            // RBAC's words ("User ... cannot get resource ..."), not an admission plugin's refusal, which is
+            // also a 403 "is forbidden" (a claim of a class that does not allow expansion, say).
+            lines.filter(l -> (l.contains("is forbidden") || l.contains("code=403")) && l.contains("\" cannot "))
+                .limit(5).forEach(denials::add);
           }
         }
       }

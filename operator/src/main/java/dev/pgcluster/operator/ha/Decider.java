@@ -120,6 +120,18 @@ public final class Decider {
     // A holder that runs as a primary but stopped renewing its grant has fenced itself: fail over.
     boolean fencedPrimary = current.isPresent() && current.get().runningAsPrimary() && state.grant().holderFenced();
     if (current.isPresent() && current.get().reachable() && !fencedPrimary) {
+      if (current.get().facts().inRecovery() && fenced && state.fencedByUser(holder)) {
+        // Fenced by the user after the Lease named it, before its promotion: never promoted; the best
+        // unfenced successor takes the Lease instead (none: no primary until one is, the status says why).
+        List<InstanceState> next = FailoverPolicy.successors(spec, state, state.primary().fencePod());
+        if (next.isEmpty() || FailoverPolicy.tooFewSeen(spec, next.size()).isPresent()) {
+          return List.of();
+        }
+        return List.of(new Action.TransferPrimary(next.get(0).name(), state.primary().fencePod(),
+            state.primary().fenceUid(), holder + " was fenced before its promotion: " + next.get(0).name()
+                + " (received " + next.get(0).facts().receivedLsn() + ") is promoted instead",
+            !FailoverPolicy.durabilityRequired(spec)));
+      }
       if (current.get().facts().inRecovery() && fenced) {
         // The former primary's own grant must be over first: its old write window closes before ours opens.
         if (!state.grant().formerGrantLeft().isZero()) {

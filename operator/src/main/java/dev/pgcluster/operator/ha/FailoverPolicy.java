@@ -98,6 +98,11 @@ public final class FailoverPolicy {
         + " be sure the promoted one holds every acknowledged commit");
   }
 
+  /** Synchronous replication with durability required: a promotion must never lose an acknowledged commit. */
+  public static boolean durabilityRequired(PgClusterSpec spec) {
+    return spec.replication.mode == ReplicationMode.SYNC && spec.replication.durability == Durability.REQUIRED;
+  }
+
   /** Where users fence instances: a JSON list of pod names, or ["*"]. */
   public static final String FENCE_ANNOTATION = "pgcluster.dev/fenced-instances";
 

@@ -350,8 +350,10 @@ public final class Actuator {
       String holderLsn = InstanceProbe.receivedLsn(c);
       for (var other : frozenAt.entrySet()) {
         // (Not after a switchover or a forced promotion, never in favour of the former primary: see
-        // Decider.takeOver.)
+        // Decider.takeOver. Nor of a fenced standby, which is never promoted: under durability required
+        // the failover policy counted it as not there, which only makes it more careful.)
         if (!record.formerReadOnly() && !record.forced() && !other.getKey().equals(record.fencePod())
+            && !state.fencedByUser(other.getKey())
             && Lsn.parse(other.getValue()) > Lsn.parse(holderLsn)) {
           LOG.warn("not promoting {} (received {}): {} received {} from the former primary after the Lease moved;"
               + " it is promoted instead on the next reconcile", holder.name(), holderLsn, other.getKey(), other.getValue());
@@ -447,7 +449,9 @@ public final class Actuator {
           }
           InstanceProbe.alterSystem(c, settings);
           if ("on".equals(settings.get("default_transaction_read_only"))) {
-            // Fenced by the user: sessions opened before would keep their read-write default.
+            // Fenced by the user: sessions opened before would keep their read-write default. Ended once
+            // the reload is in force, so that a client reconnecting at once gets a read-only session.
+            awaitReadOnlyForNewSessions(primary, password);
             InstanceProbe.terminateClientSessions(c);
           }
           String before = settings.keySet().stream()

@@ -47,6 +47,8 @@ public final class EventReasons {
   public static final String SYNCHRONOUS_REPLICATION_CHANGED = "SynchronousReplicationChanged";
   /** The primary's default_transaction_read_only changed: the user fenced it, or unfenced it. */
   public static final String PRIMARY_WRITES_CHANGED = "PrimaryWritesChanged";
+  /** A data claim's request was raised to spec.storage.size. */
+  public static final String VOLUME_GROWING = "VolumeGrowing";
   /** Normal: the StatefulSet was updated to the spec. */
   public static final String STATEFUL_SET_UPDATED = "StatefulSetUpdated";
   /** Normal: a degraded condition is resolved. */

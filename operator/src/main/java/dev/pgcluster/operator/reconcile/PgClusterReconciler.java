@@ -40,6 +40,7 @@ import dev.pgcluster.operator.render.StatefulSetRenderer;
 import dev.pgcluster.operator.status.ConditionTypes;
 import dev.pgcluster.operator.status.ConditionTypes.Reasons;
 import dev.pgcluster.operator.status.StatusAssembler;
+import dev.pgcluster.operator.storage.VolumeGrowth;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
@@ -169,7 +170,8 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     }
     // After acting: a pooler that cannot be applied (its resources refused, say) never delays a failover.
     pooler.apply(cluster);
-    UpdateControl<PgCluster> control = reportStatus(cluster, state);
+    VolumeGrowth.Status volumes = applyVolumeSizes(cluster);
+    UpdateControl<PgCluster> control = reportStatus(cluster, state, volumes);
     if (poolerHeld && control.getScheduleDelay().map(d -> d > POOLER_HELD_RECHECK.toMillis()).orElse(true)) {
       // The pooler's clients wait until -rw routes to the new primary: look again soon.
       control.rescheduleAfter(POOLER_HELD_RECHECK);
@@ -598,9 +600,65 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
         b -> b.getSpec() != null && cluster.getMetadata().getName().equals(b.getSpec().cluster)).toList();
   }
 
-  UpdateControl<PgCluster> reportStatus(PgCluster cluster, ClusterState state) {
+  /** Per cluster: why the API server last refused to grow a data claim (cleared once none is refused). */
+  private final java.util.Map<String, String> volumeRefusals = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /**
+   * Raises the request of each bound data claim below spec.storage.size (the StatefulSet's claim template
+   * is immutable, so claims are grown one by one; a new instance's claim once it is bound). Where the
+   * storage class does not allow expansion the API server refuses: its message goes to the status.
+   */
+  VolumeGrowth.Status applyVolumeSizes(PgCluster cluster) {
+    String ns = cluster.getMetadata().getNamespace();
+    PgClusterNames names = PgClusterNames.of(cluster);
+    String wanted = cluster.getSpec().storage.size;
+    List<VolumeGrowth.Claim> claims = new java.util.ArrayList<>();
+    try {
+      for (var pvc : client.persistentVolumeClaims().inNamespace(ns).withLabels(Labels.clusterSelector(cluster)).list()
+          .getItems()) {
+        String prefix = names.dataVolumeClaimTemplate() + "-";
+        String name = pvc.getMetadata().getName();
+        if (!name.startsWith(prefix) || names.ordinalOf(name.substring(prefix.length())) < 0) {
+          continue;
+        }
+        var requested = pvc.getSpec().getResources() == null || pvc.getSpec().getResources().getRequests() == null
+            ? null : pvc.getSpec().getResources().getRequests().get("storage");
+        var capacity = pvc.getStatus() == null || pvc.getStatus().getCapacity() == null ? null
+            : pvc.getStatus().getCapacity().get("storage");
+        claims.add(new VolumeGrowth.Claim(name.substring(prefix.length()), name,
+            requested == null ? null : requested.toString(), capacity == null ? null : capacity.toString()));
+      }
+    } catch (KubernetesClientException e) {
+      LOG.warn("cannot list the data claims to compare them with storage.size: {}", e.getMessage());
+      return VolumeGrowth.Status.NONE;
+    }
+    VolumeGrowth.Status plan = VolumeGrowth.plan(wanted, claims, null);
+    List<VolumeGrowth.Claim> raised = new java.util.ArrayList<>();
+    String refusal = null;
+    for (VolumeGrowth.Claim claim : plan.toGrow()) {
+      try {
+        client.persistentVolumeClaims().inNamespace(ns).withName(claim.name()).patch(
+            io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+            "{\"spec\":{\"resources\":{\"requests\":{\"storage\":\"" + wanted + "\"}}}}");
+        raised.add(claim);
+        LOG.info("growing claim {} from {} to {} (storage.size)", claim.name(), claim.requested(), wanted);
+        events.normal(cluster, EventReasons.VOLUME_GROWING, claim.name() + ": " + claim.requested() + " -> " + wanted
+            + " (storage.size); the storage driver grows the volume while the instance runs");
+      } catch (KubernetesClientException e) {
+        refusal = claim.name() + " (" + claim.requested() + "): " + (e.getStatus() != null
+            && e.getStatus().getMessage() != null ? e.getStatus().getMessage() : e.getMessage());
+      }
+    }
+    String before = refusal == null ? volumeRefusals.remove(key(cluster)) : volumeRefusals.put(key(cluster), refusal);
+    if (refusal != null && !refusal.equals(before)) {
+      LOG.warn("the data volumes do not grow to {} (storage.size): the API server refused {}", wanted, refusal);
+    }
+    return VolumeGrowth.plan(wanted, VolumeGrowth.raised(claims, raised, wanted), refusal);
+  }
+
+  UpdateControl<PgCluster> reportStatus(PgCluster cluster, ClusterState state, VolumeGrowth.Status volumes) {
     PgClusterStatus previous = cluster.getStatus();
-    PgClusterStatus status = StatusAssembler.observed(cluster, state, now());
+    PgClusterStatus status = StatusAssembler.observed(cluster, state, volumes, now());
     status.backup = StatusAssembler.backup(cluster, state.archive(), backupsOf(cluster),
         previous == null ? null : previous.backup);
     status.tls = tlsSecrets.status(cluster);

@@ -29,6 +29,10 @@ public final class ConditionTypes {
     public static final String ARCHIVE_FAILING = "ArchiveFailing";
     /** Degraded=True: the user fenced instances (annotation pgcluster.dev/fenced-instances). */
     public static final String INSTANCES_FENCED = "InstancesFenced";
+    /** Progressing=True: data claims requested at storage.size whose volumes have not grown yet. */
+    public static final String RESIZING_VOLUMES = "ResizingVolumes";
+    /** Degraded=True: the API server refused to grow a data claim (its storage class does not allow it). */
+    public static final String VOLUME_RESIZE_FAILED = "VolumeResizeFailed";
     public static final String RECOVERY_FAILED = "RecoveryFailed";
 
     private Reasons() {}

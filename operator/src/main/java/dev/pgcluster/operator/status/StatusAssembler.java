@@ -23,6 +23,7 @@ import dev.pgcluster.operator.naming.PgClusterNames;
 import dev.pgcluster.operator.render.BackupRenderer;
 import dev.pgcluster.operator.render.PostgresConfig;
 import dev.pgcluster.operator.status.ConditionTypes.Reasons;
+import dev.pgcluster.operator.storage.VolumeGrowth;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import java.time.Instant;
@@ -148,6 +149,12 @@ public final class StatusAssembler {
   }
 
   public static PgClusterStatus observed(PgCluster cluster, ClusterState state, Instant now) {
+    return observed(cluster, state, VolumeGrowth.Status.NONE, now);
+  }
+
+  /** As above, with where growing the data volumes to spec.storage.size stands. */
+  public static PgClusterStatus observed(PgCluster cluster, ClusterState state, VolumeGrowth.Status volumes,
+      Instant now) {
     PgClusterStatus status = new PgClusterStatus();
     PgClusterNames names = PgClusterNames.of(cluster);
     int wanted = cluster.getSpec().instances;
@@ -159,6 +166,7 @@ public final class StatusAssembler {
         .filter(i -> i.ordinal() < wanted)
         .map(i -> instance(cluster, state, i))
         .collect(Collectors.toList());
+    status.instances.forEach(i -> i.volumeSize = volumes.capacity(i.name).orElse(null));
     status.readyInstances = (int) status.instances.stream().filter(i -> Boolean.TRUE.equals(i.ready)).count();
 
     boolean primaryUp = state.healthyPrimary().isPresent();
@@ -209,7 +217,7 @@ public final class StatusAssembler {
       status.phase = previousPhase == null || previousPhase == ClusterPhase.Initializing ? ClusterPhase.Initializing
           : ClusterPhase.Healthy;
     } else if (!allReady || !lostSlots.isEmpty() || syncDegraded || !rollout.errors().isEmpty() || archiveFailing
-        || !fenced.isEmpty()) {
+        || !fenced.isEmpty() || volumes.refusal() != null) {
       status.phase = ClusterPhase.Degraded;
     } else {
       status.phase = ClusterPhase.Healthy;
@@ -236,6 +244,9 @@ public final class StatusAssembler {
     } else if (!rollout.converged()) {
       conditions.add(condition(cluster, ConditionTypes.PROGRESSING, true, Reasons.ROLLING_OUT,
           rollout.describe()));
+    } else if (!volumes.growing().isEmpty()) {
+      conditions.add(condition(cluster, ConditionTypes.PROGRESSING, true, Reasons.RESIZING_VOLUMES,
+          volumes.describe()));
     } else {
       conditions.add(condition(cluster, ConditionTypes.PROGRESSING, false, Reasons.RECONCILED,
           "all objects match the spec"));
@@ -255,6 +266,9 @@ public final class StatusAssembler {
     } else if (archiveFailing) {
       conditions.add(condition(cluster, ConditionTypes.DEGRADED, true, Reasons.ARCHIVE_FAILING,
           archiveFailure(cluster, state.archive())));
+    } else if (volumes.refusal() != null) {
+      conditions.add(condition(cluster, ConditionTypes.DEGRADED, true, Reasons.VOLUME_RESIZE_FAILED,
+          "storage.size is " + volumes.wanted() + ", but the API server refused to grow " + volumes.refusal()));
     } else if (!fenced.isEmpty()) {
       conditions.add(condition(cluster, ConditionTypes.DEGRADED, true, Reasons.INSTANCES_FENCED,
           "fenced (" + FailoverPolicy.FENCE_ANNOTATION + "): " + String.join(", ", fenced)

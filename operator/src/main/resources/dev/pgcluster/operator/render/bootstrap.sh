@@ -40,7 +40,8 @@ write_passfile
 
 # A primary whose node is lost goes silent: no reset ever comes, and a libpq connection to it would wait
 # forever (a chaos run saw pg_rewind hang for minutes). Keepalives find an idle dead peer in 11 s,
-# tcp_user_timeout one that leaves sent data unacknowledged in 15 s; then the step fails and is retried.
+# tcp_user_timeout one that leaves sent data unacknowledged in 15 s; then the step fails: a check exits
+# and the container starts again, a failed rewind sets the data aside and clones afresh.
 NET_TIMEOUTS="connect_timeout=5 keepalives=1 keepalives_idle=5 keepalives_interval=2 keepalives_count=3 tcp_user_timeout=15000"
 
 # With TLS (TLS_DIR set) a standby verifies that the -rw Service answers with the cluster's certificate.

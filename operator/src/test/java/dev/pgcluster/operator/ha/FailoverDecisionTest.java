@@ -228,6 +228,31 @@ class FailoverDecisionTest {
   }
 
   /**
+   * The Lease holder fenced before its promotion is never promoted: the best unfenced successor takes the
+   * Lease; under durability required only when enough standbys are seen.
+   */
+  @ParameterizedTest(name = "[{index}] {0}, instances {1} -> {2}")
+  @CsvSource(delimiter = '|', textBlock = """
+      async     | pg-1:s:0/500 pg-2:s:0/600 | transfer pg-1
+      sync-any1 | pg-1:s:0/500 pg-2:s:0/600 | none
+      sync-any2 | pg-1:s:0/500 pg-2:s:0/600 | transfer pg-1
+      async     | pg-1:x pg-2:s:0/600       | none
+      """)
+  void aHolderFencedBeforeItsPromotionHandsTheLeaseOn(String setup, String instances, String expected) {
+    PrimaryRecord record = new PrimaryRecord("pg-2", 1, true, "3", "pg-0", "uid-pg-0", null, "failover");
+    ClusterState state = withRecord(state(instances, 0), record).withFencedByUser(java.util.Set.of("pg-2"));
+    List<Action> actions = decide(cluster(setup), state);
+    assertTrue(actions.stream().noneMatch(a -> a instanceof Action.Promote), actions.toString());
+    if (expected.equals("none")) {
+      assertTrue(actions.stream().noneMatch(a -> a instanceof Action.TransferPrimary), actions.toString());
+    } else {
+      assertTrue(actions.stream().anyMatch(a -> a instanceof Action.TransferPrimary t && t.to().equals("pg-1")
+          && t.from().equals("pg-0") && t.reason().startsWith("pg-2 was fenced before its promotion")),
+          actions.toString());
+    }
+  }
+
+  /**
    * A forced promotion (spec.switchover with force) names the standby to promote once the primary has
    * failed: even when the operator would not fail over (disabled, too few seen under durability
    * required) or would choose another. Not before the primary failed, not while its agent renews, not a

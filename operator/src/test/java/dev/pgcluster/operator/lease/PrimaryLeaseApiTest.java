@@ -62,6 +62,23 @@ class PrimaryLeaseApiTest {
    * The agent renews from the copy its last request returned, one request per round; a copy that the
    * operator's write made stale is refused (409), never applied over that write.
    */
+  /** A forced promotion is recorded for its epoch only: the next ordinary change of primary clears it. */
+  @Test
+  void aForcedTransferIsRecordedForItsEpochOnly() {
+    PrimaryLease lease = new PrimaryLease(client, clock);
+    lease.create("db", "pg-primary", "pg-0", 4, Map.of());
+    PrimaryRecord forced = lease.transfer("db", "pg-primary", lease.read("db", "pg-primary").orElseThrow(), "pg-1",
+        "pg-0", "uid-0", "forced", "f1", false, true);
+    assertTrue(forced.forced());
+    assertTrue(lease.read("db", "pg-primary").orElseThrow().forced(), "read back from the Lease");
+    assertEquals("f1", lease.read("db", "pg-primary").orElseThrow().switchoverId());
+    PrimaryRecord next = lease.transfer("db", "pg-primary", lease.read("db", "pg-primary").orElseThrow(), "pg-2",
+        "pg-1", "uid-1", "failover");
+    assertFalse(next.forced());
+    assertFalse(lease.read("db", "pg-primary").orElseThrow().forced());
+    assertEquals("f1", next.switchoverId(), "the done id stays: that request is never carried out again");
+  }
+
   @Test
   void aRenewalFromAStaleCopyIsRefused() {
     PrimaryLease lease = new PrimaryLease(client, clock);

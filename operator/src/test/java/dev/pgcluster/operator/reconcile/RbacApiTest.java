@@ -44,6 +44,10 @@ class RbacApiTest {
           + " checks it when a dependent with blockOwnerDeletion is created (every E2E test on the real API server)"),
       Map.entry("apps/deployments/patch", "recording a pooler hold while the primary moves (needs running PgBouncer"
           + " pods): PoolerE2ETest"),
+      Map.entry("/persistentvolumeclaims/patch", "growing the data claims to a larger storage.size (needs bound"
+          + " claims): ClusterLifecycleE2ETest"),
+      Map.entry("/persistentvolumeclaims/get", "the client's read of a claim before it patches it:"
+          + " ClusterLifecycleE2ETest"),
       Map.entry("discovery.k8s.io/endpointslices/list", "whether -rw routes to the new primary before a pooler hold"
           + " ends: PoolerE2ETest"));
   private static final Pattern PATH = Pattern.compile(

@@ -57,6 +57,28 @@ class StatusAssemblerTest {
   }
 
   @Test
+  void growingVolumesAreProgressingAndARefusalIsDegradedWithTheApiServersMessage() {
+    PgCluster cluster = TestClusters.cluster("pg", 2);
+    cluster.getSpec().storage.size = "2Gi";
+    var claims = List.of(new dev.pgcluster.operator.storage.VolumeGrowth.Claim("pg-0", "pgdata-pg-0", "2Gi", "1Gi"),
+        new dev.pgcluster.operator.storage.VolumeGrowth.Claim("pg-1", "pgdata-pg-1", "2Gi", "2Gi"));
+    PgClusterStatus growing = StatusAssembler.observed(cluster, healthy(),
+        dev.pgcluster.operator.storage.VolumeGrowth.plan("2Gi", claims, null), T0);
+    assertEquals(ClusterPhase.Healthy, growing.phase, "growing is no degradation");
+    assertEquals("ResizingVolumes", condition(growing, "Progressing").getReason());
+    assertEquals("growing the data volumes to 2Gi: pgdata-pg-0 (1Gi)", condition(growing, "Progressing").getMessage());
+    assertEquals("1Gi", growing.instances.get(0).volumeSize);
+    assertEquals("2Gi", growing.instances.get(1).volumeSize);
+
+    PgClusterStatus refused = StatusAssembler.observed(cluster, healthy(),
+        dev.pgcluster.operator.storage.VolumeGrowth.plan("2Gi", claims, "pgdata-pg-0 (1Gi): forbidden"), T0);
+    assertEquals(ClusterPhase.Degraded, refused.phase);
+    assertEquals("VolumeResizeFailed", condition(refused, "Degraded").getReason());
+    assertEquals("storage.size is 2Gi, but the API server refused to grow pgdata-pg-0 (1Gi): forbidden",
+        condition(refused, "Degraded").getMessage());
+  }
+
+  @Test
   void initializingUntilTheFirstPrimaryRuns() {
     PgCluster cluster = TestClusters.cluster("pg", 2);
     ClusterState state = new ClusterState(new PrimaryRecord("pg-0", 0, false, "1"), List.of(), List.of(), List.of());

@@ -300,15 +300,15 @@ public final class Kubelet implements AutoCloseable {
     return pod.getStatus() == null ? null : pod.getStatus().getPhase();
   }
 
-  /**
-   * The node dies: every process of every pod gets SIGKILL, nothing restarts, and the node writes nothing
-   * to the API any more (no Lease renewal, no status, no deletion carried out).
-   */
   /** The addresses of the pods this node runs (or ran and has not forgotten yet). */
   public List<String> podIps() {
     return runners.values().stream().map(PodRunner::ip).filter(java.util.Objects::nonNull).distinct().toList();
   }
 
+  /**
+   * The node dies: every process of every pod gets SIGKILL, nothing restarts, and the node writes nothing
+   * to the API any more (no Lease renewal, no status, no deletion carried out).
+   */
   public void lose() {
     lost = true;
     loop.interrupt();

@@ -21,6 +21,8 @@ public class InstanceStatus {
    * Service, a primary takes no new write transaction. Absent when not fenced.
    */
   public Boolean fenced;
+  /** The size of its data volume (its claim's status.capacity), once bound. */
+  public String volumeSize;
   /** Standby: sync_state as the primary reports it (async, potential, sync, quorum). */
   public String syncState;
   /**
