@@ -123,8 +123,11 @@ public final class Decider {
       if (current.get().facts().inRecovery() && fenced && state.fencedByUser(holder)) {
         // Fenced by the user after the Lease named it, before its promotion: never promoted; the best
         // unfenced successor takes the Lease instead (none: no primary until one is, the status says why).
+        // Not when the operator may not choose on its own: failover disabled, or this holder was the
+        // user's forced choice.
         List<InstanceState> next = FailoverPolicy.successors(spec, state, state.primary().fencePod());
-        if (next.isEmpty() || FailoverPolicy.tooFewSeen(spec, next.size()).isPresent()) {
+        if (!Boolean.TRUE.equals(spec.failover.enabled) || state.primary().forced() || next.isEmpty()
+            || FailoverPolicy.tooFewSeen(spec, next.size()).isPresent()) {
           return List.of();
         }
         return List.of(new Action.TransferPrimary(next.get(0).name(), state.primary().fencePod(),

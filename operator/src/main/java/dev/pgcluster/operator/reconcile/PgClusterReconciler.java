@@ -158,6 +158,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     ClusterState state = observe(cluster, primary, primaryReadAt);
     boolean moved = false;
     boolean poolerHeld;
+    VolumeGrowth.Status volumes;
     try {
       moved = act(cluster, state);
       if (moved) {
@@ -165,12 +166,13 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
         applyConfigMaps(cluster, ensurePrimaryLease(cluster));
       }
     } finally {
-      // Even when acting failed: a hold past its limit is released, whatever else went wrong.
+      // Even when acting failed: a hold past its limit is released, whatever else went wrong; volumes
+      // grow (a full disk may be why acting fails), after the failover's steps, never before them.
       poolerHeld = pooler.afterActing(cluster, state, moved);
+      volumes = applyVolumeSizes(cluster);
     }
     // After acting: a pooler that cannot be applied (its resources refused, say) never delays a failover.
     pooler.apply(cluster);
-    VolumeGrowth.Status volumes = applyVolumeSizes(cluster);
     UpdateControl<PgCluster> control = reportStatus(cluster, state, volumes);
     if (poolerHeld && control.getScheduleDelay().map(d -> d > POOLER_HELD_RECHECK.toMillis()).orElse(true)) {
       // The pooler's clients wait until -rw routes to the new primary: look again soon.

@@ -244,9 +244,9 @@ public final class StatusAssembler {
     } else if (!rollout.converged()) {
       conditions.add(condition(cluster, ConditionTypes.PROGRESSING, true, Reasons.ROLLING_OUT,
           rollout.describe()));
-    } else if (!volumes.growing().isEmpty()) {
+    } else if (!volumes.growingAmong(instanceNames(status)).isEmpty()) {
       conditions.add(condition(cluster, ConditionTypes.PROGRESSING, true, Reasons.RESIZING_VOLUMES,
-          volumes.describe()));
+          volumes.describe(instanceNames(status))));
     } else {
       conditions.add(condition(cluster, ConditionTypes.PROGRESSING, false, Reasons.RECONCILED,
           "all objects match the spec"));
@@ -306,6 +306,10 @@ public final class StatusAssembler {
       status.lastPrimaryChange = change;
     }
     return status;
+  }
+
+  private static java.util.Set<String> instanceNames(PgClusterStatus status) {
+    return status.instances.stream().map(i -> i.name).collect(Collectors.toSet());
   }
 
   /** What the failover logic makes of a primary that is not healthy. */

@@ -31,9 +31,17 @@ public final class VolumeGrowth {
           .map(Claim::capacity).findFirst();
     }
 
+    /**
+     * The growing claims of these instances: a claim kept from a scale-down is mounted by no pod, and on
+     * a real cluster its capacity changes only once one mounts it (the file system grows then).
+     */
+    public List<Claim> growingAmong(java.util.Set<String> instances) {
+      return growing.stream().filter(c -> instances.contains(c.instance())).toList();
+    }
+
     /** One line for the Progressing condition. */
-    public String describe() {
-      return "growing the data volumes to " + wanted + ": " + growing.stream()
+    public String describe(java.util.Set<String> instances) {
+      return "growing the data volumes to " + wanted + ": " + growingAmong(instances).stream()
           .map(c -> c.name() + " (" + (c.capacity() == null ? "not bound" : c.capacity()) + ")")
           .collect(Collectors.joining(", "));
     }

@@ -237,6 +237,7 @@ class FailoverDecisionTest {
       sync-any1 | pg-1:s:0/500 pg-2:s:0/600 | none
       sync-any2 | pg-1:s:0/500 pg-2:s:0/600 | transfer pg-1
       async     | pg-1:x pg-2:s:0/600       | none
+      disabled  | pg-1:s:0/500 pg-2:s:0/600 | none
       """)
   void aHolderFencedBeforeItsPromotionHandsTheLeaseOn(String setup, String instances, String expected) {
     PrimaryRecord record = new PrimaryRecord("pg-2", 1, true, "3", "pg-0", "uid-pg-0", null, "failover");

@@ -40,7 +40,9 @@ class VolumeGrowthTest {
   void describesTheGrowthAndTheSizeEachInstanceHas() {
     var status = VolumeGrowth.plan("2Gi", List.of(new VolumeGrowth.Claim("pg-0", "pgdata-pg-0", "2Gi", "1Gi"),
         new VolumeGrowth.Claim("pg-1", "pgdata-pg-1", "2Gi", "2Gi")), null);
-    assertEquals("growing the data volumes to 2Gi: pgdata-pg-0 (1Gi)", status.describe());
+    assertEquals("growing the data volumes to 2Gi: pgdata-pg-0 (1Gi)", status.describe(java.util.Set.of("pg-0",
+        "pg-1")));
+    assertEquals(List.of(), status.growingAmong(java.util.Set.of("pg-1")), "a claim no instance of the spec mounts");
     assertEquals(Optional.of("1Gi"), status.capacity("pg-0"));
     assertEquals(Optional.empty(), status.capacity("pg-7"));
   }
