@@ -2,7 +2,6 @@ package dev.pgcluster.cli;
 
 import dev.pgcluster.operator.api.v1alpha1.ClusterPhase;
 import dev.pgcluster.operator.api.v1alpha1.Durability;
-import dev.pgcluster.operator.api.v1alpha1.InstanceRole;
 import dev.pgcluster.operator.api.v1alpha1.InstanceStatus;
 import dev.pgcluster.operator.api.v1alpha1.PgCluster;
 import dev.pgcluster.operator.api.v1alpha1.ReplicationMode;
@@ -35,18 +34,11 @@ final class PromoteCheck {
     if (fenceProblem != null) {
       return Optional.of(fenceProblem + ": the operator acts on nothing new until it reads (fix or remove it first)");
     }
-    Optional<InstanceStatus> instance = s.instances.stream().filter(i -> target.equals(i.name)).findFirst();
-    if (instance.isEmpty()) {
-      return Optional.of(target + " is not an instance of " + name + " (its instances: "
-          + String.join(", ", s.instances.stream().map(i -> i.name).toList()) + ")");
+    Optional<String> notPromotable = SwitchoverCheck.notAPromotableStandby(cluster, target);
+    if (notPromotable.isPresent()) {
+      return notPromotable;
     }
-    if (target.equals(s.currentPrimary)) {
-      return Optional.of(target + " is already the primary of " + name);
-    }
-    InstanceStatus i = instance.get();
-    if (i.role == InstanceRole.DELAYED_REPLICA) {
-      return Optional.of(target + " is a delayed standby: it is behind on purpose and is never promoted");
-    }
+    InstanceStatus i = s.instances.stream().filter(x -> target.equals(x.name)).findFirst().orElseThrow();
     if (Boolean.TRUE.equals(i.fenced)) {
       return Optional.of(target + " is fenced: unfence it first (kubectl pgc unfence " + name + " " + target + ")");
     }

@@ -13,6 +13,27 @@ import java.util.Optional;
 final class SwitchoverCheck {
   private SwitchoverCheck() {}
 
+  /**
+   * Why {@code target} is no standby that may become primary at all (not an instance, the primary
+   * already, a delayed standby); shared by switchover and promote. Needs a status with a primary.
+   */
+  static Optional<String> notAPromotableStandby(PgCluster cluster, String target) {
+    String name = cluster.getMetadata().getName();
+    var s = cluster.getStatus();
+    Optional<InstanceStatus> instance = s.instances.stream().filter(i -> target.equals(i.name)).findFirst();
+    if (instance.isEmpty()) {
+      return Optional.of(target + " is not an instance of " + name + " (its instances: "
+          + String.join(", ", s.instances.stream().map(i -> i.name).toList()) + ")");
+    }
+    if (target.equals(s.currentPrimary)) {
+      return Optional.of(target + " is already the primary of " + name);
+    }
+    if (instance.get().role == InstanceRole.DELAYED_REPLICA) {
+      return Optional.of(target + " is a delayed standby: it is behind on purpose and is never promoted");
+    }
+    return Optional.empty();
+  }
+
   /** Why a switchover of {@code cluster} to {@code target} is refused; empty when it may be requested. */
   static Optional<String> refusal(PgCluster cluster, String target, long maxLagBytes) {
     String name = cluster.getMetadata().getName();
@@ -24,18 +45,11 @@ final class SwitchoverCheck {
       return Optional.of(name + " is " + s.phase + ": a switchover needs a healthy primary (a failover is the"
           + " operator's to make)");
     }
-    Optional<InstanceStatus> instance = s.instances.stream().filter(i -> target.equals(i.name)).findFirst();
-    if (instance.isEmpty()) {
-      return Optional.of(target + " is not an instance of " + name + " (its instances: "
-          + String.join(", ", s.instances.stream().map(i -> i.name).toList()) + ")");
+    Optional<String> notPromotable = notAPromotableStandby(cluster, target);
+    if (notPromotable.isPresent()) {
+      return notPromotable;
     }
-    if (target.equals(s.currentPrimary)) {
-      return Optional.of(target + " is already the primary of " + name);
-    }
-    InstanceStatus i = instance.get();
-    if (i.role == InstanceRole.DELAYED_REPLICA) {
-      return Optional.of(target + " is a delayed standby: it is behind on purpose and is never promoted");
-    }
+    InstanceStatus i = s.instances.stream().filter(x -> target.equals(x.name)).findFirst().orElseThrow();
     if (!Boolean.TRUE.equals(i.ready)) {
       return Optional.of(target + " is not ready: it cannot take over");
     }
