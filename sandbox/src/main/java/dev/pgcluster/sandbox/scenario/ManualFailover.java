@@ -271,8 +271,15 @@ final class ManualFailover implements Scenario {
       }
     }
 
-    /** The acknowledged ids that {@code pod} does not have. */
+    /**
+     * The acknowledged ids that {@code pod} does not have. The acknowledgements are taken before the
+     * rows are read: a writer still running may commit more in between, which are not lost.
+     */
     List<Integer> lost(ScenarioContext ctx, String pod) throws SQLException {
+      List<long[]> acknowledged;
+      synchronized (acks) {
+        acknowledged = new ArrayList<>(acks);
+      }
       Set<Integer> present = new HashSet<>();
       try (Connection c = ctx.pod(NAME, pod); Statement st = c.createStatement();
           ResultSet rs = st.executeQuery("SELECT id FROM orders")) {
@@ -281,13 +288,11 @@ final class ManualFailover implements Scenario {
         }
       }
       List<Integer> lost = new ArrayList<>();
-      synchronized (acks) {
-        acks.forEach(a -> {
-          if (!present.contains((int) a[0])) {
-            lost.add((int) a[0]);
-          }
-        });
-      }
+      acknowledged.forEach(a -> {
+        if (!present.contains((int) a[0])) {
+          lost.add((int) a[0]);
+        }
+      });
       return lost;
     }
 
