@@ -91,7 +91,7 @@ public final class Sandbox implements AutoCloseable {
         java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     this.proxyClient = controlPlane.client("system:kube-proxy");
     this.network = new ServiceNetwork(root.resolve("dns"));
-    this.podNetwork = PodNetwork.open("pgcsb-" + ProcessHandle.current().pid() + "-" + third);
+    this.podNetwork = PodNetwork.open(String.valueOf(third), addresses.cidr());
     this.provisioner = new VolumeProvisioner(client, root.resolve("volumes"));
     String kubernetesIp = "198.19." + third + ".1";
     Map<String, String> serviceEnv = Map.of(

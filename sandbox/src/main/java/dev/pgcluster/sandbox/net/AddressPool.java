@@ -22,6 +22,11 @@ public final class AddressPool {
     this.firstThird = firstThird;
   }
 
+  /** The whole block, e.g. 198.18.8.0/22. */
+  public String cidr() {
+    return prefix + "." + firstThird + ".0/22";
+  }
+
   /** The next address on which {@code port} can be bound (something else may be using some). */
   public synchronized String allocate(int port) {
     while (next < 4 * 254) {
@@ -31,7 +36,7 @@ public final class AddressPool {
         return ip;
       }
     }
-    throw new IllegalStateException("address block " + prefix + "." + firstThird + ".0/22 is exhausted");
+    throw new IllegalStateException("address block " + cidr() + " is exhausted");
   }
 
   private static boolean bindable(String ip, int port) {

@@ -32,6 +32,11 @@ import org.slf4j.LoggerFactory;
  * where both directions of a loopback connection pass). Connections opened by anything outside the pods
  * (test clients, the Service proxies' own callers, the kubelet) are marked as coming from outside.
  *
+ * <p>Each sandbox marks only the connections to its own pod addresses, and removes, when it opens, the
+ * chains and cgroups of a sandbox whose process is gone (killed before it could close): rules are the
+ * kernel's and outlive the process, and a stale mark rule would make every other sandbox's pods look
+ * like clients from outside (a cut from clients would then cut a pod off from itself).
+ *
  * <p>A node's cgroup also freezes and kills all its processes at one instant ({@code cgroup.freeze},
  * {@code cgroup.kill}): a lost node stops at once rather than process by process.
  *
@@ -42,6 +47,10 @@ public final class PodNetwork implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(PodNetwork.class);
   /** The connmark bit of connections opened from outside the pods. */
   private static final String OUTSIDE = "0x100000/0x100000";
+  /** Every sandbox's cgroup and chains are named {@code pgcsb-<pid of its process>-<tag>}. */
+  private static final String NAME_PREFIX = "pgcsb-";
+  private static final java.util.regex.Pattern SANDBOX_CHAIN =
+      java.util.regex.Pattern.compile("PGCSB-(\\d+)-[A-Za-z0-9]+-[A-Z0-9]+");
 
   /** Who a pod is cut off from. */
   public sealed interface Peer {
@@ -81,9 +90,11 @@ public final class PodNetwork implements AutoCloseable {
   /**
    * Sets up this sandbox's cgroup and chains, or returns an unavailable network saying why.
    *
-   * @param name short and unique on the machine (it names the cgroup and the iptables chains)
+   * @param tag short and unique in this process (with the pid it names the cgroup and the iptables chains)
+   * @param podCidr this sandbox's pod addresses (only connections to them are marked)
    */
-  public static PodNetwork open(String name) {
+  public static PodNetwork open(String tag, String podCidr) {
+    String name = NAME_PREFIX + ProcessHandle.current().pid() + "-" + tag;
     String why = null;
     Optional<Path> mount = cgroup2Mount();
     String iptables = Files.isExecutable(Path.of("/usr/sbin/iptables-legacy")) ? "/usr/sbin/iptables-legacy"
@@ -102,19 +113,68 @@ public final class PodNetwork implements AutoCloseable {
     String chainPrefix = name.toUpperCase(java.util.Locale.ROOT);
     PodNetwork net = new PodNetwork(iptables, mount.get().resolve(name), name, chainPrefix, null);
     try {
+      net.removeLeftoversOfGoneSandboxes(mount.get());
       Files.createDirectories(net.cgroupRoot);
       net.chain("mangle", "OUTPUT", "MARK");
       net.chain("nat", "POSTROUTING", "SNAT");
       net.chain("filter", "INPUT", "CUT");
       // Anything not in a pod that opens a connection is "outside" (a client).
-      net.iptables("-t", "mangle", "-A", chainPrefix + "-MARK", "-m", "conntrack", "--ctstate", "NEW",
-          "-m", "cgroup", "!", "--path", name, "-j", "CONNMARK", "--set-xmark", OUTSIDE);
+      net.iptables("-t", "mangle", "-A", chainPrefix + "-MARK", "-d", podCidr, "-m", "conntrack", "--ctstate",
+          "NEW", "-m", "cgroup", "!", "--path", name, "-j", "CONNMARK", "--set-xmark", OUTSIDE);
     } catch (IOException | IllegalStateException e) {
       LOG.warn("pod network faults unavailable: {}", e.getMessage());
       net.close();
       return new PodNetwork(null, null, null, null, e.getMessage());
     }
     return net;
+  }
+
+  /**
+   * Deletes the chains (with their hooks) and the cgroups (killing what still runs there) of every
+   * sandbox whose process no longer exists.
+   */
+  private void removeLeftoversOfGoneSandboxes(Path mount) {
+    java.util.Set<Long> gone = new java.util.TreeSet<>();
+    for (String table : List.of("mangle", "nat", "filter")) {
+      String rules = rules(table);
+      if (rules == null) {
+        continue;  // the next sandbox tries again
+      }
+      List<String> chains = new ArrayList<>();
+      for (String line : rules.lines().toList()) {
+        String[] f = line.split(" ");
+        java.util.regex.Matcher m = f.length >= 2 ? SANDBOX_CHAIN.matcher(f[f.length - 1]) : null;
+        if (m == null || !m.matches() || ProcessHandle.of(Long.parseLong(m.group(1))).isPresent()) {
+          continue;
+        }
+        gone.add(Long.parseLong(m.group(1)));
+        if (f[0].equals("-N")) {
+          chains.add(f[1]);
+        } else if (f[0].equals("-A") && f.length == 4 && f[2].equals("-j") && !f[1].startsWith("PGCSB-")) {
+          iptablesQuietly("-t", table, "-D", f[1], "-j", f[3]);
+        }
+      }
+      chains.forEach(c -> iptablesQuietly("-t", table, "-F", c));
+      chains.forEach(c -> iptablesQuietly("-t", table, "-X", c));
+    }
+    try (var dirs = Files.list(mount)) {
+      for (Path dir : dirs.filter(Files::isDirectory).toList()) {
+        String[] f = dir.getFileName().toString().split("-");
+        if (f.length == 3 && (f[0] + "-").equals(NAME_PREFIX) && f[1].matches("\\d+")
+            && ProcessHandle.of(Long.parseLong(f[1])).isEmpty()) {
+          gone.add(Long.parseLong(f[1]));
+          if (Files.exists(dir.resolve("cgroup.kill"))) {
+            Files.writeString(dir.resolve("cgroup.kill"), "1");
+          }
+          removeCgroups(dir);
+        }
+      }
+    } catch (IOException e) {
+      LOG.warn("cannot list the cgroups of earlier sandboxes in {}: {}", mount, e.toString());
+    }
+    if (!gone.isEmpty()) {
+      LOG.info("removed the iptables chains and cgroups of sandboxes whose process is gone: {}", gone);
+    }
   }
 
   public boolean available() {
@@ -319,8 +379,22 @@ public final class PodNetwork implements AutoCloseable {
     run(args);
   }
 
-  /** Null on success, the output otherwise. -w: wait for the xtables lock another sandbox may hold. */
+  /** The table's rules as {@code iptables -S} prints them, null when it fails. */
+  private String rules(String table) {
+    Ran ran = execute("-t", table, "-S");
+    return ran.ok() ? ran.output() : null;
+  }
+
+  /** Null on success, the output otherwise. */
   private String run(String... args) {
+    Ran ran = execute(args);
+    return ran.ok() ? null : ran.output();
+  }
+
+  private record Ran(boolean ok, String output) {}
+
+  /** -w: wait for the xtables lock another sandbox may hold. */
+  private Ran execute(String... args) {
     List<String> command = new ArrayList<>(List.of(iptables, "-w", "5"));
     command.addAll(List.of(args));
     try {
@@ -328,14 +402,14 @@ public final class PodNetwork implements AutoCloseable {
       String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       if (!p.waitFor(15, TimeUnit.SECONDS)) {
         p.destroyForcibly();
-        return "timed out";
+        return new Ran(false, "timed out");
       }
-      return p.exitValue() == 0 ? null : out;
+      return new Ran(p.exitValue() == 0, out);
     } catch (IOException e) {
-      return e.getMessage();
+      return new Ran(false, e.getMessage());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      return "interrupted";
+      return new Ran(false, "interrupted");
     }
   }
 
