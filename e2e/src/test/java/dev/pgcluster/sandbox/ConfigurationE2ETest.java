@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pgcluster.operator.api.v1alpha1.PgCluster;
+import dev.pgcluster.operator.api.v1alpha1.RoleSpec;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Pod;
 import java.sql.Connection;
@@ -184,6 +185,98 @@ class ConfigurationE2ETest {
   /** Whether one instance has taken up a change. */
   interface PodCheck {
     boolean updated(String pod) throws Exception;
+  }
+
+  /**
+   * spec.roles on the primary: created with a password from a Secret and a membership, a role made by hand
+   * taken over, a changed Secret's password in force, a missing Secret reported, a role taken out of the
+   * list kept, and one declared absent dropped.
+   */
+  @Test
+  @Order(5)
+  void declaredRolesAreKeptAsDeclaredAndNeverDroppedSilently() throws Exception {
+    sandbox.client().secrets().inNamespace(NS).resource(new io.fabric8.kubernetes.api.model.SecretBuilder()
+        .withNewMetadata().withName("alice-pw").endMetadata().addToStringData("password", "first-pw").build()).create();
+    sandbox.editCluster(NS, "conf", c -> {
+      c.getSpec().roles = List.of(role("team", r -> r.login = false), role("alice", r -> {
+        r.inRoles = List.of("team", "pg_read_all_data");
+        r.passwordSecret = new RoleSpec.PasswordSecret();
+        r.passwordSecret.name = "alice-pw";
+      }), role("reporting", r -> r.connectionLimit = 3));
+      return c;
+    });
+    Await.until(Duration.ofSeconds(60), "three roles present in status.roles", () -> roleStates(),
+        m -> m.equals(Map.of("team", "present", "alice", "present", "reporting", "present")));
+    String rw = sandbox.serviceAddress(NS, "conf-rw");
+    try (Connection c = SandboxCluster.connect(rw, "app", "alice", "first-pw")) {
+      assertEquals("t", one(c, "SELECT pg_has_role('alice', 'team', 'MEMBER')"));
+      assertEquals("t", one(c, "SELECT pg_has_role('alice', 'pg_read_all_data', 'MEMBER')"));
+    }
+    try (Connection c = conf.toPod(conf.get().getStatus().currentPrimary)) {
+      assertEquals("f", one(c, "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'team'"));
+      assertEquals("3", one(c, "SELECT rolconnlimit FROM pg_roles WHERE rolname = 'reporting'"));
+    }
+
+    sandbox.client().secrets().inNamespace(NS).withName("alice-pw").edit(s -> {
+      s.setData(Map.of("password", java.util.Base64.getEncoder().encodeToString("second-pw".getBytes())));
+      return s;
+    });
+    Await.until(Duration.ofSeconds(60), "alice logs in with the Secret's new password", () -> {
+      try (Connection c = SandboxCluster.connect(rw, "app", "alice", "second-pw")) {
+        return true;
+      } catch (java.sql.SQLException e) {
+        return false;
+      }
+    });
+
+    sandbox.editCluster(NS, "conf", c -> {
+      c.getSpec().roles = List.of(role("team", r -> r.login = false), role("bob", r -> {
+        r.passwordSecret = new RoleSpec.PasswordSecret();
+        r.passwordSecret.name = "no-such-secret";
+      }));
+      return c;
+    });
+    PgCluster seen = Await.until(Duration.ofSeconds(60), "bob failed, alice and reporting kept", conf::get,
+        c -> Map.of("team", "present", "bob", "failed", "alice", "kept", "reporting", "kept").equals(roleStates(c)));
+    assertTrue(seen.getStatus().roles.stream().anyMatch(r -> r.name.equals("bob")
+        && r.message.equals("spec.roles[bob].passwordSecret: Secret no-such-secret not found")), "the field is named");
+    assertTrue(sandbox.client().v1().events().inNamespace(NS).list().getItems().stream()
+        .anyMatch(e -> "RoleFailed".equals(e.getReason()) && e.getMessage().contains("no-such-secret")),
+        "a Warning event names the Secret");
+    try (Connection c = SandboxCluster.connect(rw, "app", "alice", "second-pw")) {
+      assertEquals("t", one(c, "SELECT true"), "a role taken out of spec.roles is kept");
+    }
+
+    sandbox.editCluster(NS, "conf", c -> {
+      c.getSpec().roles = List.of(role("team", r -> r.login = false), role("alice", r -> r.ensure = RoleSpec.Ensure.ABSENT));
+      return c;
+    });
+    Await.until(Duration.ofSeconds(60), "alice dropped", () -> roleStates(),
+        m -> "absent".equals(m.get("alice")) && !m.containsKey("bob"));
+    try (Connection c = conf.toPod(conf.get().getStatus().currentPrimary)) {
+      assertEquals("0", one(c, "SELECT count(*) FROM pg_roles WHERE rolname = 'alice'"));
+      assertEquals("0", one(c, "SELECT count(*) FROM pg_roles WHERE rolname = 'bob'"),
+          "bob, whose password Secret was missing, was never created");
+    }
+  }
+
+  private static RoleSpec role(String name, java.util.function.Consumer<RoleSpec> settings) {
+    RoleSpec role = new RoleSpec();
+    role.name = name;
+    settings.accept(role);
+    return role;
+  }
+
+  private Map<String, String> roleStates() {
+    return roleStates(conf.get());
+  }
+
+  private static Map<String, String> roleStates(PgCluster cluster) {
+    Map<String, String> out = new TreeMap<>();
+    if (cluster.getStatus() != null && cluster.getStatus().roles != null) {
+      cluster.getStatus().roles.forEach(r -> out.put(r.name, r.state));
+    }
+    return out;
   }
 
   /**

@@ -69,4 +69,10 @@ public final class EventReasons {
   public static final String POOLER_FAILED = "PoolerFailed";
   /** The pooler's clients, held while the primary moved, were let through. */
   public static final String POOLER_RESUMED = "PoolerResumed";
+  /** Normal: a role of spec.roles was created, changed (attributes, memberships, password) or dropped. */
+  public static final String ROLE_UPDATED = "RoleUpdated";
+  /** Warning: a role of spec.roles could not be made as declared (the field or PostgreSQL's message). */
+  public static final String ROLE_FAILED = "RoleFailed";
+  /** Normal: a role the operator created was taken out of spec.roles; it is kept, not dropped. */
+  public static final String ROLE_KEPT = "RoleKept";
 }

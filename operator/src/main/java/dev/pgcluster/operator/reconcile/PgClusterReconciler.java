@@ -102,6 +102,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
   private final Credentials credentials;
   private final GrantSweep sweep;
   private final PoolerManager pooler;
+  private final RoleManager roles;
   private final Clock clock;
 
   public PgClusterReconciler(KubernetesClient client, OperatorConfig config, PgClusterMetrics metrics, Clock clock) {
@@ -118,6 +119,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     this.sweep = new GrantSweep(client, grants, config.watchNamespaces());
     this.observer = new ClusterObserver(client, connector, credentials);
     this.pooler = new PoolerManager(client, applier, connector, credentials, events, metrics, clock);
+    this.roles = new RoleManager(client, connector, credentials, events, clock);
     this.actuator = new Actuator(client, connector, credentials, lease, events, metrics, pooler);
   }
 
@@ -173,6 +175,10 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     }
     // After acting: a pooler that cannot be applied (its resources refused, say) never delays a failover.
     pooler.apply(cluster);
+    if (!moved) {
+      // The primary observed is the one that takes the roles' statements; after a move, the next reconcile.
+      roles.apply(cluster, state);
+    }
     UpdateControl<PgCluster> control = reportStatus(cluster, state, volumes);
     if (poolerHeld && control.getScheduleDelay().map(d -> d > POOLER_HELD_RECHECK.toMillis()).orElse(true)) {
       // The pooler's clients wait until -rw routes to the new primary: look again soon.
@@ -363,6 +369,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
       grants.forget(key(cluster));
       archiveFailingSince.remove(key(cluster));
       offStreamSince.keySet().removeIf(k -> k.startsWith(key(cluster) + "/"));
+      roles.forget(cluster.getMetadata().getNamespace(), cluster.getMetadata().getName());
       LOG.info("{} was created again (uid {}, was {}): what was watched of the earlier resource is forgotten",
           key(cluster), uid, before);
     }
@@ -664,6 +671,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     status.backup = StatusAssembler.backup(cluster, state.archive(), backupsOf(cluster),
         previous == null ? null : previous.backup);
     status.tls = tlsSecrets.status(cluster);
+    status.roles = roles.status(cluster, previous == null ? null : previous.roles);
     Duration untilNextBackup = scheduleBackups(cluster, status);
     reportRecoveryFailure(cluster, previous, status);
     metrics.record(cluster, status);

@@ -57,6 +57,20 @@ public final class CrdCases {
             "minimum value of 1"),
         Arguments.of("lease shorter than 3 s", BASE + "failover:\n  leaseDurationSeconds: 2\n", null,
             "minimum value of 3"),
+        Arguments.of("declared role reserved by PostgreSQL", BASE + "roles:\n  - name: pg_monitor\n", null,
+            "a declared role may not be a role reserved by PostgreSQL"),
+        Arguments.of("declared role the operator uses", BASE + "roles:\n  - name: replication\n", null,
+            "a declared role may not be a role reserved by PostgreSQL (pg_*, public) or the operator"),
+        Arguments.of("declared role not an identifier", BASE + "roles:\n  - name: Alice\n", null, "does not match"),
+        Arguments.of("declared role twice", BASE + "roles:\n  - name: alice\n  - name: alice\n    login: false\n", null,
+            "roles: each name may be declared once"),
+        Arguments.of("declared role is the owner", BASE + "roles:\n  - name: app\n", null,
+            "roles: the database owner (bootstrap.owner) is kept with its own Secret"),
+        Arguments.of("declared role member of the superuser", BASE + "roles:\n  - name: alice\n    inRoles: [postgres]\n",
+            null, "inRoles may not give the operator's roles"),
+        Arguments.of("declared role given the server's programs", BASE + "roles:\n  - name: alice\n"
+            + "    inRoles: [pg_execute_server_program]\n", null, "inRoles may not give the operator's roles"),
+        Arguments.of("declared role ensure unknown", BASE + "roles:\n  - name: alice\n    ensure: gone\n", null, "enum"),
         Arguments.of("reserved owner role", BASE + "bootstrap:\n  owner: postgres\n", null,
             "bootstrap.owner may not be a role reserved"),
         Arguments.of("database name with a dash", BASE + "bootstrap:\n  database: my-app\n", null, "does not match"),
@@ -90,6 +104,9 @@ public final class CrdCases {
   public static Stream<Arguments> valid() {
     return Stream.of(
         Arguments.of("minimal 3-instance async", BASE, null),
+        Arguments.of("declared roles", BASE + "roles:\n  - name: team\n    login: false\n  - name: alice\n"
+            + "    inRoles: [team, pg_read_all_data]\n    passwordSecret:\n      name: alice-pw\n  - name: old\n"
+            + "    ensure: absent\n", null),
         Arguments.of("backups with a schedule", BASE + BACKUP + "  schedule: \"0 3 * * *\"\n  retention:\n"
             + "    fullBackups: 3\n", null),
         Arguments.of("restore to a time", BASE + BACKUP + "bootstrap:\n  recovery:\n    source: shop\n"

@@ -125,6 +125,14 @@ final class CrdValidator {
       evaluate(properties.get(name), value.get(name), old == null ? null : old.get(name),
           path.isEmpty() ? name : path + "." + name, errors);
     }
+    // The rules of a list's items, on each item (old: the item at the same index, as for a list the API
+    // server cannot correlate; transition rules on items are not used here).
+    if (schemaNode.has("items") && value.isArray()) {
+      for (int i = 0; i < value.size(); i++) {
+        JsonNode oldItem = old != null && old.isArray() && i < old.size() ? old.get(i) : null;
+        evaluate(schemaNode.get("items"), value.get(i), oldItem, path + "[" + i + "]", errors);
+      }
+    }
   }
 
   /** Structural defaulting: a missing property with a default gets it, inside objects that exist. */
@@ -141,6 +149,8 @@ final class CrdValidator {
           withDefaults(object.get(name), propertySchema);
         }
       }
+    } else if (value != null && value.isArray() && schemaNode.has("items")) {
+      value.forEach(item -> withDefaults(item, schemaNode.get("items")));
     }
     return value;
   }

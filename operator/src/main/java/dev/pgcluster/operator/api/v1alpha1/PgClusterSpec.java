@@ -6,6 +6,7 @@ import io.fabric8.generator.annotation.Max;
 import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.ValidationRule;
 import io.fabric8.kubernetes.api.model.ResourceRequirements;
 
@@ -32,6 +33,11 @@ import io.fabric8.kubernetes.api.model.ResourceRequirements;
         + " || (has(oldSelf.tls) && has(oldSelf.tls.enabled) && oldSelf.tls.enabled)",
     message = "tls.enabled is chosen when the cluster is created: a running cluster cannot be turned to TLS"
         + " (its standbys would verify a primary that does not serve TLS yet)")
+@ValidationRule(
+    value = "!has(self.roles) || self.roles.all(r, r.name != (has(self.bootstrap) && has(self.bootstrap.owner)"
+        + " ? self.bootstrap.owner : 'app'))",
+    message = "roles: the database owner (bootstrap.owner) is kept with its own Secret and cannot be declared in"
+        + " spec.roles")
 public class PgClusterSpec {
   /** The largest cluster the schema accepts; settings sized by it never change with scaling. */
   public static final int MAX_INSTANCES = 9;
@@ -89,4 +95,11 @@ public class PgClusterSpec {
 
   @JsonPropertyDescription("A PgBouncer pooler in front of the primary (Service <name>-pooler-rw); absent: none.")
   public PoolerSpec pooler;
+
+  @Size(max = 50)
+  @ValidationRule(value = "self.all(r, self.exists_one(o, o.name == r.name))",
+      message = "roles: each name may be declared once")
+  @JsonPropertyDescription("Database roles kept as declared on the primary: login, password from a Secret,"
+      + " memberships. A role taken out of this list is kept, not dropped (ensure: absent drops it).")
+  public java.util.List<RoleSpec> roles = new java.util.ArrayList<>();
 }

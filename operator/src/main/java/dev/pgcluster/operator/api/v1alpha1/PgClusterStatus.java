@@ -33,4 +33,8 @@ public class PgClusterStatus {
   public BackupStatus backup;
   /** The certificates served (spec.tls.enabled). */
   public TlsStatus tls;
+  /** The declared roles (spec.roles), and roles the operator created that are no longer declared. */
+  @com.fasterxml.jackson.annotation.JsonPropertyDescription("The declared roles (spec.roles) as they stand on the"
+      + " primary, and roles the operator created that are no longer declared (kept).")
+  public List<RoleStatus> roles;
 }
