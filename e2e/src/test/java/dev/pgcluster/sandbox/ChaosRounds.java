@@ -152,11 +152,13 @@ final class ChaosRounds {
   private final List<String> interventions = new ArrayList<>();
 
   /**
-   * A pod that nothing has started for a minute (unscheduled, or bound with no container status) is
-   * deleted, as an administrator would (its StatefulSet makes a new one, which the scheduler sees
-   * afresh). Seen in CI after back-to-back node losses: kube-scheduler logged "Pod updated on a different
-   * node than previously added to. Scheduler cache is corrupted" for the instance and its successor was
-   * never started. Not the operator's to mend; every such deletion is printed and counted in the tally.
+   * A pod that nothing has started for a minute is mended as an administrator would: bound with no
+   * container status, it is deleted (its StatefulSet makes a new one); never scheduled, kube-scheduler
+   * is restarted (its cache rebuilt from the API server). Seen in CI after back-to-back node losses:
+   * kube-scheduler logged "Pod updated on a different node than previously added to. Scheduler cache is
+   * corrupted" for the instance, and neither it nor the three successors the harness made by deleting it
+   * were ever scheduled (no PodScheduled condition at all). Not the operator's to mend; every such
+   * intervention is printed and counted in the tally.
    */
   private void rescheduleStuckPods() {
     long now = System.nanoTime();
@@ -174,11 +176,23 @@ final class ChaosRounds {
       }
       long since = unscheduledSince.computeIfAbsent(uid, k -> now);
       if (now - since > java.time.Duration.ofSeconds(60).toNanos()) {
+        boolean unscheduled = pod.getSpec().getNodeName() == null;
         String what = pod.getMetadata().getName() + " not started for 60 s (node " + pod.getSpec().getNodeName()
-            + ", " + conditions(pod) + "): deleted";
+            + ", " + conditions(pod) + "): " + (unscheduled ? "kube-scheduler restarted" : "deleted");
         System.out.println("chaos harness: " + what);
         interventions.add(what);
-        sandbox.client().pods().inNamespace(cluster.namespace).withName(pod.getMetadata().getName()).delete();
+        if (unscheduled) {
+          try {
+            sandbox.controlPlane().restartScheduler();
+          } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+          }
+        } else {
+          sandbox.client().pods().inNamespace(cluster.namespace).withName(pod.getMetadata().getName()).delete();
+        }
         unscheduledSince.remove(uid);
       }
     }

@@ -37,6 +37,10 @@ class HelmChartE2ETest {
             "metrics.serviceMonitor.labels.release=prom", "fullnameOverride=pgo", "nameOverride=pgop",
             "commonLabels.team=db", "podLabels.tier=control", "extraEnv[0].name=JAVA_OPTS", "extraEnv[0].value=-Xss1m",
             "priorityClassName=system-cluster-critical", "operator.watchNamespaces={db,shop}")),
+        Arguments.of("namespaced RBAC", List.of("rbac.scope=namespaced", "operator.watchNamespaces={db,shop}")),
+        Arguments.of("alerts and dashboard", List.of("metrics.prometheusRule.enabled=true",
+            "metrics.prometheusRule.labels.release=prom", "metrics.prometheusRule.alerts.replicationLag.seconds=60",
+            "metrics.grafanaDashboard.enabled=true")),
         Arguments.of("no RBAC, existing service account", List.of("rbac.create=false", "serviceAccount.create=false",
             "serviceAccount.name=mine")),
         Arguments.of("text logs, podIP address", List.of("operator.logFormat=text", "operator.httpAddress=podIP")));
@@ -55,7 +59,9 @@ class HelmChartE2ETest {
   @Test
   void theRenderedObjectsFollowTheValues() {
     List<String> values = List.of("metrics.serviceMonitor.enabled=true", "fullnameOverride=pgo", "commonLabels.team=db",
-        "podLabels.tier=control", "extraEnv[0].name=JAVA_OPTS", "extraEnv[0].value=-Xss1m");
+        "podLabels.tier=control", "extraEnv[0].name=JAVA_OPTS", "extraEnv[0].value=-Xss1m",
+        "metrics.prometheusRule.enabled=true", "metrics.prometheusRule.alerts.replicationLag.seconds=60",
+        "metrics.prometheusRule.alerts.noPrimary.severity=warning", "metrics.grafanaDashboard.enabled=true");
     List<HasMetadata> objects = objects(KubeTools.helm(args("template", "rel", CHART, values)).output());
     for (HasMetadata o : objects) {
       assertTrue(o.getMetadata().getName().startsWith("pgo"), o.getKind() + " " + o.getMetadata().getName());
@@ -74,6 +80,20 @@ class HelmChartE2ETest {
     List<HasMetadata> selected = objects.stream().filter(o -> o.getKind().equals("Service")
         && o.getMetadata().getLabels().entrySet().containsAll(selector.entrySet())).toList();
     assertEquals(List.of("pgo-metrics"), selected.stream().map(o -> o.getMetadata().getName()).toList());
+    // The operator's series name the cluster's namespace and the PostgreSQL instance: the scrape keeps them.
+    String monitorYaml = Serialization.asYaml(monitor);
+    assertTrue(monitorYaml.contains("honorLabels: true"), monitorYaml);
+    // The alerts take their thresholds and severities from the values; the dashboard is the chart's file.
+    String rule = Serialization.asYaml(objects.stream().filter(o -> o.getKind().equals("PrometheusRule")).findFirst()
+        .orElseThrow());
+    assertTrue(rule.contains("pgcluster_instance_lag_seconds > 60"), rule);
+    assertTrue(rule.matches("(?s).*alert: \"?PgClusterNoPrimary\"?.*?severity: \"?warning.*"), rule);
+    io.fabric8.kubernetes.api.model.ConfigMap dashboard = (io.fabric8.kubernetes.api.model.ConfigMap) objects.stream()
+        .filter(o -> o.getKind().equals("ConfigMap") && o.getMetadata().getName().equals("pgo-dashboard")).findFirst()
+        .orElseThrow();
+    assertEquals("1", dashboard.getMetadata().getLabels().get("grafana_dashboard"));
+    assertEquals(Serialization.unmarshal(readDashboard(), Map.class),
+        Serialization.unmarshal(dashboard.getData().get("pgcluster-operator.json"), Map.class));
     // Two replicas by default: a PodDisruptionBudget keeps one through a drain.
     assertTrue(objects.stream().anyMatch(o -> o.getKind().equals("PodDisruptionBudget")));
     assertTrue(objects(KubeTools.helm(args("template", "rel", CHART, List.of("replicaCount=1"))).output()).stream()
@@ -87,6 +107,12 @@ class HelmChartE2ETest {
         Arguments.of(List.of("operator.logLevel=LOUD"), "/operator/logLevel"),
         Arguments.of(List.of("operator.httpPort=70000"), "/operator/httpPort"),
         Arguments.of(List.of("metrics.serviceMonitor.interval=often"), "/metrics/serviceMonitor/interval"),
+        Arguments.of(List.of("rbac.scope=global"), "/rbac/scope"),
+        Arguments.of(List.of("rbac.scope=namespaced"), "rbac.scope namespaced needs operator.watchNamespaces"),
+        Arguments.of(List.of("metrics.prometheusRule.alerts.noPrimary.severity=page"),
+            "/metrics/prometheusRule/alerts/noPrimary/severity"),
+        Arguments.of(List.of("metrics.prometheusRule.alerts.failover.window=soon"),
+            "/metrics/prometheusRule/alerts/failover/window"),
         Arguments.of(List.of("metrics.serviceMonitor.enabled=true", "metrics.service.enabled=false"),
             "metrics.serviceMonitor.enabled needs metrics.service.enabled"));
   }
@@ -97,6 +123,14 @@ class HelmChartE2ETest {
     KubeTools.Result template = KubeTools.helm(args("template", "rel", CHART, values));
     assertNotEquals(0, template.exit(), template.output());
     assertTrue(template.output().contains(expected), template.output());
+  }
+
+  private static String readDashboard() {
+    try {
+      return java.nio.file.Files.readString(java.nio.file.Path.of(CHART, "files", "dashboard.json"));
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   private static String[] args(String command, String first, String second, List<String> values) {

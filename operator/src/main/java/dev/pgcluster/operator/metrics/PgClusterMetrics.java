@@ -21,6 +21,8 @@ import java.util.function.ToDoubleFunction;
 public final class PgClusterMetrics {
   private final Map<String, PgClusterStatus> latest = new ConcurrentHashMap<>();
   private final Map<String, String> namespaces = new ConcurrentHashMap<>();
+  /** What each cluster's spec asks for, next to what its status shows (alerts compare the two). */
+  private final Map<String, Expected> expected = new ConcurrentHashMap<>();
   private final MultiGauge lagBytes;
   private final MultiGauge lagSeconds;
   private final MultiGauge ready;
@@ -30,6 +32,11 @@ public final class PgClusterMetrics {
   private final MultiGauge lastArchived;
   private final MultiGauge walWaiting;
   private final MultiGauge archiveFailures;
+  private final MultiGauge delayed;
+  private final MultiGauge initialized;
+  private final MultiGauge instancesDesired;
+  private final MultiGauge synchronousStandbys;
+  private final MultiGauge synchronousRequired;
   private final MeterRegistry registry;
   /** The latest statistics of each cluster's pooler pods, by cluster key, then pod name. */
   private final Map<String, Map<String, dev.pgcluster.operator.postgres.PoolerSql.PoolerStats>> poolers =
@@ -40,8 +47,35 @@ public final class PgClusterMetrics {
   private final MultiGauge poolerTransactions;
   private final MultiGauge poolerQueries;
 
+  private record Expected(int instances, int synchronousStandbys) {
+    static Expected of(PgCluster cluster) {
+      var spec = cluster.getSpec();
+      if (spec == null) {
+        return new Expected(0, 0);
+      }
+      var replication = spec.replication;
+      boolean sync = replication != null && replication.mode == dev.pgcluster.operator.api.v1alpha1.ReplicationMode.SYNC;
+      return new Expected(spec.instances == null ? 0 : spec.instances,
+          sync && replication.number != null ? replication.number : 0);
+    }
+  }
+
   public PgClusterMetrics(MeterRegistry registry) {
     this.registry = registry;
+    delayed = MultiGauge.builder("pgcluster.instance.delayed")
+        .description("1 for a delayed standby (recovery_min_apply_delay: its replay lag is by design)")
+        .register(registry);
+    initialized = MultiGauge.builder("pgcluster.initialized")
+        .description("1 once the cluster's first primary has been initialized (initdb or a restore finished)")
+        .register(registry);
+    instancesDesired = MultiGauge.builder("pgcluster.instances.desired")
+        .description("Instances the cluster's spec asks for").register(registry);
+    synchronousStandbys = MultiGauge.builder("pgcluster.synchronous.standbys")
+        .description("Standbys the primary counts as synchronous now (pg_stat_replication sync_state sync or quorum)")
+        .register(registry);
+    synchronousRequired = MultiGauge.builder("pgcluster.synchronous.standbys.required")
+        .description("Synchronous standbys the spec asks for (replication.number with mode sync, else 0)")
+        .register(registry);
     lagBytes = MultiGauge.builder("pgcluster.instance.lag.bytes").baseUnit("bytes")
         .description("WAL bytes between the primary and the standby's replay position").register(registry);
     lagSeconds = MultiGauge.builder("pgcluster.instance.lag.seconds")
@@ -98,6 +132,7 @@ public final class PgClusterMetrics {
       registry.counter("pgcluster.rewind.discarded.transactions", clusterTags(cluster));
     }
     namespaces.put(key, cluster.getMetadata().getNamespace());
+    expected.put(key, Expected.of(cluster));
     refresh();
   }
 
@@ -128,6 +163,7 @@ public final class PgClusterMetrics {
 
   public void forget(String namespace, String name) {
     latest.remove(namespace + "/" + name);
+    expected.remove(namespace + "/" + name);
     poolers.remove(namespace + "/" + name);
     refresh();
   }
@@ -139,6 +175,19 @@ public final class PgClusterMetrics {
     primary.register(instanceRows(i -> i.role == InstanceRole.PRIMARY ? 1 : 0), true);
     readyInstances.register(clusterRows(s -> s.readyInstances == null ? 0 : s.readyInstances), true);
     epoch.register(clusterRows(s -> s.primaryEpoch == null ? 0 : s.primaryEpoch), true);
+    initialized.register(clusterRows(s -> Boolean.TRUE.equals(s.initialized) ? 1 : 0), true);
+    delayed.register(instanceRows(i -> i.role == InstanceRole.DELAYED_REPLICA ? 1 : 0), true);
+    synchronousStandbys.register(clusterRows(s -> s.instances.stream()
+        .filter(i -> "sync".equals(i.syncState) || "quorum".equals(i.syncState)).count()), true);
+    List<MultiGauge.Row<?>> desired = new ArrayList<>();
+    List<MultiGauge.Row<?>> required = new ArrayList<>();
+    latest.keySet().forEach(key -> {
+      Expected e = expected.getOrDefault(key, new Expected(0, 0));
+      desired.add(MultiGauge.Row.of(clusterTags(key), e.instances()));
+      required.add(MultiGauge.Row.of(clusterTags(key), e.synchronousStandbys()));
+    });
+    instancesDesired.register(desired, true);
+    synchronousRequired.register(required, true);
     lastArchived.register(backupRows(b -> b.lastArchivedAt == null ? Double.NaN
         : java.time.Instant.parse(b.lastArchivedAt).toEpochMilli() / 1000.0), true);
     walWaiting.register(backupRows(b -> b.walSegmentsWaiting == null ? Double.NaN : b.walSegmentsWaiting), true);

@@ -73,6 +73,40 @@ class PgClusterMetricsTest {
     }
   }
 
+  /** The figures the shipped alerts compare: what the spec asks for next to what the status shows. */
+  @Test
+  void expectedAndActualSynchronousStandbysAndInstancesAreExported() {
+    PgCluster cluster = cluster();
+    cluster.setSpec(new dev.pgcluster.operator.api.v1alpha1.PgClusterSpec());
+    cluster.getSpec().instances = 3;
+    cluster.getSpec().replication = new dev.pgcluster.operator.api.v1alpha1.ReplicationSpec();
+    cluster.getSpec().replication.mode = dev.pgcluster.operator.api.v1alpha1.ReplicationMode.SYNC;
+    cluster.getSpec().replication.number = 2;
+    PgClusterStatus status = status();
+    status.initialized = true;
+    status.instances.get(1).syncState = "quorum";
+    InstanceStatus delayed = new InstanceStatus();
+    delayed.name = "pg-2";
+    delayed.role = InstanceRole.DELAYED_REPLICA;
+    delayed.syncState = "async";
+    status.instances = List.of(status.instances.get(0), status.instances.get(1), delayed);
+    metrics.record(cluster, status);
+    String scrape = registry.scrape();
+    assertTrue(scrape.contains("pgcluster_instances_desired{cluster=\"pg\",namespace=\"db\"} 3.0"), scrape);
+    assertTrue(scrape.contains("pgcluster_initialized{cluster=\"pg\",namespace=\"db\"} 1.0"), scrape);
+    assertTrue(scrape.contains("pgcluster_synchronous_standbys{cluster=\"pg\",namespace=\"db\"} 1.0"), scrape);
+    assertTrue(scrape.contains("pgcluster_synchronous_standbys_required{cluster=\"pg\",namespace=\"db\"} 2.0"), scrape);
+    assertTrue(scrape.contains("pgcluster_instance_delayed{cluster=\"pg\",instance=\"pg-2\",namespace=\"db\"} 1.0"), scrape);
+    assertTrue(scrape.contains("pgcluster_instance_delayed{cluster=\"pg\",instance=\"pg-1\",namespace=\"db\"} 0.0"), scrape);
+
+    cluster.getSpec().replication.mode = dev.pgcluster.operator.api.v1alpha1.ReplicationMode.ASYNC;
+    metrics.record(cluster, status);
+    assertTrue(registry.scrape().contains("pgcluster_synchronous_standbys_required{cluster=\"pg\",namespace=\"db\"} 0.0"),
+        "asynchronous replication requires none");
+    metrics.forget("db", "pg");
+    assertFalse(registry.scrape().contains("pgcluster_instances_desired{"), "a deleted cluster's rows go");
+  }
+
   private static Set<String> series(String scrape) {
     Set<String> out = new TreeSet<>();
     scrape.lines().filter(l -> l.startsWith("pgcluster_")).forEach(l -> out.add(l.substring(0, l.lastIndexOf(' '))));

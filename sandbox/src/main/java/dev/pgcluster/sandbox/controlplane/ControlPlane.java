@@ -140,17 +140,37 @@ public final class ControlPlane implements AutoCloseable {
         "--node-monitor-period=1s",
         "--node-monitor-grace-period=" + NODE_MONITOR_GRACE.toSeconds() + "s",
         "--service-cluster-ip-range=" + serviceCidr));
-    scheduler = launch("kube-scheduler", List.of(
-        binaries.resolve("kube-scheduler").toString(),
-        "--kubeconfig=" + dir.resolve("scheduler.kubeconfig"),
-        "--leader-elect=false",
-        "--secure-port=0"));
+    startScheduler();
     LOG.info("control plane up in {} ms: API https://{}:6443, admin kubeconfig {}",
         (System.nanoTime() - startedNanos) / 1_000_000, apiAddress, adminKubeconfig());
   }
 
   /** How long a node may stay silent before the node-lifecycle controller marks it NotReady. */
   public static final Duration NODE_MONITOR_GRACE = Duration.ofSeconds(6);
+
+  /** -v=2: each binding is logged ("Successfully bound pod to node"), for a look after a failure. */
+  private void startScheduler() throws IOException {
+    scheduler = launch("kube-scheduler", List.of(
+        binaries.resolve("kube-scheduler").toString(),
+        "--kubeconfig=" + dir.resolve("scheduler.kubeconfig"),
+        "--leader-elect=false",
+        "--secure-port=0",
+        "--v=2"));
+  }
+
+  /**
+   * kube-scheduler stops (SIGTERM) and starts again, building its cache afresh from the API server, as
+   * an administrator restarts a scheduler that no longer schedules.
+   */
+  public synchronized void restartScheduler() throws IOException, InterruptedException {
+    Process running = scheduler;
+    running.destroy();
+    if (!running.waitFor(10, TimeUnit.SECONDS)) {
+      running.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    }
+    LOG.info("kube-scheduler restarted");
+    startScheduler();
+  }
 
   private void startApiServer() throws IOException {
     apiServer = launch("kube-apiserver", apiServerArgs);
