@@ -40,7 +40,7 @@ class HelmChartE2ETest {
         Arguments.of("namespaced RBAC", List.of("rbac.scope=namespaced", "operator.watchNamespaces={db,shop}")),
         Arguments.of("alerts and dashboard", List.of("metrics.prometheusRule.enabled=true",
             "metrics.prometheusRule.labels.release=prom", "metrics.prometheusRule.alerts.replicationLag.seconds=60",
-            "metrics.grafanaDashboard.enabled=true")),
+            "metrics.grafanaDashboard.enabled=true", "metrics.podMonitor.enabled=true")),
         Arguments.of("no RBAC, existing service account", List.of("rbac.create=false", "serviceAccount.create=false",
             "serviceAccount.name=mine")),
         Arguments.of("text logs, podIP address", List.of("operator.logFormat=text", "operator.httpAddress=podIP")));

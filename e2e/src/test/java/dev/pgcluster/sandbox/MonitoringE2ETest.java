@@ -69,6 +69,14 @@ class MonitoringE2ETest {
     work = Files.createTempDirectory("prometheus");
     Files.writeString(work.resolve("rules.yaml"), renderedRules());
     List<String> targets = sandbox.operatorPods().stream().map(p -> "'" + p.getStatus().getPodIP() + ":8080'").toList();
+    // The instances' agents as the chart's PodMonitor scrapes them: cluster, namespace and pod as labels.
+    StringBuilder instances = new StringBuilder();
+    for (var pod : sandbox.client().pods().inNamespace(NS).withLabel("pgcluster.dev/cluster", "mon").list().getItems()) {
+      instances.append("""
+                - targets: ['%s:9187']
+                  labels: {cluster: mon, namespace: %s, pod: %s}
+          """.formatted(pod.getStatus().getPodIP(), NS, pod.getMetadata().getName()));
+    }
     Files.writeString(work.resolve("prometheus.yml"), """
         global:
           scrape_interval: 1s
@@ -79,7 +87,9 @@ class MonitoringE2ETest {
             honor_labels: true
             static_configs:
               - targets: [%s]
-        """.formatted(String.join(", ", targets)));
+          - job_name: pgcluster-instances
+            static_configs:
+        %s""".formatted(String.join(", ", targets), instances));
     int port;
     try (ServerSocket s = new ServerSocket(0)) {
       port = s.getLocalPort();
@@ -127,9 +137,30 @@ class MonitoringE2ETest {
             && !query("pgcluster_synchronous_standbys_required{cluster=\"mon\"} == 1").isEmpty());
     Thread.sleep(5_000);  // more than any shortened "for": a pending alert would be firing by now
     assertEquals(List.of(), alerts(), "no alert pending or firing on a healthy cluster");
-    assertEquals(6, rules().size(), "the chart's six alerts are loaded: " + rules());
+    assertEquals(8, rules().size(), "the chart's eight alerts are loaded: " + rules());
     assertTrue(rules().stream().allMatch(r -> r.path("health").asText().equals("ok")), "every rule evaluates: "
         + rules());
+
+    // Each instance's own exporter (its agent): real figures, the same series at every scrape, no NaN.
+    String primary = cluster.get().getStatus().currentPrimary;
+    assertEquals(3, query("pgcluster_pg_up{cluster=\"mon\"} == 1").size(), "every instance's PostgreSQL answers");
+    JsonNode primaries = query("pgcluster_pg_in_recovery{cluster=\"mon\"} == 0");
+    assertEquals(1, primaries.size(), "one instance is not in recovery");
+    assertEquals(primary, primaries.get(0).path("metric").path("pod").asText());
+    assertEquals("2", value(query("pgcluster_pg_replication_standbys{pod=\"" + primary + "\"}")),
+        "two standbys stream from the primary");
+    JsonNode connectionSeries = query("count by (pod) (pgcluster_pg_connections{cluster=\"mon\"})");
+    assertEquals(3, connectionSeries.size());
+    connectionSeries.forEach(r -> assertEquals("5", r.path("value").get(1).asText(), "five connection states"));
+    assertTrue(Double.parseDouble(value(query("min(pgcluster_pg_wal_position_bytes{cluster=\"mon\"})"))) > 0);
+    assertTrue(Double.parseDouble(value(query("min(pgcluster_pg_max_connections{cluster=\"mon\"})"))) > 0);
+    String agent = "http://" + sandbox.podIp(NS, primary) + ":9187/metrics";
+    String first = get(agent);
+    Thread.sleep(1_000);
+    String second = get(agent);
+    assertEquals(series(first), series(second), "the same series at every scrape");
+    assertTrue(first.lines().noneMatch(l -> !l.startsWith("#") && l.endsWith("NaN")), first);
+    assertTrue(series(first).size() >= 25, "every figure is there: " + series(first));
 
     JsonNode dashboard = JSON.readTree(Files.readString(Path.of(CHART, "files", "dashboard.json")));
     List<String> empty = new ArrayList<>();
@@ -179,6 +210,21 @@ class MonitoringE2ETest {
     cluster.awaitReadyInstances(3, Duration.ofSeconds(180));
     Await.untilTrue(Duration.ofSeconds(60), "PgClusterNoPrimary resolved", () -> !firing().contains("PgClusterNoPrimary"));
     assertEquals(primary, cluster.get().getStatus().currentPrimary, "no failover while it was disabled");
+  }
+
+  private static String value(JsonNode result) {
+    assertEquals(1, result.size(), "one row: " + result);
+    return result.get(0).path("value").get(1).asText();
+  }
+
+  private static String get(String url) throws Exception {
+    return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10))
+        .build(), HttpResponse.BodyHandlers.ofString()).body();
+  }
+
+  private static Set<String> series(String scrape) {
+    return scrape.lines().filter(l -> l.startsWith("pgcluster_pg_")).map(l -> l.substring(0, l.lastIndexOf(' ')))
+        .collect(Collectors.toCollection(TreeSet::new));
   }
 
   private Set<String> firing() throws Exception {

@@ -1,0 +1,218 @@
+package dev.pgcluster.operator.agent;
+
+import com.sun.net.httpserver.HttpServer;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The agent's PostgreSQL exporter: what this instance's server says of itself (connections, locks,
+ * transactions, WAL, replication), read at each scrape of /metrics on one session kept open, served on
+ * the pod's address. Every series exists from the first scrape (a state or lock mode with nothing in it
+ * is 0) and stays: a server that does not answer gives {@code pgcluster_pg_up 0}, the others keep their
+ * last values, never NaN.
+ */
+public final class InstanceMetrics implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(InstanceMetrics.class);
+  /** pg_stat_activity.state of client backends, as label values. */
+  static final Map<String, String> STATES = Map.of("active", "active", "idle", "idle", "idle in transaction",
+      "idle_in_transaction", "idle in transaction (aborted)", "idle_in_transaction_aborted");
+  static final List<String> LOCK_MODES = List.of("AccessShareLock", "RowShareLock", "RowExclusiveLock",
+      "ShareUpdateExclusiveLock", "ShareLock", "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock");
+
+  /** One reading of the server; what {@link #read} returns. */
+  public record Reading(boolean inRecovery, Map<String, Long> connections, long otherConnections, long maxConnections,
+      Map<String, Long> locks, long locksWaiting, long committed, long rolledBack, long deadlocks, long databaseBytes,
+      long walPositionBytes, long walWrittenBytes, long standbysStreaming, long slotsInactive) {}
+
+  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final Callable<Connection> sessions;
+  private Connection session;
+  private volatile boolean up;
+  private volatile Reading last = new Reading(false, zeros(STATES.values()), 0, 0, zeros(LOCK_MODES), 0, 0, 0, 0, 0,
+      0, 0, 0, 0);
+  private HttpServer server;
+
+  public InstanceMetrics(Callable<Connection> sessions) {
+    this.sessions = sessions;
+    Gauge.builder("pgcluster.pg.up", () -> up ? 1 : 0).description("1 when PostgreSQL answered this scrape")
+        .register(registry);
+    Gauge.builder("pgcluster.pg.in.recovery", () -> last.inRecovery() ? 1 : 0)
+        .description("1 for a standby (in recovery), 0 for a primary").register(registry);
+    for (String state : STATES.values()) {
+      Gauge.builder("pgcluster.pg.connections", () -> last.connections().get(state)).tag("state", state)
+          .description("Client connections by state (pg_stat_activity)").register(registry);
+    }
+    Gauge.builder("pgcluster.pg.connections", () -> last.otherConnections()).tag("state", "other")
+        .description("Client connections by state (pg_stat_activity)").register(registry);
+    Gauge.builder("pgcluster.pg.max.connections", () -> last.maxConnections())
+        .description("max_connections").register(registry);
+    for (String mode : LOCK_MODES) {
+      Gauge.builder("pgcluster.pg.locks", () -> last.locks().get(mode)).tag("mode", mode)
+          .description("Locks held or awaited, by mode (pg_locks)").register(registry);
+    }
+    Gauge.builder("pgcluster.pg.locks.waiting", () -> last.locksWaiting())
+        .description("Locks awaited (pg_locks, not granted)").register(registry);
+    FunctionCounter.builder("pgcluster.pg.transactions.committed", this, m -> m.last.committed())
+        .description("Transactions committed in every database (pg_stat_database)").register(registry);
+    FunctionCounter.builder("pgcluster.pg.transactions.rolled.back", this, m -> m.last.rolledBack())
+        .description("Transactions rolled back in every database (pg_stat_database)").register(registry);
+    FunctionCounter.builder("pgcluster.pg.deadlocks", this, m -> m.last.deadlocks())
+        .description("Deadlocks detected in every database (pg_stat_database)").register(registry);
+    Gauge.builder("pgcluster.pg.database.size", () -> last.databaseBytes()).baseUnit("bytes")
+        .description("Size of every database together").register(registry);
+    Gauge.builder("pgcluster.pg.wal.position", () -> last.walPositionBytes()).baseUnit("bytes")
+        .description("WAL position: written on a primary, replayed on a standby (bytes since 0/0)").register(registry);
+    FunctionCounter.builder("pgcluster.pg.wal.written", this, m -> m.last.walWrittenBytes()).baseUnit("bytes")
+        .description("WAL this server generated since its statistics were reset (pg_stat_wal)").register(registry);
+    Gauge.builder("pgcluster.pg.replication.standbys", () -> last.standbysStreaming())
+        .description("Standbys streaming from this server (pg_stat_replication)").register(registry);
+    Gauge.builder("pgcluster.pg.replication.slots.inactive", () -> last.slotsInactive())
+        .description("Replication slots with no standby connected (they hold WAL back)").register(registry);
+  }
+
+  /** The port the agent serves /metrics on (the container port "metrics"). */
+  public static final int PORT = 9187;
+
+  /** Serves /metrics on {@code address}:{@code port}. */
+  public void serve(String address, int port) throws IOException {
+    server = HttpServer.create(new InetSocketAddress(address, port), 0);
+    server.createContext("/metrics", exchange -> {
+      byte[] body = scrape().getBytes(StandardCharsets.UTF_8);
+      exchange.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4");
+      exchange.sendResponseHeaders(200, body.length);
+      try (OutputStream out = exchange.getResponseBody()) {
+        out.write(body);
+      }
+    });
+    server.start();
+  }
+
+  /** Reads the server (one session, re-opened once when it broke) and renders every series. */
+  synchronized String scrape() {
+    up = false;
+    for (int attempt = 1; attempt <= 2 && !up; attempt++) {
+      boolean reused = session != null;
+      try {
+        if (session == null) {
+          session = sessions.call();
+        }
+        last = read(session);
+        up = true;
+      } catch (Exception e) {
+        closeSession();
+        if (!reused) {
+          LOG.debug("metrics: PostgreSQL does not answer: {}", e.getMessage());
+          break;
+        }
+      }
+    }
+    return registry.scrape();
+  }
+
+  /** One reading in one round trip per view; works on a primary and on a standby alike. */
+  static Reading read(Connection c) throws SQLException {
+    try (Statement st = c.createStatement()) {
+      boolean inRecovery;
+      long max;
+      long waiting;
+      long databaseBytes;
+      long position;
+      long standbys;
+      long slotsInactive;
+      try (ResultSet rs = st.executeQuery("SELECT pg_is_in_recovery(), current_setting('max_connections')::bigint,"
+          + " (SELECT count(*) FROM pg_locks WHERE NOT granted),"
+          + " (SELECT coalesce(sum(pg_database_size(oid)), 0) FROM pg_database WHERE datallowconn),"
+          + " CASE WHEN pg_is_in_recovery() THEN coalesce(pg_last_wal_replay_lsn() - '0/0', 0)"
+          + " ELSE pg_current_wal_lsn() - '0/0' END::bigint,"
+          + " (SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'),"
+          + " (SELECT count(*) FROM pg_replication_slots WHERE NOT active)")) {
+        rs.next();
+        inRecovery = rs.getBoolean(1);
+        max = rs.getLong(2);
+        waiting = rs.getLong(3);
+        databaseBytes = rs.getLong(4);
+        position = rs.getLong(5);
+        standbys = rs.getLong(6);
+        slotsInactive = rs.getLong(7);
+      }
+      Map<String, Long> connections = zeros(STATES.values());
+      long other = 0;
+      try (ResultSet rs = st.executeQuery("SELECT coalesce(state, ''), count(*) FROM pg_stat_activity"
+          + " WHERE backend_type = 'client backend' GROUP BY 1")) {
+        while (rs.next()) {
+          String label = STATES.get(rs.getString(1));
+          if (label == null) {
+            other += rs.getLong(2);
+          } else {
+            connections.put(label, rs.getLong(2));
+          }
+        }
+      }
+      Map<String, Long> locks = zeros(LOCK_MODES);
+      try (ResultSet rs = st.executeQuery("SELECT mode, count(*) FROM pg_locks GROUP BY 1")) {
+        while (rs.next()) {
+          if (locks.containsKey(rs.getString(1))) {  // SIReadLock (serializable) has no row of its own
+            locks.put(rs.getString(1), rs.getLong(2));
+          }
+        }
+      }
+      long committed;
+      long rolledBack;
+      long deadlocks;
+      try (ResultSet rs = st.executeQuery("SELECT coalesce(sum(xact_commit), 0)::bigint,"
+          + " coalesce(sum(xact_rollback), 0)::bigint, coalesce(sum(deadlocks), 0)::bigint FROM pg_stat_database")) {
+        rs.next();
+        committed = rs.getLong(1);
+        rolledBack = rs.getLong(2);
+        deadlocks = rs.getLong(3);
+      }
+      long walWritten;
+      try (ResultSet rs = st.executeQuery("SELECT wal_bytes::bigint FROM pg_stat_wal")) {
+        walWritten = rs.next() ? rs.getLong(1) : 0;
+      }
+      return new Reading(inRecovery, connections, other, max, locks, waiting, committed, rolledBack, deadlocks,
+          databaseBytes, position, walWritten, standbys, slotsInactive);
+    }
+  }
+
+  private static Map<String, Long> zeros(java.util.Collection<String> keys) {
+    Map<String, Long> out = new LinkedHashMap<>();
+    keys.forEach(k -> out.put(k, 0L));
+    return out;
+  }
+
+  private void closeSession() {
+    if (session != null) {
+      try {
+        session.close();
+      } catch (SQLException ignored) {
+        // a broken session: nothing to close cleanly
+      }
+      session = null;
+    }
+  }
+
+  @Override
+  public synchronized void close() {
+    if (server != null) {
+      server.stop(0);
+    }
+    closeSession();
+  }
+}
