@@ -17,7 +17,7 @@ import org.junit.jupiter.api.TestInstance;
 
 /**
  * The upgrade as docs/install.md tells it: the CRDs applied server-side over the ones Helm installed,
- * then {@code helm upgrade --reuse-values} with a new image tag. The operator's pods are replaced, and
+ * then {@code helm upgrade --reset-then-reuse-values} with a new image tag. The operator's pods are replaced, and
  * every instance's pod rolls to the new agent image, the primary by a switchover (no failover), the
  * cluster Healthy again.
  */
@@ -56,7 +56,7 @@ class UpgradeE2ETest {
         "-f", REPO.resolve("crds/pgbackups.pgcluster.dev-v1.yml").toString());
     assertEquals(0, crds.exit(), crds.output());
     KubeTools.Result upgrade = KubeTools.helm("upgrade", "pgcluster-operator", REPO.resolve("helm/pgcluster-operator")
-        .toString(), "-n", Sandbox.OPERATOR_NAMESPACE, "--kubeconfig", sandbox.kubeconfig().toString(), "--reuse-values",
+        .toString(), "-n", Sandbox.OPERATOR_NAMESPACE, "--kubeconfig", sandbox.kubeconfig().toString(), "--reset-then-reuse-values",
         "--set", "image.tag=next");
     assertEquals(0, upgrade.exit(), upgrade.output());
 
