@@ -74,8 +74,8 @@ class MonitoringE2ETest {
     for (var pod : sandbox.client().pods().inNamespace(NS).withLabel("pgcluster.dev/cluster", "mon").list().getItems()) {
       instances.append("""
                 - targets: ['%s:9187']
-                  labels: {cluster: mon, namespace: %s, pod: %s}
-          """.formatted(pod.getStatus().getPodIP(), NS, pod.getMetadata().getName()));
+                  labels: {cluster: mon, namespace: %s, pod: %s, instance: %s}
+          """.formatted(pod.getStatus().getPodIP(), NS, pod.getMetadata().getName(), pod.getMetadata().getName()));
     }
     Files.writeString(work.resolve("prometheus.yml"), """
         global:
@@ -154,13 +154,23 @@ class MonitoringE2ETest {
     connectionSeries.forEach(r -> assertEquals("5", r.path("value").get(1).asText(), "five connection states"));
     assertTrue(Double.parseDouble(value(query("min(pgcluster_pg_wal_position_bytes{cluster=\"mon\"})"))) > 0);
     assertTrue(Double.parseDouble(value(query("min(pgcluster_pg_max_connections{cluster=\"mon\"})"))) > 0);
+    // Figures only a server that answered can give (the series themselves exist from the start).
+    assertTrue(Double.parseDouble(value(query("min(pgcluster_pg_transactions_committed_total{cluster=\"mon\"})"))) > 0,
+        "transactions committed on every instance");
+    assertTrue(Double.parseDouble(value(query("min(pgcluster_pg_database_size_bytes{cluster=\"mon\"})"))) > 1_000_000,
+        "databases of a few MB on every instance");
+    assertTrue(Double.parseDouble(value(query("pgcluster_pg_wal_written_bytes_total{pod=\"" + primary + "\"}"))) > 0,
+        "the primary has written WAL");
+    // The instance label joins the exporter's series with the operator's.
+    assertEquals(1, query("pgcluster_pg_in_recovery{cluster=\"mon\"} == 0 and on (namespace, cluster, instance)"
+        + " pgcluster_instance_primary == 1").size(), "the exporter's primary is the operator's");
     String agent = "http://" + sandbox.podIp(NS, primary) + ":9187/metrics";
     String first = get(agent);
     Thread.sleep(1_000);
     String second = get(agent);
     assertEquals(series(first), series(second), "the same series at every scrape");
     assertTrue(first.lines().noneMatch(l -> !l.startsWith("#") && l.endsWith("NaN")), first);
-    assertTrue(series(first).size() >= 25, "every figure is there: " + series(first));
+    assertEquals(25, series(first).size(), "every figure is there: " + series(first));
 
     JsonNode dashboard = JSON.readTree(Files.readString(Path.of(CHART, "files", "dashboard.json")));
     List<String> empty = new ArrayList<>();

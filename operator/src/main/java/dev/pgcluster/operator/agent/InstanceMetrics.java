@@ -44,8 +44,14 @@ public final class InstanceMetrics implements AutoCloseable {
   private final Callable<Connection> sessions;
   private Connection session;
   private volatile boolean up;
-  private volatile Reading last = new Reading(false, zeros(STATES.values()), 0, 0, zeros(LOCK_MODES), 0, 0, 0, 0, 0,
+  // Until the server first answers it is not counted as a primary (in recovery 1).
+  private volatile Reading last = new Reading(true, zeros(STATES.values()), 0, 0, zeros(LOCK_MODES), 0, 0, 0, 0, 0,
       0, 0, 0, 0);
+  /** The size of every database: walks their files, so read at most every SIZE_EVERY. */
+  static final java.time.Duration SIZE_EVERY = java.time.Duration.ofMinutes(5);
+  private long sizeReadAt = Long.MIN_VALUE;
+  private long databaseBytes;
+  private String lastProblem;
   private HttpServer server;
 
   public InstanceMetrics(Callable<Connection> sessions) {
@@ -92,6 +98,12 @@ public final class InstanceMetrics implements AutoCloseable {
   /** Serves /metrics on {@code address}:{@code port}. */
   public void serve(String address, int port) throws IOException {
     server = HttpServer.create(new InetSocketAddress(address, port), 0);
+    // Daemon threads only: an agent whose guard stopped must exit (and be restarted), not live on serving.
+    server.setExecutor(java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "metrics");
+      t.setDaemon(true);
+      return t;
+    }));
     server.createContext("/metrics", exchange -> {
       byte[] body = scrape().getBytes(StandardCharsets.UTF_8);
       exchange.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4");
@@ -100,44 +112,90 @@ public final class InstanceMetrics implements AutoCloseable {
         out.write(body);
       }
     });
-    server.start();
+    // The dispatcher thread inherits the daemon flag of the thread that starts it.
+    Thread starter = new Thread(server::start, "metrics-start");
+    starter.setDaemon(true);
+    starter.start();
+    try {
+      starter.join();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
-  /** Reads the server (one session, re-opened once when it broke) and renders every series. */
+  /**
+   * Reads the server (one session, re-opened once when it broke) and renders every series. Only a
+   * connection that fails or times out makes it down; any other error is logged once and leaves the
+   * last values.
+   */
   synchronized String scrape() {
-    up = false;
-    for (int attempt = 1; attempt <= 2 && !up; attempt++) {
+    boolean answered = false;
+    for (int attempt = 1; attempt <= 2 && !answered; attempt++) {
       boolean reused = session != null;
       try {
         if (session == null) {
           session = sessions.call();
         }
-        last = read(session);
-        up = true;
-      } catch (Exception e) {
-        closeSession();
-        if (!reused) {
-          LOG.debug("metrics: PostgreSQL does not answer: {}", e.getMessage());
+        last = read(session, databaseBytes());
+        answered = true;
+        lastProblem = null;
+      } catch (SQLException e) {
+        if (!connectionLost(e)) {
+          answered = true;  // it answered, with an error: up, the last values stay
+          if (!e.getMessage().equals(lastProblem)) {
+            LOG.warn("metrics: a query of the exporter failed: {}", e.getMessage());
+            lastProblem = e.getMessage();
+          }
           break;
         }
+        closeSession();
+        if (!reused) {
+          break;
+        }
+      } catch (Exception e) {
+        closeSession();
+        break;
       }
     }
+    up = answered;
     return registry.scrape();
   }
 
+  /** No session, or it broke or timed out (SQLState class 08, or 57014 for a cancelled statement). */
+  static boolean connectionLost(SQLException e) {
+    String state = e.getSQLState();
+    return state == null || state.startsWith("08") || state.equals("57014")
+        || e.getCause() instanceof java.net.SocketTimeoutException;
+  }
+
+  private long databaseBytes() {
+    long now = System.nanoTime();
+    if (sizeReadAt != Long.MIN_VALUE && now - sizeReadAt < SIZE_EVERY.toNanos()) {
+      return databaseBytes;
+    }
+    try (Statement st = session.createStatement();
+        ResultSet rs = st.executeQuery("SELECT coalesce(sum(pg_database_size(oid)), 0)::bigint FROM pg_database"
+            + " WHERE datallowconn")) {
+      rs.next();
+      databaseBytes = rs.getLong(1);
+      sizeReadAt = now;
+    } catch (SQLException e) {
+      LOG.debug("metrics: database size not read: {}", e.getMessage());
+    }
+    return databaseBytes;
+  }
+
   /** One reading in one round trip per view; works on a primary and on a standby alike. */
-  static Reading read(Connection c) throws SQLException {
+  static Reading read(Connection c, long databaseBytes) throws SQLException {
     try (Statement st = c.createStatement()) {
       boolean inRecovery;
       long max;
       long waiting;
-      long databaseBytes;
       long position;
       long standbys;
       long slotsInactive;
       try (ResultSet rs = st.executeQuery("SELECT pg_is_in_recovery(), current_setting('max_connections')::bigint,"
           + " (SELECT count(*) FROM pg_locks WHERE NOT granted),"
-          + " (SELECT coalesce(sum(pg_database_size(oid)), 0) FROM pg_database WHERE datallowconn),"
           + " CASE WHEN pg_is_in_recovery() THEN coalesce(pg_last_wal_replay_lsn() - '0/0', 0)"
           + " ELSE pg_current_wal_lsn() - '0/0' END::bigint,"
           + " (SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'),"
@@ -146,15 +204,15 @@ public final class InstanceMetrics implements AutoCloseable {
         inRecovery = rs.getBoolean(1);
         max = rs.getLong(2);
         waiting = rs.getLong(3);
-        databaseBytes = rs.getLong(4);
-        position = rs.getLong(5);
-        standbys = rs.getLong(6);
-        slotsInactive = rs.getLong(7);
+        position = rs.getLong(4);
+        standbys = rs.getLong(5);
+        slotsInactive = rs.getLong(6);
       }
       Map<String, Long> connections = zeros(STATES.values());
       long other = 0;
+      // Not this exporter's own session, nor its locks.
       try (ResultSet rs = st.executeQuery("SELECT coalesce(state, ''), count(*) FROM pg_stat_activity"
-          + " WHERE backend_type = 'client backend' GROUP BY 1")) {
+          + " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() GROUP BY 1")) {
         while (rs.next()) {
           String label = STATES.get(rs.getString(1));
           if (label == null) {
@@ -165,7 +223,8 @@ public final class InstanceMetrics implements AutoCloseable {
         }
       }
       Map<String, Long> locks = zeros(LOCK_MODES);
-      try (ResultSet rs = st.executeQuery("SELECT mode, count(*) FROM pg_locks GROUP BY 1")) {
+      try (ResultSet rs = st.executeQuery("SELECT mode, count(*) FROM pg_locks WHERE locktype = 'relation'"
+          + " AND pid IS DISTINCT FROM pg_backend_pid() GROUP BY 1")) {
         while (rs.next()) {
           if (locks.containsKey(rs.getString(1))) {  // SIReadLock (serializable) has no row of its own
             locks.put(rs.getString(1), rs.getLong(2));
