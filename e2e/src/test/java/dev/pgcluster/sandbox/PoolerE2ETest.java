@@ -193,7 +193,8 @@ class PoolerE2ETest {
     assertEquals(2, pods.size());
     Set<String> before = new HashSet<>();
     pods.forEach(p -> before.add(p.getMetadata().getName()));
-    sandbox.deletePod(NS, pods.get(0).getMetadata().getName());
+    String deleted = pods.get(0).getMetadata().getName();
+    sandbox.deletePod(NS, deleted);
     Await.until(Duration.ofSeconds(60), "a write through the pooler", () -> {
       try (Connection c = viaPooler(); Statement s = c.createStatement()) {
         s.execute("INSERT INTO pooled VALUES (3, 1) ON CONFLICT DO NOTHING");
@@ -202,6 +203,20 @@ class PoolerE2ETest {
         return false;
       }
     });
+    // Settled before the next test: the deleted pod gone (not only terminating), its replacement ready and
+    // in the Service's endpoints. The Deployment's readyReplicas alone can still count the deleted pod.
+    Await.until(READY, "the deleted pooler pod gone and two ready pooler pods in the Service", () -> {
+      List<String> readyIps = new ArrayList<>();
+      for (var p : sandbox.client().pods().inNamespace(NS).withLabel("pgcluster.dev/pooler", "pool").list().getItems()) {
+        if (p.getMetadata().getName().equals(deleted) || p.getMetadata().getDeletionTimestamp() != null
+            || p.getStatus() == null || p.getStatus().getConditions() == null || p.getStatus().getConditions().stream()
+                .noneMatch(c -> "Ready".equals(c.getType()) && "True".equals(c.getStatus()))) {
+          return false;
+        }
+        readyIps.add(p.getStatus().getPodIP());
+      }
+      return readyIps.size() == 2 && new HashSet<>(readyIps).equals(new HashSet<>(serviceEndpoints("pool-pooler-rw")));
+    }, settled -> settled);
     awaitPoolerReady();
     Set<String> after = new HashSet<>();
     sandbox.client().pods().inNamespace(NS).withLabel("pgcluster.dev/pooler", "pool").list().getItems()
@@ -331,6 +346,21 @@ class PoolerE2ETest {
         return false;
       }
     });
+  }
+
+  /** The ready addresses the Service's EndpointSlices list, which the Service proxy forwards to. */
+  private List<String> serviceEndpoints(String service) {
+    List<String> ips = new ArrayList<>();
+    for (var slice : sandbox.client().discovery().v1().endpointSlices().inNamespace(NS)
+        .withLabel("kubernetes.io/service-name", service).list().getItems()) {
+      for (var endpoint : slice.getEndpoints() == null ? List.<io.fabric8.kubernetes.api.model.discovery.v1.Endpoint>of()
+          : slice.getEndpoints()) {
+        if (endpoint.getConditions() == null || !Boolean.FALSE.equals(endpoint.getConditions().getReady())) {
+          ips.addAll(endpoint.getAddresses());
+        }
+      }
+    }
+    return ips;
   }
 
   private void awaitNotHeld() throws InterruptedException {

@@ -106,10 +106,13 @@ final class FailureDetection implements Scenario {
     }
 
     n.say("what the operator said, from its events (seconds after the fault):");
-    List<Event> events = ctx.sandbox().client().v1().events().inNamespace(NAMESPACE).list().getItems().stream()
-        .filter(e -> e.getInvolvedObject() != null && "detect".equals(e.getInvolvedObject().getName()))
-        .filter(e -> time(e) != null && !time(e).isBefore(fault.minusSeconds(1)))
-        .sorted(Comparator.comparing(FailureDetection::time)).toList();
+    // The rejoin's report is read by the reconcile after the one that saw the instance ready: up to 30 s.
+    List<Event> events = eventsSince(ctx, fault);
+    for (long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos(); System.nanoTime() < deadline
+        && events.stream().noneMatch(e -> List.of("FormerPrimaryRewound", "TransactionsDiscarded").contains(e.getReason()));
+        events = eventsSince(ctx, fault)) {
+      Thread.sleep(500);
+    }
     for (Event e : events) {
       n.say(String.format(Locale.ROOT, "    +%5.1f s  %-8s %-22s %s", Duration.between(fault, time(e)).toMillis() / 1000.0,
           e.getType(), e.getReason(), e.getMessage()));
@@ -123,6 +126,13 @@ final class FailureDetection implements Scenario {
     boolean rewound = reasons.contains("FormerPrimaryRewound") || reasons.contains("TransactionsDiscarded");
     n.check("the rejoin's realised loss reported", "FormerPrimaryRewound or TransactionsDiscarded",
         rewound ? "recorded" : "missing", rewound);
+  }
+
+  private static List<Event> eventsSince(ScenarioContext ctx, Instant fault) {
+    return ctx.sandbox().client().v1().events().inNamespace(NAMESPACE).list().getItems().stream()
+        .filter(e -> e.getInvolvedObject() != null && "detect".equals(e.getInvolvedObject().getName()))
+        .filter(e -> time(e) != null && !time(e).isBefore(fault.minusSeconds(1)))
+        .sorted(Comparator.comparing(FailureDetection::time)).toList();
   }
 
   private static Instant time(Event e) {
