@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
@@ -68,14 +69,7 @@ class MonitoringE2ETest {
     work = Files.createTempDirectory("prometheus");
     Files.writeString(work.resolve("rules.yaml"), renderedRules());
     List<String> targets = sandbox.operatorPods().stream().map(p -> "'" + p.getStatus().getPodIP() + ":8080'").toList();
-    // The instances' agents as the chart's PodMonitor scrapes them: cluster, namespace and pod as labels.
-    StringBuilder instances = new StringBuilder();
-    for (var pod : sandbox.client().pods().inNamespace(NS).withLabel("pgcluster.dev/cluster", "mon").list().getItems()) {
-      instances.append("""
-                - targets: ['%s:9187']
-                  labels: {cluster: mon, namespace: %s, pod: %s, instance: %s}
-          """.formatted(pod.getStatus().getPodIP(), NS, pod.getMetadata().getName(), pod.getMetadata().getName()));
-    }
+    writeInstanceTargets();
     Files.writeString(work.resolve("prometheus.yml"), """
         global:
           scrape_interval: 1s
@@ -87,8 +81,10 @@ class MonitoringE2ETest {
             static_configs:
               - targets: [%s]
           - job_name: pgcluster-instances
-            static_configs:
-        %s""".formatted(String.join(", ", targets), instances));
+            file_sd_configs:
+              - files: [instances.json]
+                refresh_interval: 1s
+        """.formatted(String.join(", ", targets)));
     int port;
     try (ServerSocket s = new ServerSocket(0)) {
       port = s.getLocalPort();
@@ -100,6 +96,25 @@ class MonitoringE2ETest {
     prometheusUrl = "http://127.0.0.1:" + port;
     Await.untilTrue(Duration.ofSeconds(60), "Prometheus scraping the operator's leader", () ->
         !query("pgcluster_ready_instances{cluster=\"mon\"}").isEmpty());
+  }
+
+  /**
+   * The instances' agents as the chart's PodMonitor discovers them, with cluster, namespace and pod labels:
+   * written again when pods may have moved (a lost node's pods come back with new addresses).
+   */
+  private void writeInstanceTargets() throws IOException {
+    List<Map<String, Object>> groups = new ArrayList<>();
+    for (var pod : sandbox.client().pods().inNamespace(NS).withLabel("pgcluster.dev/cluster", "mon").list().getItems()) {
+      if (pod.getStatus() != null && pod.getStatus().getPodIP() != null) {
+        String name = pod.getMetadata().getName();
+        groups.add(Map.of("targets", List.of(pod.getStatus().getPodIP() + ":9187"),
+            "labels", Map.of("cluster", "mon", "namespace", NS, "pod", name, "instance", name)));
+      }
+    }
+    Path tmp = work.resolve("instances.json.tmp");
+    Files.writeString(tmp, JSON.writeValueAsString(groups));
+    Files.move(tmp, work.resolve("instances.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
   }
 
   @AfterAll
@@ -120,7 +135,8 @@ class MonitoringE2ETest {
         "--set", "metrics.prometheusRule.enabled=true",
         "--set", "metrics.prometheusRule.alerts.noPrimary.for=3s",
         "--set", "metrics.prometheusRule.alerts.instancesNotReady.for=3s",
-        "--set", "metrics.prometheusRule.alerts.synchronousStandbysMissing.for=3s");
+        "--set", "metrics.prometheusRule.alerts.synchronousStandbysMissing.for=3s",
+        "--set", "metrics.prometheusRule.alerts.instanceDown.for=3s");
     assertEquals(0, rendered.exit(), rendered.output());
     ObjectMapper yaml = new ObjectMapper(new YAMLFactory());
     JsonNode rule = yaml.readTree(rendered.output());
@@ -201,6 +217,7 @@ class MonitoringE2ETest {
       sandbox.restoreLostNodes();
     }
     cluster.awaitReadyInstances(3, Duration.ofSeconds(180));
+    writeInstanceTargets();
   }
 
   @Test
@@ -211,15 +228,28 @@ class MonitoringE2ETest {
       return c;
     });
     String primary = cluster.get().getStatus().currentPrimary;
-    sandbox.loseNode(NS, primary);
+    Set<String> onTheNode = new TreeSet<>();
+    String node = sandbox.loseNode(NS, primary);
+    for (var pod : sandbox.client().pods().inNamespace(NS).withLabel("pgcluster.dev/cluster", "mon").list().getItems()) {
+      if (node.equals(pod.getSpec().getNodeName())) {
+        onTheNode.add(pod.getMetadata().getName());
+      }
+    }
     try {
-      Await.untilTrue(Duration.ofSeconds(90), "PgClusterNoPrimary and PgClusterInstancesNotReady firing", () ->
-          firing().containsAll(Set.of("PgClusterNoPrimary", "PgClusterInstancesNotReady")));
+      // The lost node's agent answers no scrape: InstanceDown by the up series of its job.
+      Await.untilTrue(Duration.ofSeconds(90), "PgClusterNoPrimary, PgClusterInstancesNotReady and"
+          + " PgClusterInstanceDown firing", () -> firing().containsAll(Set.of("PgClusterNoPrimary",
+              "PgClusterInstancesNotReady", "PgClusterInstanceDown")));
+      assertTrue(onTheNode.contains(primary));
+      Await.untilTrue(Duration.ofSeconds(30), "PgClusterInstanceDown for the lost node's instances only", () ->
+          firingPods("PgClusterInstanceDown").equals(onTheNode));
     } finally {
       sandbox.restoreLostNodes();
     }
     cluster.awaitReadyInstances(3, Duration.ofSeconds(180));
-    Await.untilTrue(Duration.ofSeconds(60), "PgClusterNoPrimary resolved", () -> !firing().contains("PgClusterNoPrimary"));
+    writeInstanceTargets();
+    Await.untilTrue(Duration.ofSeconds(60), "PgClusterNoPrimary and PgClusterInstanceDown resolved", () ->
+        !firing().contains("PgClusterNoPrimary") && !firing().contains("PgClusterInstanceDown"));
     assertEquals(primary, cluster.get().getStatus().currentPrimary, "no failover while it was disabled");
   }
 
@@ -241,6 +271,13 @@ class MonitoringE2ETest {
   private Set<String> firing() throws Exception {
     return alerts().stream().filter(a -> a.path("state").asText().equals("firing"))
         .map(a -> a.path("labels").path("alertname").asText()).collect(Collectors.toCollection(TreeSet::new));
+  }
+
+  /** The pods an alert fires for. */
+  private Set<String> firingPods(String alert) throws Exception {
+    return alerts().stream().filter(a -> a.path("state").asText().equals("firing")
+        && a.path("labels").path("alertname").asText().equals(alert))
+        .map(a -> a.path("labels").path("pod").asText()).collect(Collectors.toCollection(TreeSet::new));
   }
 
   private List<JsonNode> alerts() throws Exception {

@@ -40,8 +40,15 @@ public final class InstanceMetrics implements AutoCloseable {
       Map<String, Long> locks, long locksWaiting, long committed, long rolledBack, long deadlocks, long databaseBytes,
       long walPositionBytes, long walWrittenBytes, long standbysStreaming, long slotsInactive) {}
 
+  /** Reads the server over a session; {@link #readServer} but for tests. */
+  @FunctionalInterface
+  interface Reader {
+    Reading read(Connection session) throws SQLException;
+  }
+
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final Callable<Connection> sessions;
+  private final Reader reader;
   private Connection session;
   private volatile boolean up;
   // Until the server first answers it is not counted as a primary (in recovery 1).
@@ -56,6 +63,17 @@ public final class InstanceMetrics implements AutoCloseable {
 
   public InstanceMetrics(Callable<Connection> sessions) {
     this.sessions = sessions;
+    this.reader = this::readServer;
+    register();
+  }
+
+  InstanceMetrics(Callable<Connection> sessions, Reader reader) {
+    this.sessions = sessions;
+    this.reader = reader;
+    register();
+  }
+
+  private void register() {
     Gauge.builder("pgcluster.pg.up", () -> up ? 1 : 0).description("1 when PostgreSQL answered this scrape")
         .register(registry);
     Gauge.builder("pgcluster.pg.in.recovery", () -> last.inRecovery() ? 1 : 0)
@@ -136,7 +154,7 @@ public final class InstanceMetrics implements AutoCloseable {
         if (session == null) {
           session = sessions.call();
         }
-        last = read(session, databaseBytes());
+        last = reader.read(session);
         answered = true;
         lastProblem = null;
       } catch (SQLException e) {
@@ -161,14 +179,21 @@ public final class InstanceMetrics implements AutoCloseable {
     return registry.scrape();
   }
 
-  /** No session, or it broke or timed out (SQLState class 08, or 57014 for a cancelled statement). */
+  /**
+   * No session, or it broke or timed out: SQLState class 08, 57014 (statement cancelled by the timeout),
+   * or 57P (the server shuts down, crashed, or is starting: it ends or refuses the session).
+   */
   static boolean connectionLost(SQLException e) {
     String state = e.getSQLState();
-    return state == null || state.startsWith("08") || state.equals("57014")
+    return state == null || state.startsWith("08") || state.equals("57014") || state.startsWith("57P")
         || e.getCause() instanceof java.net.SocketTimeoutException;
   }
 
-  private long databaseBytes() {
+  private Reading readServer(Connection c) throws SQLException {
+    return read(c, databaseBytes(c));
+  }
+
+  private long databaseBytes(Connection session) {
     long now = System.nanoTime();
     if (sizeReadAt != Long.MIN_VALUE && now - sizeReadAt < SIZE_EVERY.toNanos()) {
       return databaseBytes;
