@@ -40,7 +40,7 @@ class HelmChartE2ETest {
         Arguments.of("namespaced RBAC", List.of("rbac.scope=namespaced", "operator.watchNamespaces={db,shop}")),
         Arguments.of("alerts and dashboard", List.of("metrics.prometheusRule.enabled=true",
             "metrics.prometheusRule.labels.release=prom", "metrics.prometheusRule.alerts.replicationLag.seconds=60",
-            "metrics.grafanaDashboard.enabled=true")),
+            "metrics.grafanaDashboard.enabled=true", "metrics.podMonitor.enabled=true")),
         Arguments.of("no RBAC, existing service account", List.of("rbac.create=false", "serviceAccount.create=false",
             "serviceAccount.name=mine")),
         Arguments.of("text logs, podIP address", List.of("operator.logFormat=text", "operator.httpAddress=podIP")));
@@ -61,7 +61,8 @@ class HelmChartE2ETest {
     List<String> values = List.of("metrics.serviceMonitor.enabled=true", "fullnameOverride=pgo", "commonLabels.team=db",
         "podLabels.tier=control", "extraEnv[0].name=JAVA_OPTS", "extraEnv[0].value=-Xss1m",
         "metrics.prometheusRule.enabled=true", "metrics.prometheusRule.alerts.replicationLag.seconds=60",
-        "metrics.prometheusRule.alerts.noPrimary.severity=warning", "metrics.grafanaDashboard.enabled=true");
+        "metrics.prometheusRule.alerts.noPrimary.severity=warning", "metrics.grafanaDashboard.enabled=true",
+        "metrics.podMonitor.enabled=true", "operator.watchNamespaces={db,shop}");
     List<HasMetadata> objects = objects(KubeTools.helm(args("template", "rel", CHART, values)).output());
     for (HasMetadata o : objects) {
       assertTrue(o.getMetadata().getName().startsWith("pgo"), o.getKind() + " " + o.getMetadata().getName());
@@ -94,10 +95,58 @@ class HelmChartE2ETest {
     assertEquals("1", dashboard.getMetadata().getLabels().get("grafana_dashboard"));
     assertEquals(Serialization.unmarshal(readDashboard(), Map.class),
         Serialization.unmarshal(dashboard.getData().get("pgcluster-operator.json"), Map.class));
+    assertPodMonitorSelectsTheInstances(objects.stream().filter(o -> o.getKind().equals("PodMonitor")).findFirst()
+        .orElseThrow());
     // Two replicas by default: a PodDisruptionBudget keeps one through a drain.
     assertTrue(objects.stream().anyMatch(o -> o.getKind().equals("PodDisruptionBudget")));
     assertTrue(objects(KubeTools.helm(args("template", "rel", CHART, List.of("replicaCount=1"))).output()).stream()
         .noneMatch(o -> o.getKind().equals("PodDisruptionBudget")), "no PDB for a single replica");
+  }
+
+  /**
+   * The PodMonitor against what the operator renders: it selects an instance pod (and not a pooler pod)
+   * in the watched namespaces, on a port the agent container declares, and sets the job the
+   * PgClusterInstanceDown alert reads.
+   */
+  @SuppressWarnings("unchecked")
+  private static void assertPodMonitorSelectsTheInstances(HasMetadata podMonitor) {
+    Map<String, Object> spec = (Map<String, Object>) ((GenericKubernetesResource) podMonitor)
+        .getAdditionalProperties().get("spec");
+    Map<String, Object> selector = (Map<String, Object>) spec.get("selector");
+    Map<String, String> matchLabels = (Map<String, String>) selector.get("matchLabels");
+    List<Map<String, Object>> expressions = (List<Map<String, Object>>) selector.get("matchExpressions");
+    dev.pgcluster.operator.api.v1alpha1.PgCluster cluster = new dev.pgcluster.operator.api.v1alpha1.PgCluster();
+    cluster.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName("shop").withNamespace("db")
+        .withUid("u").build());
+    cluster.setSpec(new dev.pgcluster.operator.api.v1alpha1.PgClusterSpec());
+    cluster.getSpec().instances = 2;
+    cluster.getSpec().storage = new dev.pgcluster.operator.api.v1alpha1.StorageSpec();
+    cluster.getSpec().storage.size = "1Gi";
+    cluster.getSpec().pooler = new dev.pgcluster.operator.api.v1alpha1.PoolerSpec();
+    var template = dev.pgcluster.operator.render.StatefulSetRenderer.render(cluster).getSpec().getTemplate();
+    Map<String, String> instanceLabels = template.getMetadata().getLabels();
+    Map<String, String> poolerLabels = dev.pgcluster.operator.render.PoolerRenderer.podLabels(cluster,
+        dev.pgcluster.operator.render.PoolerRenderer.Target.READ_WRITE);
+    java.util.function.Predicate<Map<String, String>> selects = labels ->
+        labels.entrySet().containsAll(matchLabels.entrySet())
+            && expressions.stream().allMatch(e -> e.get("operator").equals("Exists") && labels.containsKey(e.get("key")));
+    assertTrue(selects.test(instanceLabels), "selects an instance pod: " + matchLabels + " " + expressions);
+    assertFalse(selects.test(poolerLabels), "does not select a pooler pod: " + poolerLabels);
+    assertEquals(List.of("db", "shop"), ((Map<String, Object>) spec.get("namespaceSelector")).get("matchNames"));
+    List<Map<String, Object>> endpoints = (List<Map<String, Object>>) spec.get("podMetricsEndpoints");
+    assertEquals(1, endpoints.size());
+    Object port = endpoints.get(0).get("port");
+    assertTrue(template.getSpec().getContainers().stream()
+        .filter(c -> c.getName().equals(dev.pgcluster.operator.render.StatefulSetRenderer.AGENT_CONTAINER))
+        .flatMap(c -> c.getPorts().stream()).anyMatch(p -> p.getName().equals(port)
+            && p.getContainerPort() == dev.pgcluster.operator.agent.InstanceMetrics.PORT),
+        "the agent container declares the port " + port);
+    List<Map<String, Object>> relabelings = (List<Map<String, Object>>) endpoints.get(0).get("relabelings");
+    assertTrue(relabelings.stream().anyMatch(r -> "job".equals(r.get("targetLabel"))
+        && "pgcluster-instances".equals(r.get("replacement"))), "the job InstanceDown reads: " + relabelings);
+    for (String label : List.of("cluster", "namespace", "pod", "instance")) {
+      assertTrue(relabelings.stream().anyMatch(r -> label.equals(r.get("targetLabel"))), label + ": " + relabelings);
+    }
   }
 
   static Stream<Arguments> badValues() {

@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
@@ -68,6 +69,7 @@ class MonitoringE2ETest {
     work = Files.createTempDirectory("prometheus");
     Files.writeString(work.resolve("rules.yaml"), renderedRules());
     List<String> targets = sandbox.operatorPods().stream().map(p -> "'" + p.getStatus().getPodIP() + ":8080'").toList();
+    writeInstanceTargets();
     Files.writeString(work.resolve("prometheus.yml"), """
         global:
           scrape_interval: 1s
@@ -78,6 +80,10 @@ class MonitoringE2ETest {
             honor_labels: true
             static_configs:
               - targets: [%s]
+          - job_name: pgcluster-instances
+            file_sd_configs:
+              - files: [instances.json]
+                refresh_interval: 1s
         """.formatted(String.join(", ", targets)));
     int port;
     try (ServerSocket s = new ServerSocket(0)) {
@@ -90,6 +96,25 @@ class MonitoringE2ETest {
     prometheusUrl = "http://127.0.0.1:" + port;
     Await.untilTrue(Duration.ofSeconds(60), "Prometheus scraping the operator's leader", () ->
         !query("pgcluster_ready_instances{cluster=\"mon\"}").isEmpty());
+  }
+
+  /**
+   * The instances' agents as the chart's PodMonitor discovers them, with cluster, namespace and pod labels:
+   * written again when pods may have moved (a lost node's pods come back with new addresses).
+   */
+  private void writeInstanceTargets() throws IOException {
+    List<Map<String, Object>> groups = new ArrayList<>();
+    for (var pod : sandbox.client().pods().inNamespace(NS).withLabel("pgcluster.dev/cluster", "mon").list().getItems()) {
+      if (pod.getStatus() != null && pod.getStatus().getPodIP() != null) {
+        String name = pod.getMetadata().getName();
+        groups.add(Map.of("targets", List.of(pod.getStatus().getPodIP() + ":9187"),
+            "labels", Map.of("cluster", "mon", "namespace", NS, "pod", name, "instance", name)));
+      }
+    }
+    Path tmp = work.resolve("instances.json.tmp");
+    Files.writeString(tmp, JSON.writeValueAsString(groups));
+    Files.move(tmp, work.resolve("instances.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
   }
 
   @AfterAll
@@ -110,7 +135,8 @@ class MonitoringE2ETest {
         "--set", "metrics.prometheusRule.enabled=true",
         "--set", "metrics.prometheusRule.alerts.noPrimary.for=3s",
         "--set", "metrics.prometheusRule.alerts.instancesNotReady.for=3s",
-        "--set", "metrics.prometheusRule.alerts.synchronousStandbysMissing.for=3s");
+        "--set", "metrics.prometheusRule.alerts.synchronousStandbysMissing.for=3s",
+        "--set", "metrics.prometheusRule.alerts.instanceDown.for=3s");
     assertEquals(0, rendered.exit(), rendered.output());
     ObjectMapper yaml = new ObjectMapper(new YAMLFactory());
     JsonNode rule = yaml.readTree(rendered.output());
@@ -126,9 +152,40 @@ class MonitoringE2ETest {
             && !query("pgcluster_synchronous_standbys_required{cluster=\"mon\"} == 1").isEmpty());
     Thread.sleep(5_000);  // more than any shortened "for": a pending alert would be firing by now
     assertEquals(List.of(), alerts(), "no alert pending or firing on a healthy cluster");
-    assertEquals(6, rules().size(), "the chart's six alerts are loaded: " + rules());
+    assertEquals(8, rules().size(), "the chart's eight alerts are loaded: " + rules());
     assertTrue(rules().stream().allMatch(r -> r.path("health").asText().equals("ok")), "every rule evaluates: "
         + rules());
+
+    // Each instance's own exporter (its agent): real figures, the same series at every scrape, no NaN.
+    String primary = cluster.get().getStatus().currentPrimary;
+    assertEquals(3, query("pgcluster_pg_up{cluster=\"mon\"} == 1").size(), "every instance's PostgreSQL answers");
+    JsonNode primaries = query("pgcluster_pg_in_recovery{cluster=\"mon\"} == 0");
+    assertEquals(1, primaries.size(), "one instance is not in recovery");
+    assertEquals(primary, primaries.get(0).path("metric").path("pod").asText());
+    assertEquals("2", value(query("pgcluster_pg_replication_standbys{pod=\"" + primary + "\"}")),
+        "two standbys stream from the primary");
+    JsonNode connectionSeries = query("count by (pod) (pgcluster_pg_connections{cluster=\"mon\"})");
+    assertEquals(3, connectionSeries.size());
+    connectionSeries.forEach(r -> assertEquals("5", r.path("value").get(1).asText(), "five connection states"));
+    assertTrue(Double.parseDouble(value(query("min(pgcluster_pg_wal_position_bytes{cluster=\"mon\"})"))) > 0);
+    assertTrue(Double.parseDouble(value(query("min(pgcluster_pg_max_connections{cluster=\"mon\"})"))) > 0);
+    // Figures only a server that answered can give (the series themselves exist from the start).
+    assertTrue(Double.parseDouble(value(query("min(pgcluster_pg_transactions_committed_total{cluster=\"mon\"})"))) > 0,
+        "transactions committed on every instance");
+    assertTrue(Double.parseDouble(value(query("min(pgcluster_pg_database_size_bytes{cluster=\"mon\"})"))) > 1_000_000,
+        "databases of a few MB on every instance");
+    assertTrue(Double.parseDouble(value(query("pgcluster_pg_wal_written_bytes_total{pod=\"" + primary + "\"}"))) > 0,
+        "the primary has written WAL");
+    // The instance label joins the exporter's series with the operator's.
+    assertEquals(1, query("pgcluster_pg_in_recovery{cluster=\"mon\"} == 0 and on (namespace, cluster, instance)"
+        + " pgcluster_instance_primary == 1").size(), "the exporter's primary is the operator's");
+    String agent = "http://" + sandbox.podIp(NS, primary) + ":9187/metrics";
+    String first = get(agent);
+    Thread.sleep(1_000);
+    String second = get(agent);
+    assertEquals(series(first), series(second), "the same series at every scrape");
+    assertTrue(first.lines().noneMatch(l -> !l.startsWith("#") && l.endsWith("NaN")), first);
+    assertEquals(25, series(first).size(), "every figure is there: " + series(first));
 
     JsonNode dashboard = JSON.readTree(Files.readString(Path.of(CHART, "files", "dashboard.json")));
     List<String> empty = new ArrayList<>();
@@ -160,6 +217,7 @@ class MonitoringE2ETest {
       sandbox.restoreLostNodes();
     }
     cluster.awaitReadyInstances(3, Duration.ofSeconds(180));
+    writeInstanceTargets();
   }
 
   @Test
@@ -170,21 +228,56 @@ class MonitoringE2ETest {
       return c;
     });
     String primary = cluster.get().getStatus().currentPrimary;
-    sandbox.loseNode(NS, primary);
+    Set<String> onTheNode = new TreeSet<>();
+    String node = sandbox.loseNode(NS, primary);
+    for (var pod : sandbox.client().pods().inNamespace(NS).withLabel("pgcluster.dev/cluster", "mon").list().getItems()) {
+      if (node.equals(pod.getSpec().getNodeName())) {
+        onTheNode.add(pod.getMetadata().getName());
+      }
+    }
     try {
-      Await.untilTrue(Duration.ofSeconds(90), "PgClusterNoPrimary and PgClusterInstancesNotReady firing", () ->
-          firing().containsAll(Set.of("PgClusterNoPrimary", "PgClusterInstancesNotReady")));
+      // The lost node's agent answers no scrape: InstanceDown by the up series of its job.
+      Await.untilTrue(Duration.ofSeconds(90), "PgClusterNoPrimary, PgClusterInstancesNotReady and"
+          + " PgClusterInstanceDown firing", () -> firing().containsAll(Set.of("PgClusterNoPrimary",
+              "PgClusterInstancesNotReady", "PgClusterInstanceDown")));
+      assertTrue(onTheNode.contains(primary));
+      Await.untilTrue(Duration.ofSeconds(30), "PgClusterInstanceDown for the lost node's instances only", () ->
+          firingPods("PgClusterInstanceDown").equals(onTheNode));
     } finally {
       sandbox.restoreLostNodes();
     }
     cluster.awaitReadyInstances(3, Duration.ofSeconds(180));
-    Await.untilTrue(Duration.ofSeconds(60), "PgClusterNoPrimary resolved", () -> !firing().contains("PgClusterNoPrimary"));
+    writeInstanceTargets();
+    Await.untilTrue(Duration.ofSeconds(60), "PgClusterNoPrimary and PgClusterInstanceDown resolved", () ->
+        !firing().contains("PgClusterNoPrimary") && !firing().contains("PgClusterInstanceDown"));
     assertEquals(primary, cluster.get().getStatus().currentPrimary, "no failover while it was disabled");
+  }
+
+  private static String value(JsonNode result) {
+    assertEquals(1, result.size(), "one row: " + result);
+    return result.get(0).path("value").get(1).asText();
+  }
+
+  private static String get(String url) throws Exception {
+    return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10))
+        .build(), HttpResponse.BodyHandlers.ofString()).body();
+  }
+
+  private static Set<String> series(String scrape) {
+    return scrape.lines().filter(l -> l.startsWith("pgcluster_pg_")).map(l -> l.substring(0, l.lastIndexOf(' ')))
+        .collect(Collectors.toCollection(TreeSet::new));
   }
 
   private Set<String> firing() throws Exception {
     return alerts().stream().filter(a -> a.path("state").asText().equals("firing"))
         .map(a -> a.path("labels").path("alertname").asText()).collect(Collectors.toCollection(TreeSet::new));
+  }
+
+  /** The pods an alert fires for. */
+  private Set<String> firingPods(String alert) throws Exception {
+    return alerts().stream().filter(a -> a.path("state").asText().equals("firing")
+        && a.path("labels").path("alertname").asText().equals(alert))
+        .map(a -> a.path("labels").path("pod").asText()).collect(Collectors.toCollection(TreeSet::new));
   }
 
   private List<JsonNode> alerts() throws Exception {

@@ -74,6 +74,13 @@ public final class InstanceAgent {
       org.slf4j.MDC.put("resource.name", agent.me);
       agent.guard();
     }, 100, 100, java.util.concurrent.TimeUnit.MILLISECONDS);
+    // The exporter: its failure to listen is logged, never a reason for the agent not to guard the grant.
+    InstanceMetrics exporter = new InstanceMetrics(agent.postgres::newSession);
+    try {
+      exporter.serve(require(env, "POD_IP"), InstanceMetrics.PORT);
+    } catch (java.io.IOException e) {
+      LOG.warn("PostgreSQL metrics not served on {}:{}: {}", env.get("POD_IP"), InstanceMetrics.PORT, e.toString());
+    }
     String tlsDirectory = env.get("TLS_DIR");
     String tlsServed = env.get("TLS_SERVED_DIR");
     if (tlsDirectory != null && !tlsDirectory.isBlank() && tlsServed != null && !tlsServed.isBlank()) {

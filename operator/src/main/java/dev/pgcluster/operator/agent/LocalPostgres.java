@@ -161,6 +161,11 @@ final class LocalPostgres {
     }
   }
 
+  /** A new superuser session to this server, for a caller that keeps it (the metrics exporter). */
+  Connection newSession() throws SQLException {
+    return connect();
+  }
+
   private Connection connect() throws SQLException {
     return connector.connect(host, port, PgClusterNames.SUPERUSER, password);
   }

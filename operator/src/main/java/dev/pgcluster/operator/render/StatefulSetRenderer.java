@@ -253,6 +253,9 @@ public final class StatefulSetRenderer {
         .withImage(image)
         .withArgs("agent")
         .withEnv(env)
+        // The agent's PostgreSQL exporter (/metrics), for a PodMonitor (the chart's metrics.podMonitor).
+        .addNewPort().withName("metrics").withContainerPort(dev.pgcluster.operator.agent.InstanceMetrics.PORT)
+        .withProtocol("TCP").endPort()
         .withNewResources()
         .withRequests(Map.of("cpu", new Quantity("20m"), "memory", new Quantity("96Mi")))
         .withLimits(Map.of("memory", new Quantity("192Mi")))
