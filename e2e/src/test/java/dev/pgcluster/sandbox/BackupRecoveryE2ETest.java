@@ -59,6 +59,8 @@ class BackupRecoveryE2ETest {
             instances: 2
             storage:
               size: 1Gi
+            walStorage:
+              size: 1Gi
             replication:
               mode: sync
               number: 1
@@ -143,6 +145,8 @@ class BackupRecoveryE2ETest {
       assertTrue(Long.parseLong(one(c, "SELECT timeline_id FROM pg_control_checkpoint()")) >= 2,
           "a restored cluster runs on a new timeline");
     }
+    // Backed up from a cluster whose pg_wal is a link to its WAL volume, restored with one of its own.
+    pitr.assertWalOnItsVolume("shop-pitr-0");
     // It is a normal cluster: it archives to a stanza of its own and takes writes.
     try (Connection rw = pitr.viaService("shop-pitr-rw"); Statement s = rw.createStatement()) {
       s.execute("INSERT INTO orders (id) VALUES (1000)");
@@ -404,6 +408,8 @@ class BackupRecoveryE2ETest {
         spec:
           instances: 1
           storage:
+            size: 1Gi
+          walStorage:
             size: 1Gi
           bootstrap:
             recovery:

@@ -47,6 +47,8 @@ class ClusterLifecycleE2ETest {
           instances: 3
           storage:
             size: 1Gi
+          walStorage:
+            size: 1Gi
         """);
     demo = new SandboxCluster(sandbox, "default", "demo");
   }
@@ -64,6 +66,10 @@ class ClusterLifecycleE2ETest {
     assertEquals(Boolean.TRUE, cluster.getStatus().initialized);
     assertEquals(3, cluster.getStatus().instances.size());
     assertEquals(List.of(), warnings(), "a normal bootstrap records no Warning event");
+    // spec.walStorage: the primary's WAL (initdb) and the standbys' (pg_basebackup) on their WAL volumes.
+    for (String pod : List.of("demo-0", "demo-1", "demo-2")) {
+      demo.assertWalOnItsVolume(pod);
+    }
   }
 
   /** The Warning events recorded for the cluster: reason, count and message. */
@@ -145,6 +151,8 @@ class ClusterLifecycleE2ETest {
     for (int i = 2; i < 5; i++) {
       assertNotNull(sandbox.client().persistentVolumeClaims().inNamespace("default").withName("pgdata-demo-" + i).get(),
           "scaling down never deletes a volume claim");
+      assertNotNull(sandbox.client().persistentVolumeClaims().inNamespace("default").withName("pgwal-demo-" + i).get(),
+          "nor a WAL claim");
       // Healthy with 2 ready comes while the pods past the count are still terminating (they are leaving,
       // not missing); they go within their grace period.
       String pod = "demo-" + i;
@@ -167,11 +175,13 @@ class ClusterLifecycleE2ETest {
         .forEach(p -> uids.put(p.getMetadata().getName(), p.getMetadata().getUid()));
     sandbox.editCluster("default", "demo", c -> {
       c.getSpec().storage.size = "2Gi";
+      c.getSpec().walStorage.size = "2Gi";
       return c;
     });
-    Await.until(Duration.ofSeconds(90), "every data claim requesting and holding 2Gi", () -> {
-      for (int i = 0; i < 5; i++) {
-        var claim = sandbox.client().persistentVolumeClaims().inNamespace("default").withName("pgdata-demo-" + i).get();
+    Await.until(Duration.ofSeconds(90), "every data and WAL claim requesting and holding 2Gi", () -> {
+      for (int i = 0; i < 10; i++) {
+        var claim = sandbox.client().persistentVolumeClaims().inNamespace("default")
+            .withName((i < 5 ? "pgdata-demo-" : "pgwal-demo-") + i % 5).get();
         if (!"2Gi".equals(claim.getSpec().getResources().getRequests().get("storage").toString())
             || claim.getStatus().getCapacity() == null
             || !"2Gi".equals(claim.getStatus().getCapacity().get("storage").toString())) {
@@ -192,6 +202,9 @@ class ClusterLifecycleE2ETest {
     assertTrue(sandbox.client().v1().events().inNamespace("default").list().getItems().stream()
         .anyMatch(e -> "VolumeGrowing".equals(e.getReason()) && "Normal".equals(e.getType())
             && e.getMessage().startsWith("pgdata-demo-0: 1Gi -> 2Gi")), "a VolumeGrowing event per claim");
+    assertTrue(sandbox.client().v1().events().inNamespace("default").list().getItems().stream()
+        .anyMatch(e -> "VolumeGrowing".equals(e.getReason()) && e.getMessage().startsWith("pgwal-demo-0: 1Gi -> 2Gi")
+            && e.getMessage().contains("walStorage.size")), "and per WAL claim");
     assertEquals(warningsBefore, warnings(), "growing volumes records no Warning event");
     demo.awaitWritable();
   }
@@ -224,8 +237,8 @@ class ClusterLifecycleE2ETest {
     var degraded = Await.until(Duration.ofSeconds(60), "Degraded VolumeResizeFailed", () -> fixed.get().getStatus()
         .conditions.stream().filter(k -> "Degraded".equals(k.getType())).findFirst().orElseThrow(),
         k -> "VolumeResizeFailed".equals(k.getReason()));
-    assertTrue(degraded.getMessage().startsWith("storage.size is 2Gi, but the API server refused to grow"
-        + " pgdata-fixed-0 (1Gi): "), degraded.getMessage());
+    assertTrue(degraded.getMessage().startsWith("the API server refused to grow"
+        + " pgdata-fixed-0 (1Gi -> 2Gi, storage.size): "), degraded.getMessage());
     assertTrue(degraded.getMessage().contains("must support resize"), degraded.getMessage());
     assertEquals("1Gi", sandbox.client().persistentVolumeClaims().inNamespace("default").withName("pgdata-fixed-0")
         .get().getSpec().getResources().getRequests().get("storage").toString(), "the claim is unchanged");

@@ -42,6 +42,8 @@ class FailoverE2ETest {
           instances: 3
           storage:
             size: 1Gi
+          walStorage:
+            size: 1Gi
           replication:
             mode: sync
             number: 1
@@ -106,6 +108,8 @@ class FailoverE2ETest {
     String bootstrap = Files.readString(sandbox.podLogs(NS, oldPrimary).resolve("bootstrap.log"));
     assertTrue(bootstrap.contains("pg_rewind succeeded") || bootstrap.contains("clone complete"), bootstrap);
     assertNotEquals(oldPrimary, newPrimary);
+    // Rewound (or cloned afresh), the former primary's WAL stays on its WAL volume (spec.walStorage).
+    ha.assertWalOnItsVolume(oldPrimary);
   }
 
   /**

@@ -109,6 +109,28 @@ final class SandboxCluster {
     return DriverManager.getConnection("jdbc:postgresql://" + host + ":5432/" + database, props);
   }
 
+  /** Where a claim's volume lives on this machine: its PersistentVolume's hostPath (the sandbox provisioner's). */
+  java.nio.file.Path claimDirectory(String claim) {
+    var pvc = sandbox.client().persistentVolumeClaims().inNamespace(namespace).withName(claim).get();
+    var pv = sandbox.client().persistentVolumes().withName(pvc.getSpec().getVolumeName()).get();
+    return java.nio.file.Path.of(pv.getSpec().getHostPath().getPath());
+  }
+
+  /**
+   * With spec.walStorage: the pod's pg_wal is a link to pg_wal on its own WAL claim (pgwal-POD), which
+   * holds the WAL segments, and its data claim holds none.
+   */
+  void assertWalOnItsVolume(String pod) throws java.io.IOException {
+    java.nio.file.Path link = claimDirectory("pgdata-" + pod).resolve("pgdata/pg_wal");
+    java.nio.file.Path wal = claimDirectory("pgwal-" + pod).resolve("pg_wal");
+    org.junit.jupiter.api.Assertions.assertTrue(java.nio.file.Files.isSymbolicLink(link), link + " is a link");
+    org.junit.jupiter.api.Assertions.assertEquals(wal, java.nio.file.Files.readSymbolicLink(link), pod + "'s pg_wal");
+    try (var segments = java.nio.file.Files.list(wal)) {
+      org.junit.jupiter.api.Assertions.assertTrue(segments.anyMatch(f -> f.getFileName().toString()
+          .matches("[0-9A-F]{24}")), "WAL segments on " + wal);
+    }
+  }
+
   static String one(Connection c, String sql) throws SQLException {
     List<String> rows = column(c, sql);
     return rows.isEmpty() ? null : rows.get(0);

@@ -119,6 +119,11 @@ public final class PgClusterNames {
     return "pgdata";
   }
 
+  /** The claim template of the WAL volumes (spec.walStorage). */
+  public String walVolumeClaimTemplate() {
+    return "pgwal";
+  }
+
   public String pod(int ordinal) {
     return cluster + "-" + ordinal;
   }

@@ -613,19 +613,34 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
   private final java.util.Map<String, String> volumeRefusals = new java.util.concurrent.ConcurrentHashMap<>();
 
   /**
-   * Raises the request of each bound data claim below spec.storage.size (the StatefulSet's claim template
-   * is immutable, so claims are grown one by one; a new instance's claim once it is bound). Where the
-   * storage class does not allow expansion the API server refuses: its message goes to the status.
+   * Raises the request of each bound data claim below spec.storage.size, and of each WAL claim below
+   * spec.walStorage.size (the StatefulSet's claim templates are immutable, so claims are grown one by one;
+   * a new instance's claim once it is bound). Where the storage class does not allow expansion the API
+   * server refuses: its message goes to the status. The status reports the data volumes' sizes.
    */
   VolumeGrowth.Status applyVolumeSizes(PgCluster cluster) {
+    PgClusterNames names = PgClusterNames.of(cluster);
+    VolumeGrowth.Status data = growClaims(cluster, names.dataVolumeClaimTemplate(), cluster.getSpec().storage.size,
+        "storage.size");
+    VolumeGrowth.Status wal = cluster.getSpec().walStorage == null ? VolumeGrowth.Status.NONE
+        : growClaims(cluster, names.walVolumeClaimTemplate(), cluster.getSpec().walStorage.size, "walStorage.size");
+    String refusal = data.refusal() != null ? data.refusal() : wal.refusal();
+    String before = refusal == null ? volumeRefusals.remove(key(cluster)) : volumeRefusals.put(key(cluster), refusal);
+    if (refusal != null && !refusal.equals(before)) {
+      LOG.warn("volumes do not grow as the spec asks: the API server refused {}", refusal);
+    }
+    return new VolumeGrowth.Status(data.wanted(), data.claims(), data.toGrow(), data.growing(), refusal);
+  }
+
+  /** Grows the claims of one claim template to {@code wanted}; the refusal is the API server's, if any. */
+  private VolumeGrowth.Status growClaims(PgCluster cluster, String template, String wanted, String field) {
     String ns = cluster.getMetadata().getNamespace();
     PgClusterNames names = PgClusterNames.of(cluster);
-    String wanted = cluster.getSpec().storage.size;
     List<VolumeGrowth.Claim> claims = new java.util.ArrayList<>();
     try {
       for (var pvc : client.persistentVolumeClaims().inNamespace(ns).withLabels(Labels.clusterSelector(cluster)).list()
           .getItems()) {
-        String prefix = names.dataVolumeClaimTemplate() + "-";
+        String prefix = template + "-";
         String name = pvc.getMetadata().getName();
         if (!name.startsWith(prefix) || names.ordinalOf(name.substring(prefix.length())) < 0) {
           continue;
@@ -638,7 +653,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
             requested == null ? null : requested.toString(), capacity == null ? null : capacity.toString()));
       }
     } catch (KubernetesClientException e) {
-      LOG.warn("cannot list the data claims to compare them with storage.size: {}", e.getMessage());
+      LOG.warn("cannot list the {} claims to compare them with {}: {}", template, field, e.getMessage());
       return VolumeGrowth.Status.NONE;
     }
     VolumeGrowth.Status plan = VolumeGrowth.plan(wanted, claims, null);
@@ -650,17 +665,13 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
             io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
             "{\"spec\":{\"resources\":{\"requests\":{\"storage\":\"" + wanted + "\"}}}}");
         raised.add(claim);
-        LOG.info("growing claim {} from {} to {} (storage.size)", claim.name(), claim.requested(), wanted);
+        LOG.info("growing claim {} from {} to {} ({})", claim.name(), claim.requested(), wanted, field);
         events.normal(cluster, EventReasons.VOLUME_GROWING, claim.name() + ": " + claim.requested() + " -> " + wanted
-            + " (storage.size); the storage driver grows the volume while the instance runs");
+            + " (" + field + "); the storage driver grows the volume while the instance runs");
       } catch (KubernetesClientException e) {
-        refusal = claim.name() + " (" + claim.requested() + "): " + (e.getStatus() != null
-            && e.getStatus().getMessage() != null ? e.getStatus().getMessage() : e.getMessage());
+        refusal = claim.name() + " (" + claim.requested() + " -> " + wanted + ", " + field + "): "
+            + (e.getStatus() != null && e.getStatus().getMessage() != null ? e.getStatus().getMessage() : e.getMessage());
       }
-    }
-    String before = refusal == null ? volumeRefusals.remove(key(cluster)) : volumeRefusals.put(key(cluster), refusal);
-    if (refusal != null && !refusal.equals(before)) {
-      LOG.warn("the data volumes do not grow to {} (storage.size): the API server refused {}", wanted, refusal);
     }
     return VolumeGrowth.plan(wanted, VolumeGrowth.raised(claims, raised, wanted), refusal);
   }

@@ -40,17 +40,12 @@ public final class SpecValidator {
     if (last == null || last.storage == null || next == null || next.storage == null) {
       return problems;
     }
-    if (last.storage.size != null && next.storage.size != null
-        && last.storage.size.matches(StorageSpec.QUANTITY_PATTERN) && next.storage.size.matches(StorageSpec.QUANTITY_PATTERN)
-        && io.fabric8.kubernetes.api.model.Quantity.getAmountInBytes(new io.fabric8.kubernetes.api.model.Quantity(
-            next.storage.size)).compareTo(io.fabric8.kubernetes.api.model.Quantity.getAmountInBytes(
-            new io.fabric8.kubernetes.api.model.Quantity(last.storage.size))) < 0) {
-      problems.add("storage.size may not shrink (from " + last.storage.size + " to " + next.storage.size
-          + "): a volume cannot be made smaller");
-    }
-    if (!java.util.Objects.equals(last.storage.storageClass, next.storage.storageClass)) {
-      problems.add("storage.storageClass is immutable (was " + last.storage.storageClass + ", now "
-          + next.storage.storageClass + ")");
+    storageChange("storage", last.storage, next.storage, problems);
+    if ((last.walStorage == null) != (next.walStorage == null)) {
+      problems.add("walStorage is chosen when the cluster is created: a WAL volume cannot be added to or removed from"
+          + " existing instances");
+    } else if (last.walStorage != null) {
+      storageChange("walStorage", last.walStorage, next.walStorage, problems);
     }
     if (!dev.pgcluster.operator.api.v1alpha1.TlsSpec.enabled(last)
         && dev.pgcluster.operator.api.v1alpha1.TlsSpec.enabled(next)) {
@@ -63,6 +58,21 @@ public final class SpecValidator {
           + next.bootstrap.database + ")");
     }
     return problems;
+  }
+
+  private static void storageChange(String field, StorageSpec last, StorageSpec next, List<String> problems) {
+    if (last.size != null && next.size != null
+        && last.size.matches(StorageSpec.QUANTITY_PATTERN) && next.size.matches(StorageSpec.QUANTITY_PATTERN)
+        && io.fabric8.kubernetes.api.model.Quantity.getAmountInBytes(new io.fabric8.kubernetes.api.model.Quantity(
+            next.size)).compareTo(io.fabric8.kubernetes.api.model.Quantity.getAmountInBytes(
+            new io.fabric8.kubernetes.api.model.Quantity(last.size))) < 0) {
+      problems.add(field + ".size may not shrink (from " + last.size + " to " + next.size
+          + "): a volume cannot be made smaller");
+    }
+    if (!java.util.Objects.equals(last.storageClass, next.storageClass)) {
+      problems.add(field + ".storageClass is immutable (was " + last.storageClass + ", now "
+          + next.storageClass + ")");
+    }
   }
 
   /** Every problem found, each a sentence a user can act on; empty when the spec is valid. */

@@ -1,6 +1,7 @@
 package dev.pgcluster.operator.render;
 
 import dev.pgcluster.operator.api.v1alpha1.PgCluster;
+import dev.pgcluster.operator.api.v1alpha1.StorageSpec;
 import dev.pgcluster.operator.api.v1alpha1.PgClusterSpec;
 import dev.pgcluster.operator.api.v1alpha1.PodAntiAffinityType;
 import dev.pgcluster.operator.api.v1alpha1.SchedulingSpec;
@@ -43,6 +44,9 @@ public final class StatefulSetRenderer {
   public static final long POSTGRES_UID = 999L;
   static final String DATA_MOUNT = "/var/lib/postgresql/data";
   static final String PGDATA = DATA_MOUNT + "/pgdata";
+  /** Where the WAL volume (spec.walStorage) is mounted; pg_wal in the data directory links to WAL_DIR. */
+  static final String WAL_MOUNT = "/var/lib/postgresql/wal";
+  static final String WAL_DIR = WAL_MOUNT + "/pg_wal";
   static final String CONFIG_MOUNT = "/etc/pgcluster/config";
   static final String TOPOLOGY_MOUNT = "/etc/pgcluster/topology";
   static final String SOCKET_MOUNT = "/var/run/postgresql";
@@ -109,7 +113,7 @@ public final class StatefulSetRenderer {
         .withVolumes(volumes(cluster))
         .endSpec()
         .endTemplate()
-        .withVolumeClaimTemplates(dataClaim(cluster))
+        .withVolumeClaimTemplates(claims(cluster))
         .endSpec()
         .build();
   }
@@ -228,6 +232,9 @@ public final class StatefulSetRenderer {
     env.add(fieldRef("POD_NAMESPACE", "metadata.namespace"));
     env.add(fieldRef("POD_IP", "status.podIP"));
     env.add(value("PGDATA", PGDATA));
+    if (cluster.getSpec().walStorage != null) {
+      env.add(value("PG_WAL_DIR", WAL_DIR));
+    }
     env.add(value("PGPORT", Integer.toString(PgClusterNames.POSTGRES_PORT)));
     env.add(value("PRIMARY_LEASE", names.primaryLease()));
     String superuserSecret = cluster.getSpec().bootstrap.superuserSecret != null
@@ -315,6 +322,9 @@ public final class StatefulSetRenderer {
     env.add(fieldRef("POD_IP", "status.podIP"));
     env.add(value("CLUSTER_NAME", names.cluster()));
     env.add(value("PGDATA", PGDATA));
+    if (cluster.getSpec().walStorage != null) {
+      env.add(value("PG_WAL_DIR", WAL_DIR));
+    }
     env.add(value("PGPORT", Integer.toString(PgClusterNames.POSTGRES_PORT)));
     env.add(value("CONFIG_DIR", CONFIG_MOUNT));
     env.add(value("TOPOLOGY_DIR", TOPOLOGY_MOUNT));
@@ -347,6 +357,10 @@ public final class StatefulSetRenderer {
         new VolumeMountBuilder().withName("config").withMountPath(CONFIG_MOUNT).withReadOnly(true).build(),
         new VolumeMountBuilder().withName("topology").withMountPath(TOPOLOGY_MOUNT).withReadOnly(true).build(),
         new VolumeMountBuilder().withName("run").withMountPath(SOCKET_MOUNT).build()));
+    if (cluster.getSpec().walStorage != null) {
+      mounts.add(new VolumeMountBuilder().withName(PgClusterNames.of(cluster).walVolumeClaimTemplate())
+          .withMountPath(WAL_MOUNT).build());
+    }
     mounts.addAll(BackupRenderer.mounts(cluster));
     if (tlsEnabled(cluster)) {
       mounts.add(new VolumeMountBuilder().withName("tls").withMountPath(TLS_MOUNT).withReadOnly(true).build());
@@ -372,6 +386,11 @@ public final class StatefulSetRenderer {
   static List<VolumeMount> agentMounts(PgCluster cluster) {
     List<VolumeMount> mounts = new ArrayList<>(List.of(
         new VolumeMountBuilder().withName("pgdata").withMountPath(DATA_MOUNT).withReadOnly(true).build()));
+    if (cluster.getSpec().walStorage != null) {
+      // A backup follows the data directory's pg_wal link.
+      mounts.add(new VolumeMountBuilder().withName(PgClusterNames.of(cluster).walVolumeClaimTemplate())
+          .withMountPath(WAL_MOUNT).withReadOnly(true).build());
+    }
     if (BackupRenderer.enabled(cluster) || tlsEnabled(cluster)) {
       mounts.add(new VolumeMountBuilder().withName("run").withMountPath(SOCKET_MOUNT).build());
     }
@@ -399,14 +418,23 @@ public final class StatefulSetRenderer {
     return volumes;
   }
 
-  static PersistentVolumeClaim dataClaim(PgCluster cluster) {
+  static List<PersistentVolumeClaim> claims(PgCluster cluster) {
     PgClusterNames names = PgClusterNames.of(cluster);
+    List<PersistentVolumeClaim> claims = new ArrayList<>();
+    claims.add(claim(cluster, names.dataVolumeClaimTemplate(), cluster.getSpec().storage));
+    if (cluster.getSpec().walStorage != null) {
+      claims.add(claim(cluster, names.walVolumeClaimTemplate(), cluster.getSpec().walStorage));
+    }
+    return claims;
+  }
+
+  private static PersistentVolumeClaim claim(PgCluster cluster, String name, StorageSpec storage) {
     return new PersistentVolumeClaimBuilder()
-        .withNewMetadata().withName(names.dataVolumeClaimTemplate()).withLabels(Labels.common(cluster)).endMetadata()
+        .withNewMetadata().withName(name).withLabels(Labels.common(cluster)).endMetadata()
         .withNewSpec()
         .withAccessModes("ReadWriteOnce")
-        .withStorageClassName(cluster.getSpec().storage.storageClass)
-        .withNewResources().withRequests(Map.of("storage", new Quantity(cluster.getSpec().storage.size))).endResources()
+        .withStorageClassName(storage.storageClass)
+        .withNewResources().withRequests(Map.of("storage", new Quantity(storage.size))).endResources()
         .endSpec()
         .build();
   }

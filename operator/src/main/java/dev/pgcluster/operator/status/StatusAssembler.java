@@ -268,7 +268,7 @@ public final class StatusAssembler {
           archiveFailure(cluster, state.archive())));
     } else if (volumes.refusal() != null) {
       conditions.add(condition(cluster, ConditionTypes.DEGRADED, true, Reasons.VOLUME_RESIZE_FAILED,
-          "storage.size is " + volumes.wanted() + ", but the API server refused to grow " + volumes.refusal()));
+          "the API server refused to grow " + volumes.refusal()));
     } else if (!fenced.isEmpty()) {
       conditions.add(condition(cluster, ConditionTypes.DEGRADED, true, Reasons.INSTANCES_FENCED,
           "fenced (" + FailoverPolicy.FENCE_ANNOTATION + "): " + String.join(", ", fenced)

@@ -114,12 +114,32 @@ include_if_exists 'pgcluster.role.conf'
 CONF
 }
 
+# With spec.walStorage, pg_wal of a data directory being made (initdb, restore, clone) moves to the WAL
+# volume and becomes a link to it. What the WAL volume held belonged to a data directory that is gone or
+# was set aside with its own WAL (rewind_former_primary); never to the one being made.
+place_wal() {  # $1: the new data directory, not yet started
+  local dir="$1"
+  [ -n "${PG_WAL_DIR:-}" ] || return 0
+  [ -L "$dir/pg_wal" ] && [ "$(readlink "$dir/pg_wal")" = "$PG_WAL_DIR" ] && return 0
+  rm -rf "$PG_WAL_DIR"
+  mkdir -p "$(dirname "$PG_WAL_DIR")"
+  if [ -L "$dir/pg_wal" ]; then
+    mkdir -m 700 "$PG_WAL_DIR"
+    rm "$dir/pg_wal"
+  else
+    mv "$dir/pg_wal" "$PG_WAL_DIR"
+  fi
+  ln -s "$PG_WAL_DIR" "$dir/pg_wal"
+  log "pg_wal is on the WAL volume ($PG_WAL_DIR)"
+}
+
 init_primary() {
   local target="$PGDATA.initdb"
   rm -rf "$target"
   log "initializing a new cluster (initdb with data checksums)"
   initdb -D "$target" --username=postgres --pwfile=<(printf '%s\n' "$PG_SUPERUSER_PASSWORD") \
     --auth=scram-sha-256 --data-checksums --encoding=UTF8 --locale=C
+  place_wal "$target"
   write_postgresql_conf "$target"
   cp "$CONFIG_DIR/postgresql.conf" "$target/pgcluster.conf"
   : > "$target/pgcluster.role.conf"
@@ -182,6 +202,7 @@ restore_primary() {
     recovery_failed "pgbackrest restore: $(printf '%s' "$out" | tr '\n' ' ')"
   fi
   [ -z "$out" ] || log "pgbackrest restore: $out"
+  place_wal "$target"
   write_postgresql_conf "$target"
   cp "$CONFIG_DIR/postgresql.conf" "$target/pgcluster.conf"
   : > "$target/pgcluster.role.conf"
@@ -242,6 +263,7 @@ clone_standby() {
   else
     pg_basebackup -D "$target" -d "$(replication_conninfo)" -X stream -c fast --no-password
   fi
+  place_wal "$target"
   mv "$target" "$PGDATA"
   log "clone complete"
 }
@@ -330,6 +352,12 @@ rewind_former_primary() {
     log "pg_rewind failed; keeping the old data in $aside and cloning afresh"
     rm -rf "$aside"
     mv "$PGDATA" "$aside"
+    if [ -n "${PG_WAL_DIR:-}" ] && [ -L "$aside/pg_wal" ]; then
+      # Its WAL is set aside with it, on the WAL volume.
+      rm -rf "$PG_WAL_DIR.rewind-failed"
+      mv "$PG_WAL_DIR" "$PG_WAL_DIR.rewind-failed"
+      ln -sfn "$PG_WAL_DIR.rewind-failed" "$aside/pg_wal"
+    fi
     clone_standby
   fi
 }
@@ -356,7 +384,7 @@ wal_gone_on_primary() {
   pg_isready -q -h "$PRIMARY_HOST" -p "$PGPORT" -t 2 || return 1
   local source="$primary_source" newest
   # Segment names without their timeline compare as numbers: fixed-width upper-case hex.
-  newest="$(ls "$PGDATA/pg_wal" 2>/dev/null | grep -E '^[0-9A-F]{24}$' | cut -c9- | sort | tail -n 1)"
+  newest="$(ls "$PGDATA/pg_wal/" 2>/dev/null | grep -E '^[0-9A-F]{24}$' | cut -c9- | sort | tail -n 1)"
   [ -n "$newest" ] || return 1
   [ "$(PGPASSWORD="$PG_SUPERUSER_PASSWORD" psql -X -Atq -d "$source" -c \
     "SELECT coalesce(min(substr(name, 9)) > '$newest', false)

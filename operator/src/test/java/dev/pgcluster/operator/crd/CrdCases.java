@@ -74,9 +74,10 @@ public final class CrdCases {
         Arguments.of("reserved owner role", BASE + "bootstrap:\n  owner: postgres\n", null,
             "bootstrap.owner may not be a role reserved"),
         Arguments.of("database name with a dash", BASE + "bootstrap:\n  database: my-app\n", null, "does not match"),
-        Arguments.of("storage shrinks", "instances: 3\nstorage:\n  size: 5Gi\n", BASE, "storage.size may not shrink"),
+        Arguments.of("storage shrinks", "instances: 3\nstorage:\n  size: 5Gi\n", BASE, "spec.storage.size: "
+            + "the size may not shrink"),
         Arguments.of("storage class changes", BASE + "  storageClass: fast\n", BASE + "  storageClass: slow\n",
-            "storage.storageClass is immutable"),
+            "the storageClass is immutable"),
         Arguments.of("database renamed", BASE + "bootstrap:\n  database: other\n", BASE + "bootstrap:\n  database: app\n",
             "bootstrap.database is immutable"),
         Arguments.of("image with a space", BASE + "image: \"postgres 16\"\n", null, "does not match"),
@@ -92,6 +93,14 @@ public final class CrdCases {
             "tls.required needs tls.enabled"),
         Arguments.of("TLS turned on on a running cluster", BASE + "tls:\n  enabled: true\n", BASE,
             "tls.enabled is chosen when the cluster is created"),
+        Arguments.of("WAL volume added to a running cluster", BASE + "walStorage:\n  size: 1Gi\n", BASE,
+            "walStorage is chosen when the cluster is created"),
+        Arguments.of("WAL volume removed from a running cluster", BASE, BASE + "walStorage:\n  size: 1Gi\n",
+            "walStorage is chosen when the cluster is created"),
+        Arguments.of("WAL volume shrunk", BASE + "walStorage:\n  size: 1Gi\n", BASE + "walStorage:\n  size: 2Gi\n",
+            "spec.walStorage.size: the size may not shrink"),
+        Arguments.of("WAL volume without a size", BASE + "walStorage:\n  storageClass: fast\n", null,
+            "spec.walStorage: required property 'size'"),
         Arguments.of("TLS secret name with a slash", BASE + "tls:\n  enabled: true\n  serverSecret: ns/pg-tls\n", null,
             "does not match"),
         Arguments.of("unknown anti-affinity", BASE + "scheduling:\n  podAntiAffinity: always\n", null, "enum"),
@@ -104,6 +113,8 @@ public final class CrdCases {
   public static Stream<Arguments> valid() {
     return Stream.of(
         Arguments.of("minimal 3-instance async", BASE, null),
+        Arguments.of("a WAL volume", BASE + "walStorage:\n  size: 2Gi\n  storageClass: fast\n", null),
+        Arguments.of("a WAL volume grown", BASE + "walStorage:\n  size: 4Gi\n", BASE + "walStorage:\n  size: 2Gi\n"),
         Arguments.of("declared roles", BASE + "roles:\n  - name: team\n    login: false\n  - name: alice\n"
             + "    inRoles: [team, pg_read_all_data]\n    passwordSecret:\n      name: alice-pw\n  - name: old\n"
             + "    ensure: absent\n", null),
@@ -148,6 +159,12 @@ public final class CrdCases {
     }
     return switch (expected) {
       case "does not match" -> "should match";
+      case "spec.walStorage: required property 'size'" -> "spec.walStorage.size: Required value";
+      // The API server names the refused value (the shrunk size of those two cases).
+      case "spec.storage.size: the size may not shrink" ->
+          "spec.storage.size: Invalid value: \"5Gi\": the size may not shrink";
+      case "spec.walStorage.size: the size may not shrink" ->
+          "spec.walStorage.size: Invalid value: \"1Gi\": the size may not shrink";
       case "enum" -> "supported values";
       case "instances", "storage" -> "spec." + expected + ": Required value";
       default -> expected;

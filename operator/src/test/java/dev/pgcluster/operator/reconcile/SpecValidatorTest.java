@@ -137,6 +137,27 @@ class SpecValidatorTest {
   }
 
   @Test
+  void aWalVolumeIsChosenAtCreationAndMayOnlyGrow() {
+    PgCluster plain = TestClusters.cluster("pg", 3);
+    PgCluster withWal = TestClusters.cluster("pg", 3);
+    withWal.getSpec().walStorage = new dev.pgcluster.operator.api.v1alpha1.StorageSpec();
+    withWal.getSpec().walStorage.size = "2Gi";
+    String chosen = "walStorage is chosen when the cluster is created: a WAL volume cannot be added to or removed from"
+        + " existing instances";
+    assertEquals(List.of(chosen), SpecValidator.validateChange(plain.getSpec(), withWal.getSpec()));
+    assertEquals(List.of(chosen), SpecValidator.validateChange(withWal.getSpec(), plain.getSpec()));
+    PgCluster smaller = TestClusters.cluster("pg", 3);
+    smaller.getSpec().walStorage = new dev.pgcluster.operator.api.v1alpha1.StorageSpec();
+    smaller.getSpec().walStorage.size = "1Gi";
+    smaller.getSpec().walStorage.storageClass = "fast";
+    assertEquals(List.of("walStorage.size may not shrink (from 2Gi to 1Gi): a volume cannot be made smaller",
+        "walStorage.storageClass is immutable (was null, now fast)"),
+        SpecValidator.validateChange(withWal.getSpec(), smaller.getSpec()));
+    assertEquals(List.of(), SpecValidator.validateChange(smaller.getSpec(), withWal.getSpec()).stream()
+        .filter(p -> p.contains("size")).toList(), "growing is allowed");
+  }
+
+  @Test
   void backupRulesBeyondTheSchema() {
     var cluster = dev.pgcluster.operator.render.BackupRendererTest.withBackup();
     assertEquals(List.of(), SpecValidator.validateBackup("shop", cluster.getSpec()));

@@ -29,6 +29,38 @@ class StatefulSetRendererTest {
   }
 
   @Test
+  void aWalVolumeIsASecondClaimMountedWhereTheScriptsAndTheAgentLookForIt() {
+    PgCluster cluster = TestClusters.cluster("pg", 3);
+    StatefulSet plain = StatefulSetRenderer.render(cluster);
+    assertEquals(List.of("pgdata"), plain.getSpec().getVolumeClaimTemplates().stream()
+        .map(c -> c.getMetadata().getName()).toList());
+    assertTrue(plain.getSpec().getTemplate().getSpec().getInitContainers().get(0).getEnv().stream()
+        .noneMatch(e -> e.getName().equals("PG_WAL_DIR")));
+
+    cluster.getSpec().walStorage = new dev.pgcluster.operator.api.v1alpha1.StorageSpec();
+    cluster.getSpec().walStorage.size = "5Gi";
+    cluster.getSpec().walStorage.storageClass = "fast-log";
+    StatefulSet sts = StatefulSetRenderer.render(cluster);
+    var wal = sts.getSpec().getVolumeClaimTemplates().get(1);
+    assertEquals("pgwal", wal.getMetadata().getName());
+    assertEquals("5Gi", wal.getSpec().getResources().getRequests().get("storage").toString());
+    assertEquals("fast-log", wal.getSpec().getStorageClassName());
+    assertEquals("1Gi", sts.getSpec().getVolumeClaimTemplates().get(0).getSpec().getResources().getRequests().get("storage").toString());
+    PodSpec pod = sts.getSpec().getTemplate().getSpec();
+    List<Container> all = new java.util.ArrayList<>(pod.getInitContainers());
+    all.addAll(pod.getContainers());
+    for (Container c : all) {
+      var mount = c.getVolumeMounts().stream().filter(m -> m.getName().equals("pgwal")).findFirst();
+      assertTrue(mount.isPresent(), c.getName() + " mounts the WAL volume");
+      assertEquals("/var/lib/postgresql/wal", mount.get().getMountPath());
+      // The agent only reads it (a backup follows the pg_wal link); the scripts and PostgreSQL write it.
+      assertEquals(c.getName().equals("agent"), Boolean.TRUE.equals(mount.get().getReadOnly()), c.getName());
+    }
+    assertEquals("/var/lib/postgresql/wal/pg_wal", pod.getInitContainers().get(0).getEnv().stream()
+        .filter(e -> e.getName().equals("PG_WAL_DIR")).findFirst().orElseThrow().getValue());
+  }
+
+  @Test
   void initContainerRunsTheBootstrapScriptFromTheConfigMap() {
     PodSpec pod = StatefulSetRenderer.render(TestClusters.cluster("pg", 3)).getSpec().getTemplate().getSpec();
     Container init = pod.getInitContainers().get(0);

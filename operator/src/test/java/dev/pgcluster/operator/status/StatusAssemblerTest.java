@@ -71,10 +71,10 @@ class StatusAssemblerTest {
     assertEquals("2Gi", growing.instances.get(1).volumeSize);
 
     PgClusterStatus refused = StatusAssembler.observed(cluster, healthy(),
-        dev.pgcluster.operator.storage.VolumeGrowth.plan("2Gi", claims, "pgdata-pg-0 (1Gi): forbidden"), T0);
+        dev.pgcluster.operator.storage.VolumeGrowth.plan("2Gi", claims, "pgdata-pg-0 (1Gi -> 2Gi, storage.size): forbidden"), T0);
     assertEquals(ClusterPhase.Degraded, refused.phase);
     assertEquals("VolumeResizeFailed", condition(refused, "Degraded").getReason());
-    assertEquals("storage.size is 2Gi, but the API server refused to grow pgdata-pg-0 (1Gi): forbidden",
+    assertEquals("the API server refused to grow pgdata-pg-0 (1Gi -> 2Gi, storage.size): forbidden",
         condition(refused, "Degraded").getMessage());
   }
 

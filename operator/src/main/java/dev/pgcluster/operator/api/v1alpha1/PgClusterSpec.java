@@ -34,6 +34,10 @@ import io.fabric8.kubernetes.api.model.ResourceRequirements;
     message = "tls.enabled is chosen when the cluster is created: a running cluster cannot be turned to TLS"
         + " (its standbys would verify a primary that does not serve TLS yet)")
 @ValidationRule(
+    value = "has(self.walStorage) == has(oldSelf.walStorage)",
+    message = "walStorage is chosen when the cluster is created: a WAL volume cannot be added to or removed from"
+        + " existing instances")
+@ValidationRule(
     value = "!has(self.roles) || self.roles.all(r, r.name != (has(self.bootstrap) && has(self.bootstrap.owner)"
         + " ? self.bootstrap.owner : 'app'))",
     message = "roles: the database owner (bootstrap.owner) is kept with its own Secret and cannot be declared in"
@@ -57,6 +61,11 @@ public class PgClusterSpec {
   @Required
   @JsonPropertyDescription("Persistent storage of each instance.")
   public StorageSpec storage;
+
+  @JsonPropertyDescription("A separate volume for each instance's WAL (pg_wal): WAL writes do not compete with the"
+      + " data files, and a burst of WAL (an archive that fails, a slot held back) fills this volume, not the data"
+      + " one. Chosen when the cluster is created; its size may grow like storage.size.")
+  public StorageSpec walStorage;
 
   @JsonPropertyDescription("Compute resources of the postgres container.")
   public ResourceRequirements resources;

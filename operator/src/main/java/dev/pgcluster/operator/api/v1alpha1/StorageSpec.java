@@ -17,12 +17,12 @@ public class StorageSpec {
   @Size(max = 32)
   @ValidationRule(
       value = "quantity(self).compareTo(quantity(oldSelf)) >= 0",
-      message = "storage.size may not shrink")
+      message = "the size may not shrink: a volume cannot be made smaller")
   @JsonPropertyDescription("Size of each instance's volume, e.g. 10Gi. May grow, never shrink.")
   public String size;
 
   @JsonPropertyDescription("StorageClass of the volumes; the cluster default when empty.")
-  @ValidationRule(value = "self == oldSelf", message = "storage.storageClass is immutable")
+  @ValidationRule(value = "self == oldSelf", message = "the storageClass is immutable")
   @Size(max = 253)
   public String storageClass;
 }
