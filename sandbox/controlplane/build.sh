@@ -30,7 +30,12 @@ rm -rf "$tmp"; mkdir -p "$tmp"
 echo "control plane build: Kubernetes $release into $out (first build takes minutes)" >&2
 started=$(date +%s)
 log="$cache/build-$release.log"
-if ! (cd "$here" && go build -ldflags="-s -w" -o "$tmp/" \
+# The version the binaries report (/version, what helm checks a chart's kubeVersion against), as a release
+# build stamps it; a plain module build would say v0.0.0-master.
+minor="$(echo "$release" | cut -d. -f2)"
+stamp="-X k8s.io/component-base/version.gitVersion=$release -X k8s.io/component-base/version.gitMajor=1"
+stamp="$stamp -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean"
+if ! (cd "$here" && go build -ldflags="-s -w $stamp" -o "$tmp/" \
       ./cmd/etcd \
       k8s.io/kubernetes/cmd/kube-apiserver \
       k8s.io/kubernetes/cmd/kube-controller-manager \

@@ -149,6 +149,16 @@ class HelmChartE2ETest {
     }
   }
 
+  /** The chart installs on the oldest Kubernetes its CRDs' rules compile on, and refuses an older one. */
+  @Test
+  void anOlderKubernetesIsRefusedBeforeAnythingIsInstalled() {
+    KubeTools.Result old = KubeTools.helm("template", "rel", CHART, "--kube-version", "1.28.9");
+    assertNotEquals(0, old.exit(), old.output());
+    assertTrue(old.output().contains("chart requires kubeVersion: >=1.29.0-0"), old.output());
+    KubeTools.Result minimum = KubeTools.helm("template", "rel", CHART, "--kube-version", "1.29.0");
+    assertEquals(0, minimum.exit(), minimum.output());
+  }
+
   static Stream<Arguments> badValues() {
     return Stream.of(
         Arguments.of(List.of("replicaCount=two"), "/replicaCount': got string, want integer"),
