@@ -75,4 +75,17 @@ public final class EventReasons {
   public static final String ROLE_FAILED = "RoleFailed";
   /** Normal: a role the operator created was taken out of spec.roles; it is kept, not dropped. */
   public static final String ROLE_KEPT = "RoleKept";
+  /** Normal: spec.logicalReplication: the pglogical node was created, a table published, a subscription made or dropped. */
+  public static final String LOGICAL_REPLICATION_UPDATED = "LogicalReplicationUpdated";
+  /** Warning: a step of spec.logicalReplication failed, or tables were left out (the message says which and why). */
+  public static final String LOGICAL_REPLICATION_FAILED = "LogicalReplicationFailed";
+  /** Normal: a subscription is replicating (again). */
+  public static final String SUBSCRIPTION_REPLICATING = "SubscriptionReplicating";
+  /** Warning: a subscription is down (pglogical's apply worker stopped: the provider unreachable, a conflict with error). */
+  public static final String SUBSCRIPTION_DOWN = "SubscriptionDown";
+  /**
+   * Warning: a subscriber's logical slot was created again on a new primary (failover or switchover); the
+   * message names the changes its subscriber does not receive.
+   */
+  public static final String LOGICAL_SLOT_RECREATED = "LogicalSlotRecreated";
 }

@@ -103,6 +103,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
   private final GrantSweep sweep;
   private final PoolerManager pooler;
   private final RoleManager roles;
+  private final LogicalReplicationManager logical;
   private final Clock clock;
 
   public PgClusterReconciler(KubernetesClient client, OperatorConfig config, PgClusterMetrics metrics, Clock clock) {
@@ -120,6 +121,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     this.observer = new ClusterObserver(client, connector, credentials);
     this.pooler = new PoolerManager(client, applier, connector, credentials, events, metrics, clock);
     this.roles = new RoleManager(client, connector, credentials, events, clock);
+    this.logical = new LogicalReplicationManager(client, connector, credentials, events, clock);
     this.actuator = new Actuator(client, connector, credentials, lease, events, metrics, pooler);
   }
 
@@ -178,6 +180,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
     if (!moved) {
       // The primary observed is the one that takes the roles' statements; after a move, the next reconcile.
       roles.apply(cluster, state);
+      logical.apply(cluster, state);
     }
     UpdateControl<PgCluster> control = reportStatus(cluster, state, volumes);
     if (poolerHeld && control.getScheduleDelay().map(d -> d > POOLER_HELD_RECHECK.toMillis()).orElse(true)) {
@@ -370,6 +373,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
       archiveFailingSince.remove(key(cluster));
       offStreamSince.keySet().removeIf(k -> k.startsWith(key(cluster) + "/"));
       roles.forget(cluster.getMetadata().getNamespace(), cluster.getMetadata().getName());
+      logical.forget(cluster.getMetadata().getNamespace(), cluster.getMetadata().getName());
       LOG.info("{} was created again (uid {}, was {}): what was watched of the earlier resource is forgotten",
           key(cluster), uid, before);
     }
@@ -683,6 +687,7 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
         previous == null ? null : previous.backup);
     status.tls = tlsSecrets.status(cluster);
     status.roles = roles.status(cluster, previous == null ? null : previous.roles);
+    status.logicalReplication = logical.status(cluster, previous == null ? null : previous.logicalReplication);
     Duration untilNextBackup = scheduleBackups(cluster, status);
     reportRecoveryFailure(cluster, previous, status);
     metrics.record(cluster, status);

@@ -91,6 +91,10 @@ public final class SpecValidator {
     unknownValue(problems, "replication.mode", spec.replication.mode, ReplicationMode.values());
     unknownValue(problems, "replication.method", spec.replication.method, SyncMethod.values());
     unknownValue(problems, "replication.durability", spec.replication.durability, Durability.values());
+    if (spec.logicalReplication != null) {
+      unknownValue(problems, "logicalReplication.conflictResolution", spec.logicalReplication.conflictResolution,
+          dev.pgcluster.operator.api.v1alpha1.ConflictResolution.values());
+    }
     unknownValue(problems, "replication.synchronousCommit", spec.replication.synchronousCommit,
         SynchronousCommit.values());
     if (spec.scheduling != null && spec.scheduling.podAntiAffinity != null) {

@@ -50,8 +50,40 @@ public final class PostgresConfig {
       params.put("synchronous_standby_names", quote(SyncStandbyNames.render(cluster)));
       params.put("synchronous_commit", spec.replication.synchronousCommit.value());
     }
+    if (spec.logicalReplication != null) {
+      params.putAll(logicalParameters(spec));
+    }
     return params;
   }
+
+  /**
+   * What pglogical needs: logical decoding, its library loaded (after the user's), commit timestamps for
+   * the policies that compare them, and the conflict policy (applied with a reload).
+   */
+  static Map<String, String> logicalParameters(PgClusterSpec spec) {
+    Map<String, String> params = new LinkedHashMap<>();
+    params.put("wal_level", "logical");
+    List<String> libraries = new ArrayList<>();
+    String user = spec.postgresql.parameters == null ? null : spec.postgresql.parameters.get(PRELOAD);
+    if (user != null) {
+      for (String library : user.replace("'", "").split(",")) {
+        if (!library.isBlank() && !library.trim().equals("pglogical")) {
+          libraries.add(library.trim());
+        }
+      }
+    }
+    libraries.add("pglogical");
+    params.put(PRELOAD, quote(String.join(",", libraries)));
+    var policy = spec.logicalReplication.conflictResolution == null
+        ? dev.pgcluster.operator.api.v1alpha1.ConflictResolution.APPLY_REMOTE : spec.logicalReplication.conflictResolution;
+    if (policy.needsCommitTimestamps()) {
+      params.put("track_commit_timestamp", "on");
+    }
+    params.put("pglogical.conflict_resolution", policy.value());
+    return params;
+  }
+
+  static final String PRELOAD = "shared_preload_libraries";
 
   /**
    * postgresql.conf as rendered, ending with the hash of the configuration (this file and pg_hba.conf)
@@ -82,8 +114,12 @@ public final class PostgresConfig {
     StringBuilder conf = new StringBuilder("# Rendered by pgcluster-operator from PgCluster ")
         .append(cluster.getMetadata().getName()).append(": edit the resource, not this file.\n");
     operatorParameters(cluster).forEach((k, v) -> conf.append(k).append(" = ").append(v).append('\n'));
-    Map<String, String> user = cluster.getSpec().postgresql.parameters;
-    if (user != null && !user.isEmpty()) {
+    Map<String, String> user = new LinkedHashMap<>(cluster.getSpec().postgresql.parameters == null ? Map.of()
+        : cluster.getSpec().postgresql.parameters);
+    if (cluster.getSpec().logicalReplication != null) {
+      user.remove(PRELOAD);  // merged into the operator's list above
+    }
+    if (!user.isEmpty()) {
       conf.append("# spec.postgresql.parameters\n");
       user.forEach((k, v) -> conf.append(k).append(" = ").append(quote(v)).append('\n'));
     }

@@ -48,7 +48,7 @@ class CrdValidationTest {
   @ParameterizedTest(name = "{0}")
   @org.junit.jupiter.params.provider.ValueSource(strings = {"pgcluster-async.yaml", "pgcluster-sync-quorum.yaml",
       "pgcluster-delayed.yaml", "pgcluster-backup.yaml", "pgcluster-restore.yaml", "pgcluster-pooler.yaml",
-      "pgcluster-tls.yaml"})
+      "pgcluster-tls.yaml", "pgcluster-active-active-dc1.yaml", "pgcluster-active-active-dc2.yaml"})
   void theExamplesAreValid(String example) throws Exception {
     assertEquals(List.of(), validator.validate(java.nio.file.Files.readString(Path.of("../examples", example)), null));
   }

@@ -105,6 +105,12 @@ public class PgClusterSpec {
   @JsonPropertyDescription("A PgBouncer pooler in front of the primary (Service <name>-pooler-rw); absent: none.")
   public PoolerSpec pooler;
 
+  @JsonPropertyDescription("Logical replication with pglogical: this cluster publishes its tables as a pglogical"
+      + " node and subscribes to the nodes listed; two clusters subscribed to each other are active-active."
+      + " Needs an image with the pglogical extension; turning it on restarts the instances (wal_level logical,"
+      + " shared_preload_libraries).")
+  public LogicalReplicationSpec logicalReplication;
+
   @Size(max = 50)
   @ValidationRule(value = "self.all(r, self.exists_one(o, o.name == r.name))",
       message = "roles: each name may be declared once")

@@ -37,4 +37,8 @@ public class PgClusterStatus {
   @com.fasterxml.jackson.annotation.JsonPropertyDescription("The declared roles (spec.roles) as they stand on the"
       + " primary, and roles the operator created that are no longer declared (kept).")
   public List<RoleStatus> roles;
+
+  @com.fasterxml.jackson.annotation.JsonPropertyDescription("spec.logicalReplication on the primary: the pglogical"
+      + " node, its tables, its subscriptions.")
+  public LogicalReplicationStatus logicalReplication;
 }
