@@ -43,14 +43,14 @@ class ScenariosE2ETest {
   @AfterEach
   void removeTheScenariosClusters() throws Exception {
     sandbox.restoreLostNodes();
-    sandbox.client().resources(PgCluster.class).inNamespace("default").delete();
+    sandbox.client().resources(PgCluster.class).inAnyNamespace().delete();
     Await.until(Duration.ofSeconds(120), "the scenario's pods gone", () -> sandbox.client().pods()
-        .inNamespace("default").list().getItems().isEmpty());
+        .inAnyNamespace().withLabel("pgcluster.dev/cluster").list().getItems().isEmpty());
   }
 
   @ParameterizedTest(name = "{0}")
   @ValueSource(strings = {"sync-blocks", "async-loss", "delayed-standby", "manual-failover", "failure-detection",
-      "strong-quorum"})
+      "strong-quorum", "active-active"})
   void theScenarioTurnsOutAsNarrated(String name) {
     Scenario scenario = Scenarios.named(name).orElseThrow();
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
@@ -71,7 +71,7 @@ class ScenariosE2ETest {
   @Test
   void everyScenarioIsTestedAndAnUnknownOneListsThem() throws Exception {
     assertEquals(List.of("sync-blocks", "async-loss", "delayed-standby", "manual-failover", "failure-detection",
-        "strong-quorum"),
+        "strong-quorum", "active-active"),
         Scenarios.ALL.stream().map(Scenario::name).toList());
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     assertEquals(2, Scenarios.main(List.of("nosuch"), new PrintStream(bytes, true, StandardCharsets.UTF_8)));

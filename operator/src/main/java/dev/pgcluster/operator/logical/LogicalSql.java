@@ -98,6 +98,28 @@ public final class LogicalSql {
     }
   }
 
+  /** The conflict rule this server's configuration holds now (what a worker started now reads). */
+  public static String conflictResolution(Connection c) throws SQLException {
+    try (Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery("SELECT current_setting('pglogical.conflict_resolution', true)")) {
+      rs.next();
+      return rs.getString(1);
+    }
+  }
+
+  /** Stops and starts the subscription's apply worker: it reads its settings again. */
+  public static void restartWorker(Connection c, String subscription) throws SQLException {
+    try (PreparedStatement off = c.prepareStatement(
+            "SELECT pglogical.alter_subscription_disable(subscription_name := ?, immediate := true)");
+        PreparedStatement on = c.prepareStatement(
+            "SELECT pglogical.alter_subscription_enable(subscription_name := ?, immediate := true)")) {
+      off.setString(1, subscription);
+      off.execute();
+      on.setString(1, subscription);
+      on.execute();
+    }
+  }
+
   public static void createExtension(Connection c) throws SQLException {
     try (Statement st = c.createStatement()) {
       st.execute("CREATE EXTENSION IF NOT EXISTS pglogical");

@@ -178,6 +178,7 @@ final class LogicalReplicationManager {
       now.subscriptions.add(problem != null ? new LogicalSubscriptionStatus(s.name, "failed", problem)
           : new LogicalSubscriptionStatus(s.name, state == null ? "absent" : state, null));
     }
+    now.conflictResolution = conflictRule(cluster, c, spec, before, after);
     now.slots = slots(cluster, c, before, epoch, primary);
     report(cluster, before, now, plan.missing());
     return now;
@@ -202,6 +203,29 @@ final class LogicalReplicationManager {
     } catch (SQLException e) {
       failed.put(s.name, "logicalReplication.subscriptions[" + s.name + "]: " + e.getMessage());
     }
+  }
+
+  /**
+   * The rule the apply workers run with. pglogical's workers read pglogical.conflict_resolution when they
+   * start, not on a reload: once the server holds a new rule, each subscription's worker is restarted.
+   */
+  private String conflictRule(PgCluster cluster, Connection c, LogicalReplicationSpec spec,
+      LogicalReplicationStatus before, LogicalPlan.Observed after) throws SQLException {
+    String wanted = spec.conflictResolution == null ? "apply_remote" : spec.conflictResolution.value();
+    String running = before == null ? null : before.conflictResolution;
+    String configured = LogicalSql.conflictResolution(c);
+    if (after.subscriptions().isEmpty() || running == null) {
+      return configured;  // workers not started yet, or started with what the server holds
+    }
+    if (running.equals(wanted) || !wanted.equals(configured)) {
+      return running;  // in effect, or the server has not reloaded the new rule yet (the next pass)
+    }
+    for (String subscription : after.subscriptions().keySet()) {
+      LogicalSql.restartWorker(c, subscription);
+    }
+    updated(cluster, "conflict rule " + wanted + " in effect (was " + running + "): apply workers of "
+        + String.join(", ", after.subscriptions().keySet()) + " restarted to read it");
+    return wanted;
   }
 
   /**

@@ -8,7 +8,7 @@ import java.util.Optional;
 /** bin/pgcluster-sandbox scenario NAME: a seed's walkthrough against a fresh sandbox, narrated and checked. */
 public final class Scenarios {
   public static final List<Scenario> ALL = List.of(new SyncBlocks(), new AsyncLoss(), new DelayedStandby(),
-      new ManualFailover(), new FailureDetection(), new StrongQuorum());
+      new ManualFailover(), new FailureDetection(), new StrongQuorum(), new ActiveActive());
 
   private Scenarios() {}
 

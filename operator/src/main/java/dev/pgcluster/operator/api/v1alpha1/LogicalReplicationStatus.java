@@ -12,6 +12,10 @@ public class LogicalReplicationStatus {
   @JsonPropertyDescription("Why the node is not set up yet (for example the instances restarting with pglogical loaded).")
   public String waiting;
 
+  @JsonPropertyDescription("The conflict rule the subscriptions' apply workers run with (they read it when they"
+      + " start: after a change of spec.logicalReplication.conflictResolution the operator restarts them).")
+  public String conflictResolution;
+
   @JsonPropertyDescription("Tables this node publishes (its pglogical replication set).")
   public List<String> tables = new ArrayList<>();
 
