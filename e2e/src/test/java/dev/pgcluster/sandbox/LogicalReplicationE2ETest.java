@@ -247,6 +247,26 @@ class LogicalReplicationE2ETest {
     }
   }
 
+  /** A subscription taken out of the spec is dropped, and its slot on the provider with it. */
+  @Test
+  @Order(5)
+  void aSubscriptionTakenOutIsDroppedWithItsSlotOnTheProvider() throws Exception {
+    Await.until(READY, "dc2 holds dc1's slot", () -> logical(dc2), s -> s.slots.stream()
+        .anyMatch(x -> x.name.equals("pgl_app_dc2_from_dc2")));
+    sandbox.editCluster("dc1", "pg", c -> {
+      c.getSpec().logicalReplication.subscriptions.clear();
+      return c;
+    });
+    Await.until(READY, "dc1's subscription gone", () -> logical(dc1), s -> s.subscriptions.isEmpty());
+    try (Connection a = dc1.toPod(dc1.get().getStatus().currentPrimary)) {
+      assertEquals("0", one(a, "SELECT count(*) FROM pglogical.subscription"));
+    }
+    Await.until(READY, "its slot gone from dc2", () -> logical(dc2), s -> s.slots.stream()
+        .noneMatch(x -> x.name.equals("pgl_app_dc2_from_dc2")));
+    assertTrue(sandbox.client().v1().events().inNamespace("dc1").list().getItems().stream().anyMatch(e ->
+        "LogicalReplicationUpdated".equals(e.getReason()) && e.getMessage().startsWith("subscription from_dc2 dropped")));
+  }
+
   private static long lsn(String lsn) {
     String[] parts = lsn.split("/");
     return (Long.parseLong(parts[0], 16) << 32) + Long.parseLong(parts[1], 16);
