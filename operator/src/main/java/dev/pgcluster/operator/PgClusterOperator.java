@@ -64,7 +64,7 @@ public final class PgClusterOperator implements AutoCloseable {
    */
   public static PgClusterOperator start(KubernetesClient client, OperatorConfig config, boolean exitOnLeaseLoss)
       throws IOException {
-    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    PrometheusMeterRegistry registry = PgClusterMetrics.registry();
     PgClusterMetrics metrics = new PgClusterMetrics(registry);
     AtomicBoolean closing = new AtomicBoolean();
     // Whether this replica reconciles: without leader election, from the start.

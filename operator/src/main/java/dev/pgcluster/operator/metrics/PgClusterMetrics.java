@@ -46,6 +46,8 @@ public final class PgClusterMetrics {
   private final MultiGauge poolerWait;
   private final MultiGauge poolerTransactions;
   private final MultiGauge poolerQueries;
+  private final MultiGauge subscriptionReplicating;
+  private final MultiGauge slotLag;
 
   private record Expected(int instances, int synchronousStandbys) {
     static Expected of(PgCluster cluster) {
@@ -58,6 +60,20 @@ public final class PgClusterMetrics {
       return new Expected(spec.instances == null ? 0 : spec.instances,
           sync && replication.number != null ? replication.number : 0);
     }
+  }
+
+  /** The operator's registry: its own series, and the JVM's and the process's (memory, GC, threads, CPU, uptime). */
+  public static io.micrometer.prometheusmetrics.PrometheusMeterRegistry registry() {
+    var registry = new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
+        io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
+    new io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics().bindTo(registry);
+    new io.micrometer.core.instrument.binder.jvm.JvmGcMetrics().bindTo(registry);
+    new io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics().bindTo(registry);
+    new io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics().bindTo(registry);
+    new io.micrometer.core.instrument.binder.system.ProcessorMetrics().bindTo(registry);
+    new io.micrometer.core.instrument.binder.system.UptimeMetrics().bindTo(registry);
+    new io.micrometer.core.instrument.binder.system.FileDescriptorMetrics().bindTo(registry);
+    return registry;
   }
 
   public PgClusterMetrics(MeterRegistry registry) {
@@ -108,6 +124,11 @@ public final class PgClusterMetrics {
         .description("Transactions a pooler pod has pooled since it started (SHOW STATS)").register(registry);
     poolerQueries = MultiGauge.builder("pgcluster.pooler.queries")
         .description("Queries a pooler pod has pooled since it started (SHOW STATS)").register(registry);
+    subscriptionReplicating = MultiGauge.builder("pgcluster.logical.subscription.replicating")
+        .description("1 while a subscription of spec.logicalReplication replicates, 0 otherwise").register(registry);
+    slotLag = MultiGauge.builder("pgcluster.logical.slot.lag").baseUnit("bytes")
+        .description("WAL a subscriber has not confirmed from this cluster's primary (its pglogical slot)")
+        .register(registry);
   }
 
   /** The pooler pods' statistics as last read; pods not in {@code byPod} lose their rows. */
@@ -192,6 +213,18 @@ public final class PgClusterMetrics {
         : java.time.Instant.parse(b.lastArchivedAt).toEpochMilli() / 1000.0), true);
     walWaiting.register(backupRows(b -> b.walSegmentsWaiting == null ? Double.NaN : b.walSegmentsWaiting), true);
     archiveFailures.register(backupRows(b -> b.archiveFailures == null ? Double.NaN : b.archiveFailures), true);
+    List<MultiGauge.Row<?>> subscriptions = new ArrayList<>();
+    List<MultiGauge.Row<?>> slots = new ArrayList<>();
+    latest.forEach((key, status) -> {
+      if (status.logicalReplication != null) {
+        status.logicalReplication.subscriptions.forEach(sub -> subscriptions.add(MultiGauge.Row.of(
+            clusterTags(key).and("subscription", sub.name), "replicating".equals(sub.state) ? 1 : 0)));
+        status.logicalReplication.slots.forEach(slot -> slots.add(MultiGauge.Row.of(
+            clusterTags(key).and("slot", slot.name), slot.lagBytes == null ? 0 : slot.lagBytes)));
+      }
+    });
+    subscriptionReplicating.register(subscriptions, true);
+    slotLag.register(slots, true);
     List<MultiGauge.Row<?>> clients = new ArrayList<>();
     List<MultiGauge.Row<?>> servers = new ArrayList<>();
     List<MultiGauge.Row<?>> waits = new ArrayList<>();

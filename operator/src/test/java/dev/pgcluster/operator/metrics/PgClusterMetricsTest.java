@@ -73,6 +73,38 @@ class PgClusterMetricsTest {
     }
   }
 
+  @Test
+  void theOperatorsRegistryCarriesTheJvmAndTheProcess() {
+    String scrape = PgClusterMetrics.registry().scrape();
+    for (String series : List.of("jvm_memory_used_bytes{", "jvm_threads_live_threads ", "jvm_gc_",
+        "jvm_classes_loaded_classes ", "process_cpu_usage ", "process_uptime_seconds ", "process_files_open_files ",
+        "system_cpu_count ")) {
+      assertTrue(scrape.contains(series), series + " in " + scrape);
+    }
+  }
+
+  @Test
+  void subscriptionsAndSlotsOfLogicalReplicationAreExported() {
+    PgClusterStatus status = status();
+    status.logicalReplication = new dev.pgcluster.operator.api.v1alpha1.LogicalReplicationStatus();
+    status.logicalReplication.subscriptions.add(new dev.pgcluster.operator.api.v1alpha1.LogicalReplicationStatus
+        .LogicalSubscriptionStatus("from_dc2", "replicating", null));
+    status.logicalReplication.subscriptions.add(new dev.pgcluster.operator.api.v1alpha1.LogicalReplicationStatus
+        .LogicalSubscriptionStatus("from_dc3", "down", null));
+    var slot = new dev.pgcluster.operator.api.v1alpha1.LogicalReplicationStatus.SlotStatus();
+    slot.name = "pgl_app_dc1_from_dc1";
+    slot.lagBytes = 4096L;
+    status.logicalReplication.slots.add(slot);
+    metrics.record(cluster(), status);
+    String scrape = registry.scrape();
+    assertTrue(scrape.contains("pgcluster_logical_subscription_replicating{cluster=\"pg\",namespace=\"db\","
+        + "subscription=\"from_dc2\"} 1.0"), scrape);
+    assertTrue(scrape.contains("pgcluster_logical_subscription_replicating{cluster=\"pg\",namespace=\"db\","
+        + "subscription=\"from_dc3\"} 0.0"), scrape);
+    assertTrue(scrape.contains("pgcluster_logical_slot_lag_bytes{cluster=\"pg\",namespace=\"db\","
+        + "slot=\"pgl_app_dc1_from_dc1\"} 4096.0"), scrape);
+  }
+
   /** The figures the shipped alerts compare: what the spec asks for next to what the status shows. */
   @Test
   void expectedAndActualSynchronousStandbysAndInstancesAreExported() {
