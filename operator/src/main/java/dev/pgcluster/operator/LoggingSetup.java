@@ -2,7 +2,6 @@ package dev.pgcluster.operator;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.encoder.JsonEncoder;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
@@ -24,7 +23,7 @@ final class LoggingSetup {
     root.detachAndStopAllAppenders();
     Encoder<ILoggingEvent> encoder;
     if ("json".equals(config.logFormat())) {
-      JsonEncoder json = new JsonEncoder();
+      JsonLineEncoder json = new JsonLineEncoder();
       json.setContext(context);
       json.start();
       encoder = json;
