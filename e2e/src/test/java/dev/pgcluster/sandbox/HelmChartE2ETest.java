@@ -43,7 +43,12 @@ class HelmChartE2ETest {
             "metrics.grafanaDashboard.enabled=true", "metrics.podMonitor.enabled=true")),
         Arguments.of("no RBAC, existing service account", List.of("rbac.create=false", "serviceAccount.create=false",
             "serviceAccount.name=mine")),
-        Arguments.of("text logs, podIP address", List.of("operator.logFormat=text", "operator.httpAddress=podIP")));
+        Arguments.of("text logs, podIP address", List.of("operator.logFormat=text", "operator.httpAddress=podIP")),
+        Arguments.of("placement, annotations, two replicas without a PDB", List.of("nodeSelector.pool=system",
+            "tolerations[0].key=dedicated", "tolerations[0].operator=Equal", "tolerations[0].value=ops",
+            "tolerations[0].effect=NoSchedule", "affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution"
+                + "[0].weight=1", "podAnnotations.team=db", "serviceAccount.annotations.azure\\.workload\\.identity/"
+                + "client-id=00000000-0000-0000-0000-000000000000", "podDisruptionBudget.enabled=false")));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -167,6 +172,9 @@ class HelmChartE2ETest {
         Arguments.of(List.of("operator.httpPort=70000"), "/operator/httpPort"),
         Arguments.of(List.of("metrics.serviceMonitor.interval=often"), "/metrics/serviceMonitor/interval"),
         Arguments.of(List.of("rbac.scope=global"), "/rbac/scope"),
+        Arguments.of(List.of("tolerations[0].key=dedicated", "tolerations[0].operator=Maybe"),
+            "/tolerations/0/operator"),
+        Arguments.of(List.of("affinity.nodeAfinity.x=1"), "additional properties 'nodeAfinity' not allowed"),
         Arguments.of(List.of("rbac.scope=namespaced"), "rbac.scope namespaced needs operator.watchNamespaces"),
         Arguments.of(List.of("metrics.prometheusRule.alerts.noPrimary.severity=page"),
             "/metrics/prometheusRule/alerts/noPrimary/severity"),

@@ -20,7 +20,6 @@ import java.util.function.ToDoubleFunction;
  */
 public final class PgClusterMetrics {
   private final Map<String, PgClusterStatus> latest = new ConcurrentHashMap<>();
-  private final Map<String, String> namespaces = new ConcurrentHashMap<>();
   /** What each cluster's spec asks for, next to what its status shows (alerts compare the two). */
   private final Map<String, Expected> expected = new ConcurrentHashMap<>();
   private final MultiGauge lagBytes;
@@ -134,7 +133,6 @@ public final class PgClusterMetrics {
   /** The pooler pods' statistics as last read; pods not in {@code byPod} lose their rows. */
   public void poolers(PgCluster cluster, Map<String, dev.pgcluster.operator.postgres.PoolerSql.PoolerStats> byPod) {
     String key = cluster.getMetadata().getNamespace() + "/" + cluster.getMetadata().getName();
-    namespaces.put(key, cluster.getMetadata().getNamespace());
     if (byPod.isEmpty()) {
       poolers.remove(key);
     } else {
@@ -152,7 +150,6 @@ public final class PgClusterMetrics {
       registry.counter("pgcluster.rewind.discarded.bytes", clusterTags(cluster));
       registry.counter("pgcluster.rewind.discarded.transactions", clusterTags(cluster));
     }
-    namespaces.put(key, cluster.getMetadata().getNamespace());
     expected.put(key, Expected.of(cluster));
     refresh();
   }
@@ -279,7 +276,8 @@ public final class PgClusterMetrics {
     return rows;
   }
 
-  private Tags clusterTags(String key) {
-    return Tags.of("namespace", namespaces.get(key), "cluster", key.substring(key.indexOf('/') + 1));
+  /** From the key itself (namespace/name): a refresh on another thread may see a cluster being added. */
+  private static Tags clusterTags(String key) {
+    return Tags.of("namespace", key.substring(0, key.indexOf('/')), "cluster", key.substring(key.indexOf('/') + 1));
   }
 }

@@ -103,6 +103,15 @@ public final class CrdCases {
             "spec.walStorage: required property 'size'"),
         Arguments.of("TLS secret name with a slash", BASE + "tls:\n  enabled: true\n  serverSecret: ns/pg-tls\n", null,
             "does not match"),
+        Arguments.of("toleration with an unknown operator", BASE + "scheduling:\n  tolerations:\n"
+            + "    - key: dedicated\n      operator: Maybe\n      value: db\n", null,
+            "scheduling.tolerations: operator is Exists or Equal"),
+        Arguments.of("toleration with an unknown effect", BASE + "scheduling:\n  tolerations:\n"
+            + "    - key: dedicated\n      operator: Equal\n      value: db\n      effect: Never\n", null,
+            "scheduling.tolerations: operator is Exists or Equal"),
+        Arguments.of("toleration Exists with a value", BASE + "scheduling:\n  tolerations:\n"
+            + "    - key: dedicated\n      operator: Exists\n      value: db\n", null,
+            "scheduling.tolerations: operator is Exists or Equal"),
         Arguments.of("unknown anti-affinity", BASE + "scheduling:\n  podAntiAffinity: always\n", null, "enum"),
         Arguments.of("an operator label on the pods", BASE + "podMetadata:\n  labels:\n    pgcluster.dev/role: primary\n",
             null, "labels under pgcluster.dev/ and app.kubernetes.io/ are the operator's"),
@@ -113,6 +122,10 @@ public final class CrdCases {
   public static Stream<Arguments> valid() {
     return Stream.of(
         Arguments.of("minimal 3-instance async", BASE, null),
+        Arguments.of("tolerations as a pod spec has them", BASE + "scheduling:\n  tolerations:\n"
+            + "    - key: dedicated\n      operator: Equal\n      value: db\n      effect: NoSchedule\n"
+            + "    - key: node.kubernetes.io/unreachable\n      operator: Exists\n      effect: NoExecute\n"
+            + "      tolerationSeconds: 30\n    - operator: Exists\n", null),
         Arguments.of("a WAL volume", BASE + "walStorage:\n  size: 2Gi\n  storageClass: fast\n", null),
         Arguments.of("a WAL volume grown", BASE + "walStorage:\n  size: 4Gi\n", BASE + "walStorage:\n  size: 2Gi\n"),
         Arguments.of("declared roles", BASE + "roles:\n  - name: team\n    login: false\n  - name: alice\n"

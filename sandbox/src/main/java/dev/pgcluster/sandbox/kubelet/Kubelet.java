@@ -403,8 +403,10 @@ public final class Kubelet implements AutoCloseable {
    * HostsRedirect.
    */
   Map<String, String> dnsEnvironment(String namespace) {
+    // nss_wrapper holds 100 names by default; a sandbox with many clusters has thousands (every Service and
+    // pod name, qualified, in every namespace's file): past the limit no name resolves.
     return Map.of("LD_PRELOAD", NSS_WRAPPER + " " + HostsRedirect.library(),
-        "NSS_WRAPPER_HOSTS", network.hostsFile(namespace).toString());
+        "NSS_WRAPPER_HOSTS", network.hostsFile(namespace).toString(), "NSS_WRAPPER_MAX_HOSTENTS", "100000");
   }
 
   Map<String, String> serviceEnvironment() {

@@ -30,6 +30,13 @@ public class SchedulingSpec {
   public NodeAffinity nodeAffinity;
 
   @JsonPropertyDescription("Taints the instances' pods tolerate, as in a pod spec.")
+  @io.fabric8.generator.annotation.Size(max = 32)
+  @io.fabric8.generator.annotation.ValidationRule(
+      value = "self.all(t, (!has(t.operator) || t.operator in ['Exists', 'Equal'])"
+          + " && (!has(t.effect) || t.effect in ['', 'NoSchedule', 'PreferNoSchedule', 'NoExecute'])"
+          + " && (!has(t.operator) || t.operator != 'Exists' || !has(t.value) || t.value == ''))",
+      message = "scheduling.tolerations: operator is Exists or Equal, effect NoSchedule, PreferNoSchedule or NoExecute,"
+          + " and a toleration with operator Exists has no value")
   public List<Toleration> tolerations;
 
   @JsonPropertyDescription("Topology spread constraints, as in a pod spec; one without a labelSelector selects"
