@@ -77,10 +77,15 @@ class KubectlPgcE2ETest {
   }
 
   private KubeTools.Result pgc(String... args) {
+    return pgcWithInput(null, args);
+  }
+
+  /** kubectl pgc with {@code typed} as what the user types at its prompt. */
+  private KubeTools.Result pgcWithInput(String typed, String... args) {
     String[] all = new String[args.length + 1];
     all[0] = "pgc";
     System.arraycopy(args, 0, all, 1, args.length);
-    KubeTools.Result result = kubectl.kubectlPlugin(prefix.resolve("bin"), all);
+    KubeTools.Result result = kubectl.kubectlPluginWithInput(prefix.resolve("bin"), typed, all);
     System.out.println("$ kubectl pgc " + String.join(" ", args) + "\n" + result.output() + "(exit " + result.exit() + ")");
     return result;
   }
@@ -251,6 +256,15 @@ class KubectlPgcE2ETest {
         + " changed", healthy.output().strip());
     assertEquals(before.getSpec().switchover == null ? null : before.getSpec().switchover.id,
         shop.get().getSpec().switchover == null ? null : shop.get().getSpec().switchover.id, "a refusal writes nothing");
+    // --force on a healthy primary asks first; an answer other than the pod's name changes nothing.
+    KubeTools.Result unconfirmed = pgcWithInput("yes\n", "promote", "shop", standby, "--force");
+    assertEquals(1, unconfirmed.exit(), unconfirmed.output());
+    assertTrue(unconfirmed.output().contains("primary " + primary + " is healthy: " + standby + " is promoted by a"
+        + " switchover"), unconfirmed.output());
+    assertTrue(unconfirmed.output().contains("type " + standby + " to promote it: "), unconfirmed.output());
+    assertTrue(unconfirmed.output().strip().endsWith("error: not confirmed; nothing changed"), unconfirmed.output());
+    assertEquals(before.getSpec().switchover == null ? null : before.getSpec().switchover.id,
+        shop.get().getSpec().switchover == null ? null : shop.get().getSpec().switchover.id, "unconfirmed writes nothing");
     KubeTools.Result unknown = pgc("fence", "shop", "shop-9");
     assertEquals(1, unknown.exit());
     assertEquals("error: shop-9 is not an instance of shop (its instances: shop-0, shop-1, shop-2); nothing changed",
@@ -300,6 +314,16 @@ class KubectlPgcE2ETest {
     Await.until(Duration.ofSeconds(30), standby + " behind -ro again", () -> readOnlyEndpoints().contains(ip));
     Await.until(Duration.ofSeconds(30), "Healthy", () -> shop.get().getStatus().phase
         == dev.pgcluster.operator.api.v1alpha1.ClusterPhase.Healthy);
+
+    // Confirmed by typing the pod's name, --force on a healthy primary is a switchover (force not armed).
+    KubeTools.Result confirmed = pgcWithInput(standby + "\n", "promote", "shop", standby, "--force");
+    assertEquals(0, confirmed.exit(), confirmed.output());
+    assertTrue(confirmed.output().contains("switchover ") && confirmed.output().contains(primary + " -> " + standby),
+        confirmed.output());
+    PgCluster after = Await.until(Duration.ofSeconds(120), standby + " the primary", shop::get,
+        c -> standby.equals(c.getStatus().currentPrimary));
+    assertTrue(after.getSpec().switchover.force == null || !after.getSpec().switchover.force,
+        "no force left armed: " + after.getSpec().switchover.force);
   }
 
   /** The addresses the -ro Service's EndpointSlices list as ready. */

@@ -57,9 +57,14 @@ public final class KubeTools {
    * plugin only when its name comes before any flag), {@code path} first on the PATH.
    */
   public Result kubectlPlugin(Path path, String... args) {
+    return kubectlPluginWithInput(path, null, args);
+  }
+
+  /** As {@link #kubectlPlugin}, {@code stdin} typed in (an answer to a prompt); null for none. */
+  public Result kubectlPluginWithInput(Path path, String stdin, String... args) {
     List<String> command = new ArrayList<>(List.of(tool("KUBECTL")));
     command.addAll(List.of(args));
-    return run(command, 180, null, Map.of("KUBECONFIG", kubeconfig.toString(),
+    return run(command, 180, stdin, Map.of("KUBECONFIG", kubeconfig.toString(),
         "PATH", path + ":" + System.getenv().getOrDefault("PATH", "/usr/bin:/bin")));
   }
 

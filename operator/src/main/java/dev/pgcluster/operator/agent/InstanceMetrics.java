@@ -153,6 +153,11 @@ public final class InstanceMetrics implements AutoCloseable {
       try {
         if (session == null) {
           session = sessions.call();
+          // Every statement of the exporter ends well within the session's socket timeout: a slow one
+          // (the size of a large database) is cancelled by the server, not taken for a lost server.
+          try (Statement st = session.createStatement()) {
+            st.execute("SET statement_timeout = '1s'");
+          }
         }
         last = reader.read(session);
         answered = true;
@@ -205,6 +210,8 @@ public final class InstanceMetrics implements AutoCloseable {
       databaseBytes = rs.getLong(1);
       sizeReadAt = now;
     } catch (SQLException e) {
+      // Not again before SIZE_EVERY: a size that cannot be read in time keeps its last value.
+      sizeReadAt = now;
       LOG.debug("metrics: database size not read: {}", e.getMessage());
     }
     return databaseBytes;

@@ -78,7 +78,9 @@ public final class LogicalSql {
     try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT slot_name, active,"
         + " coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn), 0)::bigint,"
         + " coalesce(confirmed_flush_lsn::text, '') FROM pg_replication_slots"
-        + " WHERE plugin = 'pglogical_output' AND database = current_database() ORDER BY 1")) {
+        + " WHERE plugin = 'pglogical_output' AND database = current_database()"
+        // A slot whose WAL is gone (max_slot_wal_keep_size) streams nothing: as good as missing.
+        + " AND wal_status IS DISTINCT FROM 'lost' ORDER BY 1")) {
       while (rs.next()) {
         slots.add(new Slot(rs.getString(1), rs.getBoolean(2), rs.getLong(3), rs.getString(4)));
       }
@@ -170,9 +172,21 @@ public final class LogicalSql {
    * partition) is given up in about 15 s and reconnected to, rather than waited on.
    */
   public static String dsn(String host, int port, String database, String user, String password) {
+    // connect_timeout below the operator's own statement timeout: an unreachable provider fails the
+    // statement with pglogical's reason rather than the operator's session timing out first.
     return "host=" + quote(host) + " port=" + port + " dbname=" + quote(database) + " user=" + quote(user)
-        + " password=" + quote(password) + " connect_timeout=5 keepalives=1 keepalives_idle=5"
+        + " password=" + quote(password) + " connect_timeout=3 keepalives=1 keepalives_idle=5"
         + " keepalives_interval=2 keepalives_count=3";
+  }
+
+  /**
+   * A message without the password of a connection string in it: pglogical's connection errors quote
+   * the whole DSN ("dsn was: ..."), and such a message goes to the status, an event and the log.
+   */
+  public static String withoutPasswords(String message) {
+    return message == null ? null
+        : message.replaceAll("password\\s*=\\s*'(?:[^'\\\\]|\\\\.)*'", "password=<hidden>")
+            .replaceAll("password\\s*=\\s*[^\\s']+", "password=<hidden>");
   }
 
   private static String quote(String value) {

@@ -67,6 +67,13 @@ public final class Actuator {
       } else if (action instanceof Action.SetRoleLabel label) {
         if (!fenced.contains(label.pod())) {
           label(ns, label.pod(), label.role().label());
+          if (label.role() == InstanceRole.PRIMARY) {
+            // The -rw Service (and a pooler behind it) follows the label: say when it moves.
+            String before = state.instances().stream().filter(i -> InstanceRole.PRIMARY.label().equals(i.roleLabel()))
+                .map(i -> i.name()).findFirst().orElse(null);
+            events.normal(cluster, EventReasons.SERVICES_SWITCHED, names.readWriteService() + " routes to "
+                + label.pod() + (before == null ? "" : " (was " + before + ")"));
+          }
         }
       } else if (action instanceof Action.TransferPrimary transfer) {
         record = lease.transfer(ns, names.primaryLease(), record, transfer.to(), transfer.from(), transfer.fromUid(),

@@ -88,4 +88,6 @@ public final class EventReasons {
    * message names the changes its subscriber does not receive.
    */
   public static final String LOGICAL_SLOT_RECREATED = "LogicalSlotRecreated";
+  /** Normal: the primary's role label moved, so the -rw Service (and the pooler behind it) routes to it. */
+  public static final String SERVICES_SWITCHED = "ServicesSwitched";
 }

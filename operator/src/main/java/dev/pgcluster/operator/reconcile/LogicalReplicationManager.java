@@ -125,7 +125,7 @@ final class LogicalReplicationManager {
       passes.put(key(cluster), new Pass(fingerprint.toString(), clock.instant(), now));
     } catch (SQLException e) {
       LOG.info("logical replication of {} not checked on {} yet: {}", key(cluster), primary.get().name(),
-          e.getMessage());
+          LogicalSql.withoutPasswords(e.getMessage()));
     }
   }
 
@@ -162,7 +162,7 @@ final class LogicalReplicationManager {
               + " on the provider with it when the provider could be reached");
         }
       } catch (SQLException e) {
-        nodeProblem = "logicalReplication: " + e.getMessage();
+        nodeProblem = "logicalReplication: " + LogicalSql.withoutPasswords(e.getMessage());
         break;  // the next steps depend on this one
       }
     }
@@ -201,7 +201,7 @@ final class LogicalReplicationManager {
       updated(cluster, "subscription " + s.name + " to " + s.host + " created (changes from other nodes are not"
           + " forwarded)");
     } catch (SQLException e) {
-      failed.put(s.name, "logicalReplication.subscriptions[" + s.name + "]: " + e.getMessage());
+      failed.put(s.name, "logicalReplication.subscriptions[" + s.name + "]: " + LogicalSql.withoutPasswords(e.getMessage()));
     }
   }
 
@@ -220,11 +220,15 @@ final class LogicalReplicationManager {
     if (running.equals(wanted) || !wanted.equals(configured)) {
       return running;  // in effect, or the server has not reloaded the new rule yet (the next pass)
     }
-    for (String subscription : after.subscriptions().keySet()) {
+    // Only the declared subscriptions that run: one disabled by hand stays disabled.
+    List<String> restarted = spec.subscriptions.stream().map(s -> s.name)
+        .filter(name -> after.subscriptions().containsKey(name) && !"disabled".equals(after.subscriptions().get(name)))
+        .toList();
+    for (String subscription : restarted) {
       LogicalSql.restartWorker(c, subscription);
     }
     updated(cluster, "conflict rule " + wanted + " in effect (was " + running + "): apply workers of "
-        + String.join(", ", after.subscriptions().keySet()) + " restarted to read it");
+        + String.join(", ", restarted) + " restarted to read it");
     return wanted;
   }
 
@@ -240,6 +244,7 @@ final class LogicalReplicationManager {
     LogicalSql.slots(c).forEach(s -> present.add(s.name()));
     Map<String, String> recreated = new HashMap<>();
     Map<String, String[]> gaps = new HashMap<>();
+    List<LogicalReplicationStatus.SlotStatus> failedAgain = new ArrayList<>();
     List<LogicalPlan.SeenSlot> seenSlots = seen.stream()
         .map(s -> new LogicalPlan.SeenSlot(s.name, s.epoch == null ? epoch : s.epoch)).toList();
     for (String name : LogicalPlan.slotsToRecreate(seenSlots, epoch, present)) {
@@ -256,7 +261,20 @@ final class LogicalReplicationManager {
         LOG.warn("{}: logical slot {} {}", key(cluster), name, gap);
         events.warning(cluster, EventReasons.LOGICAL_SLOT_RECREATED, "slot " + name + " " + gap);
       } catch (SQLException e) {
-        LOG.warn("{}: logical slot {} not created again on {}: {}", key(cluster), name, primary, e.getMessage());
+        // Kept in the status under its former epoch: the next pass tries again.
+        String message = "slot " + name + " not created again on " + primary + " (epoch " + epoch + "): "
+            + LogicalSql.withoutPasswords(e.getMessage()) + "; its subscriber streams nothing until it is";
+        if (!message.equals(was.recreated)) {
+          LOG.warn("{}: {}", key(cluster), message);
+          events.warning(cluster, EventReasons.LOGICAL_REPLICATION_FAILED, message);
+        }
+        LogicalReplicationStatus.SlotStatus retry = new LogicalReplicationStatus.SlotStatus();
+        retry.name = was.name;
+        retry.epoch = was.epoch;
+        retry.confirmedLsn = was.confirmedLsn;
+        retry.active = false;
+        retry.recreated = message;
+        failedAgain.add(retry);
       }
     }
     List<LogicalReplicationStatus.SlotStatus> out = new ArrayList<>();
@@ -280,6 +298,7 @@ final class LogicalReplicationManager {
       }
       out.add(status);
     }
+    out.addAll(failedAgain);
     return out;
   }
 

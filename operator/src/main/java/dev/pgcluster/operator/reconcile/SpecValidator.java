@@ -52,6 +52,10 @@ public final class SpecValidator {
       problems.add("tls.enabled is chosen when the cluster is created: a running cluster cannot be turned to TLS"
           + " (its standbys would verify a primary that does not serve TLS yet)");
     }
+    if (last.logicalReplication != null && next.logicalReplication == null) {
+      problems.add("logicalReplication cannot be taken out of a running cluster: its pglogical slots need wal_level"
+          + " logical to start; drop the subscriptions, then the node and its slots by hand first");
+    }
     if (last.bootstrap != null && next.bootstrap != null
         && !java.util.Objects.equals(last.bootstrap.database, next.bootstrap.database)) {
       problems.add("bootstrap.database is immutable (was " + last.bootstrap.database + ", now "
@@ -94,6 +98,13 @@ public final class SpecValidator {
     if (spec.logicalReplication != null) {
       unknownValue(problems, "logicalReplication.conflictResolution", spec.logicalReplication.conflictResolution,
           dev.pgcluster.operator.api.v1alpha1.ConflictResolution.values());
+      for (String key : List.of("track_commit_timestamp", "pglogical.conflict_resolution")) {
+        if (spec.postgresql.parameters != null && spec.postgresql.parameters.keySet().stream()
+            .anyMatch(k -> k.equalsIgnoreCase(key))) {
+          problems.add("postgresql.parameters." + key + " is set by the operator with spec.logicalReplication"
+              + " (conflictResolution)");
+        }
+      }
     }
     unknownValue(problems, "replication.synchronousCommit", spec.replication.synchronousCommit,
         SynchronousCommit.values());

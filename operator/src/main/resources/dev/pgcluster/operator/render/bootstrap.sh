@@ -99,6 +99,12 @@ write_role_conf() {
   } > "$PGDATA/pgcluster.role.conf"
   if [ "$role" = standby ]; then
     touch "$PGDATA/standby.signal"
+    # pglogical slots a former primary kept (pg_rewind leaves pg_replslot alone): on a standby of another
+    # primary they only hold WAL and catalog rows back; that primary has its own (the operator makes them
+    # again there). Not while the primary record is being rebuilt: this may be the primary again.
+    if [ -n "$primary" ] && [ "$POD_NAME" != "$primary" ]; then
+      rm -rf "$PGDATA"/pg_replslot/pgl_*
+    fi
   else
     rm -f "$PGDATA/standby.signal"
   fi
@@ -351,13 +357,14 @@ rewind_former_primary() {
     local aside="$PGDATA.rewind-failed"
     log "pg_rewind failed; keeping the old data in $aside and cloning afresh"
     rm -rf "$aside"
-    mv "$PGDATA" "$aside"
-    if [ -n "${PG_WAL_DIR:-}" ] && [ -L "$aside/pg_wal" ]; then
-      # Its WAL is set aside with it, on the WAL volume.
+    if [ -n "${PG_WAL_DIR:-}" ] && [ "$(readlink "$PGDATA/pg_wal")" = "$PG_WAL_DIR" ]; then
+      # Its WAL is set aside with it, on the WAL volume, and relinked before the data moves: killed
+      # half-way, the next start finds either both in place or both set aside, never data without WAL.
       rm -rf "$PG_WAL_DIR.rewind-failed"
       mv "$PG_WAL_DIR" "$PG_WAL_DIR.rewind-failed"
-      ln -sfn "$PG_WAL_DIR.rewind-failed" "$aside/pg_wal"
+      ln -sfn "$PG_WAL_DIR.rewind-failed" "$PGDATA/pg_wal"
     fi
+    mv "$PGDATA" "$aside"
     clone_standby
   fi
 }

@@ -117,9 +117,13 @@ class InstanceMetricsTest {
         2, 0);
   }
 
-  /** A session nobody queries (the reader is scripted); closing it does nothing. */
+  /** A session whose statements do nothing (the reader is scripted); closing it does nothing. */
   private static Connection session() {
+    java.sql.Statement statement = (java.sql.Statement) java.lang.reflect.Proxy.newProxyInstance(
+        java.sql.Statement.class.getClassLoader(), new Class<?>[] {java.sql.Statement.class},
+        (proxy, method, args) -> method.getReturnType() == boolean.class ? false : null);
     return (Connection) java.lang.reflect.Proxy.newProxyInstance(Connection.class.getClassLoader(),
-        new Class<?>[] {Connection.class}, (proxy, method, args) -> method.getReturnType() == boolean.class ? false : null);
+        new Class<?>[] {Connection.class}, (proxy, method, args) -> method.getName().equals("createStatement")
+            ? statement : method.getReturnType() == boolean.class ? false : null);
   }
 }

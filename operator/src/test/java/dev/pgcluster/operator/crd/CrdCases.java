@@ -101,6 +101,13 @@ public final class CrdCases {
             "spec.walStorage.size: the size may not shrink"),
         Arguments.of("WAL volume without a size", BASE + "walStorage:\n  storageClass: fast\n", null,
             "spec.walStorage: required property 'size'"),
+        Arguments.of("logical replication taken out", BASE, BASE + "logicalReplication:\n  nodeName: dc1\n",
+            "logicalReplication cannot be taken out of a running cluster"),
+        Arguments.of("logical replication with an unknown conflict rule", BASE + "logicalReplication:\n"
+            + "  conflictResolution: newest\n", null, "enum"),
+        Arguments.of("logical replication, a subscription named twice", BASE + "logicalReplication:\n  subscriptions:\n"
+            + "    - {name: a, host: h, credentials: {secret: s}}\n    - {name: a, host: h2, credentials: {secret: s}}\n",
+            null, "each name may be used once"),
         Arguments.of("TLS secret name with a slash", BASE + "tls:\n  enabled: true\n  serverSecret: ns/pg-tls\n", null,
             "does not match"),
         Arguments.of("toleration with an unknown operator", BASE + "scheduling:\n  tolerations:\n"

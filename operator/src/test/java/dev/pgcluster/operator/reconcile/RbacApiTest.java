@@ -49,6 +49,10 @@ class RbacApiTest {
           + " claims): ClusterLifecycleE2ETest"),
       Map.entry("/persistentvolumeclaims/get", "the client's read of a claim before it patches it:"
           + " ClusterLifecycleE2ETest"),
+      Map.entry("/events/get", "the client's read of an Event before it counts a repeat up: EventRecorderApiTest,"
+          + " and every E2E test where an event repeats"),
+      Map.entry("/events/patch", "counting a repeated event up on the Event recorded: EventRecorderApiTest, and every"
+          + " E2E test where an event repeats"),
       Map.entry("discovery.k8s.io/endpointslices/list", "whether -rw routes to the new primary before a pooler hold"
           + " ends: PoolerE2ETest"));
   private static final Pattern PATH = Pattern.compile(

@@ -118,7 +118,9 @@ final class FailureDetection implements Scenario {
           e.getType(), e.getReason(), e.getMessage()));
     }
     List<String> reasons = events.stream().map(Event::getReason).toList();
-    for (String step : List.of("FailoverStarted", "Promoted")) {
+    // Each step, from the operator's own events: probes failing (PrimaryUnavailable), the Lease moved
+    // (FailoverStarted), the former primary fenced, the standby promoted, -rw switched to it.
+    for (String step : List.of("PrimaryUnavailable", "FailoverStarted", "Fenced", "Promoted", "ServicesSwitched")) {
       n.check("the event " + step, "recorded", reasons.contains(step) ? "recorded" : "missing", reasons.contains(step));
     }
     // The rejoin says what pg_rewind discarded: nothing (FormerPrimaryRewound), or the asynchronous

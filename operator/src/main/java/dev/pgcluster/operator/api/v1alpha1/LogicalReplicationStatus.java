@@ -23,8 +23,7 @@ public class LogicalReplicationStatus {
       + " replicate updates and deletes. Add one and they are published.")
   public List<String> tablesWithoutPrimaryKey = new ArrayList<>();
 
-  @JsonPropertyDescription("Each subscription of spec.logicalReplication, and each one the operator made that is"
-      + " being removed.")
+  @JsonPropertyDescription("Each subscription of spec.logicalReplication.")
   public List<LogicalSubscriptionStatus> subscriptions = new ArrayList<>();
 
   @JsonPropertyDescription("pglogical slots on the primary: one per node subscribed to this one. PostgreSQL 15 does"

@@ -34,6 +34,10 @@ import io.fabric8.kubernetes.api.model.ResourceRequirements;
     message = "tls.enabled is chosen when the cluster is created: a running cluster cannot be turned to TLS"
         + " (its standbys would verify a primary that does not serve TLS yet)")
 @ValidationRule(
+    value = "!has(oldSelf.logicalReplication) || has(self.logicalReplication)",
+    message = "logicalReplication cannot be taken out of a running cluster: its pglogical slots need wal_level"
+        + " logical to start; drop the subscriptions, then the node and its slots by hand first")
+@ValidationRule(
     value = "has(self.walStorage) == has(oldSelf.walStorage)",
     message = "walStorage is chosen when the cluster is created: a WAL volume cannot be added to or removed from"
         + " existing instances")
