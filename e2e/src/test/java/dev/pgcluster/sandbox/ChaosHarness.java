@@ -51,8 +51,26 @@ final class ChaosHarness implements AutoCloseable {
     this.cluster = cluster;
     this.appPassword = cluster.password(cluster.names.appSecret());
     this.superuserPassword = cluster.password(cluster.names.superuserSecret());
+    String primary = cluster.get().getStatus().currentPrimary;
     try (Connection rw = cluster.viaService(cluster.names.readWriteService()); Statement s = rw.createStatement()) {
       s.execute("CREATE TABLE IF NOT EXISTS chaos (id int primary key, at timestamptz default clock_timestamp())");
+    }
+    // On every standby before the first fault: an asynchronous standby promoted before it replayed the
+    // CREATE TABLE would have no table, and every write after the failover would fail (a CI run saw it).
+    for (var instance : cluster.get().getStatus().instances) {
+      if (instance.name.equals(primary)) {
+        continue;
+      }
+      try {
+        Await.until(java.time.Duration.ofSeconds(60), "the chaos table on " + instance.name, () -> {
+          try (Connection c = cluster.toPod(instance.name)) {
+            return SandboxCluster.one(c, "SELECT to_regclass('chaos') IS NOT NULL");
+          }
+        }, "t"::equals);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new SQLException("interrupted while waiting for the standbys", e);
+      }
     }
   }
 
