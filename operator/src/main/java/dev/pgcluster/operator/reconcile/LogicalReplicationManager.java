@@ -241,7 +241,8 @@ final class LogicalReplicationManager {
       LogicalReplicationStatus before, int epoch, String primary) throws SQLException {
     List<LogicalReplicationStatus.SlotStatus> seen = before == null ? List.of() : before.slots;
     Set<String> present = new TreeSet<>();
-    LogicalSql.slots(c).forEach(s -> present.add(s.name()));
+    List<LogicalSql.Slot> observedSlots = LogicalSql.slots(c);
+    observedSlots.forEach(s -> present.add(s.name()));
     Map<String, String> recreated = new HashMap<>();
     Map<String, String[]> gaps = new HashMap<>();
     List<LogicalReplicationStatus.SlotStatus> failedAgain = new ArrayList<>();
@@ -278,7 +279,8 @@ final class LogicalReplicationManager {
       }
     }
     List<LogicalReplicationStatus.SlotStatus> out = new ArrayList<>();
-    for (LogicalSql.Slot slot : LogicalSql.slots(c)) {
+    // Read again only when some were made again.
+    for (LogicalSql.Slot slot : recreated.isEmpty() ? observedSlots : LogicalSql.slots(c)) {
       LogicalReplicationStatus.SlotStatus status = new LogicalReplicationStatus.SlotStatus();
       status.name = slot.name();
       status.active = slot.active();

@@ -624,10 +624,20 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
    */
   VolumeGrowth.Status applyVolumeSizes(PgCluster cluster) {
     PgClusterNames names = PgClusterNames.of(cluster);
-    VolumeGrowth.Status data = growClaims(cluster, names.dataVolumeClaimTemplate(), cluster.getSpec().storage.size,
-        "storage.size");
+    List<io.fabric8.kubernetes.api.model.PersistentVolumeClaim> pvcs;
+    try {
+      // One list for both templates.
+      pvcs = client.persistentVolumeClaims().inNamespace(cluster.getMetadata().getNamespace())
+          .withLabels(Labels.clusterSelector(cluster)).list().getItems();
+    } catch (KubernetesClientException e) {
+      LOG.warn("cannot list the volume claims to compare them with the spec's sizes: {}", e.getMessage());
+      return VolumeGrowth.Status.NONE;
+    }
+    VolumeGrowth.Status data = growClaims(cluster, pvcs, names.dataVolumeClaimTemplate(),
+        cluster.getSpec().storage.size, "storage.size");
     VolumeGrowth.Status wal = cluster.getSpec().walStorage == null ? VolumeGrowth.Status.NONE
-        : growClaims(cluster, names.walVolumeClaimTemplate(), cluster.getSpec().walStorage.size, "walStorage.size");
+        : growClaims(cluster, pvcs, names.walVolumeClaimTemplate(), cluster.getSpec().walStorage.size,
+            "walStorage.size");
     String refusal = data.refusal() != null ? data.refusal() : wal.refusal();
     String before = refusal == null ? volumeRefusals.remove(key(cluster)) : volumeRefusals.put(key(cluster), refusal);
     if (refusal != null && !refusal.equals(before)) {
@@ -637,28 +647,23 @@ public class PgClusterReconciler implements Reconciler<PgCluster> {
   }
 
   /** Grows the claims of one claim template to {@code wanted}; the refusal is the API server's, if any. */
-  private VolumeGrowth.Status growClaims(PgCluster cluster, String template, String wanted, String field) {
+  private VolumeGrowth.Status growClaims(PgCluster cluster, List<io.fabric8.kubernetes.api.model.PersistentVolumeClaim>
+      pvcs, String template, String wanted, String field) {
     String ns = cluster.getMetadata().getNamespace();
     PgClusterNames names = PgClusterNames.of(cluster);
     List<VolumeGrowth.Claim> claims = new java.util.ArrayList<>();
-    try {
-      for (var pvc : client.persistentVolumeClaims().inNamespace(ns).withLabels(Labels.clusterSelector(cluster)).list()
-          .getItems()) {
-        String prefix = template + "-";
-        String name = pvc.getMetadata().getName();
-        if (!name.startsWith(prefix) || names.ordinalOf(name.substring(prefix.length())) < 0) {
-          continue;
-        }
-        var requested = pvc.getSpec().getResources() == null || pvc.getSpec().getResources().getRequests() == null
-            ? null : pvc.getSpec().getResources().getRequests().get("storage");
-        var capacity = pvc.getStatus() == null || pvc.getStatus().getCapacity() == null ? null
-            : pvc.getStatus().getCapacity().get("storage");
-        claims.add(new VolumeGrowth.Claim(name.substring(prefix.length()), name,
-            requested == null ? null : requested.toString(), capacity == null ? null : capacity.toString()));
+    for (var pvc : pvcs) {
+      String prefix = template + "-";
+      String name = pvc.getMetadata().getName();
+      if (!name.startsWith(prefix) || names.ordinalOf(name.substring(prefix.length())) < 0) {
+        continue;
       }
-    } catch (KubernetesClientException e) {
-      LOG.warn("cannot list the {} claims to compare them with {}: {}", template, field, e.getMessage());
-      return VolumeGrowth.Status.NONE;
+      var requested = pvc.getSpec().getResources() == null || pvc.getSpec().getResources().getRequests() == null
+          ? null : pvc.getSpec().getResources().getRequests().get("storage");
+      var capacity = pvc.getStatus() == null || pvc.getStatus().getCapacity() == null ? null
+          : pvc.getStatus().getCapacity().get("storage");
+      claims.add(new VolumeGrowth.Claim(name.substring(prefix.length()), name,
+          requested == null ? null : requested.toString(), capacity == null ? null : capacity.toString()));
     }
     VolumeGrowth.Status plan = VolumeGrowth.plan(wanted, claims, null);
     List<VolumeGrowth.Claim> raised = new java.util.ArrayList<>();
